@@ -1,0 +1,92 @@
+"""Book ch.1 (com/common.zig): the engine's constants, read from resources/cfg.toml."""
+
+import logging
+import math
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+log = logging.getLogger("eng")
+
+FRAMES_IN_FLIGHT = 2
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DEFAULT_CFG = PROJECT_ROOT / "resources" / "cfg.toml"
+
+
+class ConfigError(ValueError):
+    """A cfg.toml that cannot be used; the message names the file and the setting."""
+
+
+@dataclass(frozen=True, slots=True)
+class Constants:
+    fov: float = math.radians(60.0)  # radians (the file holds degrees)
+    gpu: str = ""
+    swap_chain_images: int = 3
+    ups: float = 40.0
+    validation: bool = False
+    vsync: bool = True
+    z_far: float = 50.0
+    z_near: float = 1.0
+
+    def with_overrides(self, **changes) -> "Constants":
+        """A copy with the non-None `changes` (command-line options) applied."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+# cfg.toml key -> (Constants field, accepted Python types)
+_KEYS = {
+    "fov": ("fov", (int, float)),
+    "gpu": ("gpu", (str,)),
+    "swapChainImages": ("swap_chain_images", (int,)),
+    "ups": ("ups", (int, float)),
+    "validation": ("validation", (bool,)),
+    "vsync": ("vsync", (bool,)),
+    "zFar": ("z_far", (int, float)),
+    "zNear": ("z_near", (int, float)),
+}
+assert {f for f, _ in _KEYS.values()} == {f.name for f in fields(Constants)}
+
+
+def load(path: Path = DEFAULT_CFG) -> Constants:
+    """Reads and checks a cfg.toml; every problem is a ConfigError naming file and key."""
+    name = str(path)
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{name}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{name}: cannot read it ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{name}: not valid TOML ({exc})") from None
+    values = {}
+    for key, value in raw.items():
+        if key not in _KEYS:
+            log.warning("%s: unknown setting '%s' ignored", name, key)
+            continue
+        field_name, types = _KEYS[key]
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            expected = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{name}: '{key}' must be {expected}, not {value!r}")
+        values[field_name] = value
+    if "fov" in values:
+        values["fov"] = math.radians(values["fov"])
+    constants = Constants(**values)
+    check(constants, name)
+    return constants
+
+
+def check(c: Constants, source: str) -> None:
+    """Rejects values the engine cannot run with (`source` names where they came from)."""
+    fov = math.degrees(c.fov)
+    if not 0 < fov < 180:
+        raise ConfigError(f"{source}: 'fov' must be between 0 and 180 degrees, not {fov:g}")
+    if c.z_near <= 0:
+        raise ConfigError(f"{source}: 'zNear' must be > 0, not {c.z_near:g}")
+    if c.z_near >= c.z_far:
+        raise ConfigError(f"{source}: 'zNear' ({c.z_near:g}) must be < 'zFar' ({c.z_far:g})")
+    if not 1 <= c.swap_chain_images <= 16:
+        raise ConfigError(
+            f"{source}: 'swapChainImages' must be between 1 and 16, not {c.swap_chain_images}"
+        )
+    if c.ups <= 0:
+        raise ConfigError(f"{source}: 'ups' must be > 0, not {c.ups:g}")

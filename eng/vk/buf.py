@@ -1,0 +1,98 @@
+"""Book ch.10 (vkBuffer.zig): buffers allocated through VMA."""
+
+import vulkan as vk
+
+from eng.vk import vma
+from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage, ffi, lib
+
+
+class VkBuffer:
+    """A VkBuffer and its VMA allocation; `mapped_data` is set for MAPPED allocations."""
+
+    def __init__(self, size: int, buffer, allocation, mapped_data) -> None:
+        self.size = size
+        self.buffer = buffer  # the `vulkan` package's VkBuffer handle
+        self.allocation = allocation
+        self.mapped_data = mapped_data  # void* (this extension's cffi) or None
+
+    @classmethod
+    def create(
+        cls,
+        ctx,
+        size: int,
+        buffer_usage: int,
+        vma_flags: int = VmaFlags.NONE,
+        vma_usage: VmaUsage = VmaUsage.AUTO,
+        required_flags: int = VmaMemoryFlags.NONE,
+        name: str = "",
+    ) -> "VkBuffer":
+        create_info = ffi.new(
+            "VkBufferCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                "size": size,
+                "usage": buffer_usage,
+                "sharingMode": vk.VK_SHARING_MODE_EXCLUSIVE,
+            },
+        )
+        alloc_info = ffi.new(
+            "VmaAllocationCreateInfo*",
+            {"flags": vma_flags, "usage": vma_usage, "requiredFlags": required_flags},
+        )
+        p_buffer = ffi.new("VkBuffer*")
+        p_allocation = ffi.new("VmaAllocation*")
+        info = ffi.new("VmaAllocationInfo*")
+        vma.check(
+            lib.vmaCreateBuffer(
+                ctx.vma.vma_alloc, create_info, alloc_info, p_buffer, p_allocation, info
+            ),
+            f"vmaCreateBuffer({name or size})",
+        )
+        buffer = vma.to_vk("VkBuffer", p_buffer[0])
+        if name:
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_BUFFER, buffer, name)
+            lib.vmaSetAllocationName(ctx.vma.vma_alloc, p_allocation[0], name.encode())
+        mapped = info.pMappedData if info.pMappedData != ffi.NULL else None
+        return cls(size, buffer, p_allocation[0], mapped)
+
+    def map(self, ctx):
+        """vmaMapMemory: a void* to the buffer's memory (pair with unmap)."""
+        p_data = ffi.new("void**")
+        vma.check(lib.vmaMapMemory(ctx.vma.vma_alloc, self.allocation, p_data), "vmaMapMemory")
+        return p_data[0]
+
+    def unmap(self, ctx) -> None:
+        lib.vmaUnmapMemory(ctx.vma.vma_alloc, self.allocation)
+
+    def flush(self, ctx) -> None:
+        lib.vmaFlushAllocation(ctx.vma.vma_alloc, self.allocation, 0, self.size)
+
+    def write(self, ctx, data, offset: int = 0) -> None:
+        """Copies bytes (anything with the buffer protocol) into the buffer's memory."""
+        view = memoryview(data).cast("B")
+        if offset + view.nbytes > self.size:
+            raise ValueError(f"{view.nbytes} bytes at {offset} overflow a {self.size}-byte buffer")
+        ptr = self.mapped_data if self.mapped_data is not None else self.map(ctx)
+        ffi.memmove(ffi.cast("char*", ptr) + offset, view, view.nbytes)
+        if self.mapped_data is None:
+            self.unmap(ctx)
+
+    def read(self, ctx, size: int | None = None) -> bytes:
+        """The buffer's first `size` bytes (all by default)."""
+        size = self.size if size is None else size
+        ptr = self.mapped_data if self.mapped_data is not None else self.map(ctx)
+        data = bytes(ffi.buffer(ptr, size))
+        if self.mapped_data is None:
+            self.unmap(ctx)
+        return data
+
+    def cleanup(self, ctx) -> None:
+        lib.vmaDestroyBuffer(
+            ctx.vma.vma_alloc, vma.to_vma("VkBuffer", self.buffer), self.allocation
+        )
+
+
+def record_copy(cmd, src: VkBuffer, dst: VkBuffer, size: int | None = None) -> None:
+    """Records a copy of `src` into `dst` (book: modelsCache.zig recordTransfer)."""
+    region = vk.VkBufferCopy(srcOffset=0, dstOffset=0, size=src.size if size is None else size)
+    vk.vkCmdCopyBuffer(cmd, src.buffer, dst.buffer, 1, [region])

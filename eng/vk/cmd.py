@@ -1,0 +1,67 @@
+"""Book ch.3 (vkCmd.zig): command pools and command buffers."""
+
+import vulkan as vk
+
+from eng.vk.sync import VkFence
+
+
+class VkCmdPool:
+    def __init__(self, pool) -> None:
+        self.pool = pool
+
+    @classmethod
+    def create(cls, ctx, family: int, reset_buffers: bool = False, name: str = "") -> "VkCmdPool":
+        info = vk.VkCommandPoolCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+            flags=vk.VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT if reset_buffers else 0,
+            queueFamilyIndex=family,
+        )
+        pool = vk.vkCreateCommandPool(ctx.device.device, info, None)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_COMMAND_POOL, pool, name)
+        return cls(pool)
+
+    def reset(self, ctx) -> None:
+        vk.lib.vkResetCommandPool(ctx.device.device, self.pool, 0)
+
+    def cleanup(self, ctx) -> None:
+        vk.vkDestroyCommandPool(ctx.device.device, self.pool, None)
+
+
+class VkCmdBuff:
+    def __init__(self, cmd, one_time: bool) -> None:
+        self.cmd = cmd
+        self.one_time = one_time
+        self._begin_info = vk.ffi.new(
+            "VkCommandBufferBeginInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+                "flags": vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT if one_time else 0,
+            },
+        )
+
+    @classmethod
+    def create(cls, ctx, pool: VkCmdPool, one_time: bool, name: str = "") -> "VkCmdBuff":
+        info = vk.VkCommandBufferAllocateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+            commandPool=pool.pool,
+            level=vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+            commandBufferCount=1,
+        )
+        cmd = vk.vkAllocateCommandBuffers(ctx.device.device, info)[0]
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_COMMAND_BUFFER, cmd, name)
+        return cls(cmd, one_time)
+
+    def begin(self) -> None:
+        vk.lib.vkBeginCommandBuffer(self.cmd, self._begin_info)
+
+    def end(self) -> None:
+        vk.lib.vkEndCommandBuffer(self.cmd)
+
+    def submit_and_wait(self, ctx, queue) -> None:
+        fence = VkFence.create(ctx, signaled=False)
+        queue.submit([self.cmd], fence=fence.fence)
+        fence.wait(ctx)
+        fence.cleanup(ctx)
+
+    def cleanup(self, ctx, pool: VkCmdPool) -> None:
+        vk.vkFreeCommandBuffers(ctx.device.device, pool.pool, 1, [self.cmd])

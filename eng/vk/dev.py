@@ -1,0 +1,82 @@
+"""Book ch.2 (vkDevice.zig): the logical device with dynamic rendering and synchronization2."""
+
+import logging
+
+import vulkan as vk
+
+from eng.vk.phys import SWAPCHAIN_EXT
+from eng.vk.util import VulkanError, vk_int
+
+log = logging.getLogger("eng.vk")
+
+
+class VkDevice:
+    """Owns the VkDevice; names objects for the validation layers when debug utils is on."""
+
+    def __init__(self, device, set_name_fn) -> None:
+        self.device = device
+        self._set_name = set_name_fn
+
+    @classmethod
+    def create(cls, instance, phys, swapchain: bool) -> "VkDevice":
+        families = sorted({phys.queues_info.graphics_family, phys.queues_info.present_family})
+        priorities = [vk.ffi.new("float[]", [1.0]) for _ in families]
+        queue_infos = [
+            vk.VkDeviceQueueCreateInfo(
+                sType=vk.VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+                queueFamilyIndex=family,
+                queueCount=1,
+                pQueuePriorities=prio,
+            )
+            for family, prio in zip(families, priorities, strict=True)
+        ]
+        exts = [SWAPCHAIN_EXT] if swapchain else []
+        features = vk.VkPhysicalDeviceFeatures(samplerAnisotropy=phys.features.samplerAnisotropy)
+        f13 = vk.VkPhysicalDeviceVulkan13Features(
+            sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+            dynamicRendering=vk.VK_TRUE,
+            synchronization2=vk.VK_TRUE,
+        )
+        create_info = vk.VkDeviceCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+            pNext=f13,
+            queueCreateInfoCount=len(queue_infos),
+            pQueueCreateInfos=queue_infos,
+            enabledExtensionCount=len(exts),
+            ppEnabledExtensionNames=exts,
+            pEnabledFeatures=features,
+        )
+        try:
+            device = vk.vkCreateDevice(phys.pdev, create_info, None)
+        except vk.VkError as exc:
+            raise VulkanError(
+                f"could not create the logical device ({type(exc).__name__})"
+            ) from exc
+        set_name = instance.proc("vkSetDebugUtilsObjectNameEXT") if instance.debug_utils else None
+        return cls(device, set_name)
+
+    def set_name(self, object_type: int, handle, name: str) -> None:
+        """Gives a Vulkan object a debug name that validation messages then show."""
+        if self._set_name is None or not name:
+            return
+        info = vk.VkDebugUtilsObjectNameInfoEXT(
+            sType=vk.VK_STRUCTURE_TYPE_DEBUG_UTILS_OBJECT_NAME_INFO_EXT,
+            objectType=object_type,
+            objectHandle=vk_int(handle),
+            pObjectName=name,
+        )
+        self._set_name(self.device, info)
+
+    def proc(self, name: str):
+        return vk.vkGetDeviceProcAddr(self.device, name)
+
+    def raw_proc(self, name: str):
+        """An extension function as a bare cffi function pointer (for the per-frame path)."""
+        fn = vk.lib.vkGetDeviceProcAddr(self.device, name.encode())
+        return vk.ffi.cast(f"PFN_{name}", fn)
+
+    def wait(self) -> None:
+        vk.vkDeviceWaitIdle(self.device)
+
+    def cleanup(self) -> None:
+        vk.vkDestroyDevice(self.device, None)

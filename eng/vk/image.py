@@ -1,0 +1,72 @@
+"""Book ch.10 (vkImage.zig): images allocated through VMA."""
+
+from dataclasses import dataclass
+
+import vulkan as vk
+
+from eng.vk import vma
+from eng.vk.vma import VmaFlags, VmaUsage, ffi, lib
+
+
+@dataclass(frozen=True, slots=True)
+class VkImageData:
+    """What an image is made of (book: VkImageData, with the same defaults)."""
+
+    width: int
+    height: int
+    usage: int
+    format: int = vk.VK_FORMAT_R8G8B8A8_SRGB
+    array_layers: int = 1
+    mip_levels: int = 1
+    sample_count: int = vk.VK_SAMPLE_COUNT_1_BIT
+    tiling: int = vk.VK_IMAGE_TILING_OPTIMAL
+    vma_flags: int = VmaFlags.DEDICATED_MEMORY
+    """The book gives every image its own VkDeviceMemory; pass VmaFlags.NONE to let VMA pool."""
+
+
+class VkImage:
+    def __init__(self, image, allocation, data: VkImageData) -> None:
+        self.image = image  # the `vulkan` package's VkImage handle
+        self.allocation = allocation
+        self.data = data
+        self.width = data.width
+        self.height = data.height
+
+    @classmethod
+    def create(cls, ctx, data: VkImageData, name: str = "") -> "VkImage":
+        create_info = ffi.new(
+            "VkImageCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+                "imageType": vk.VK_IMAGE_TYPE_2D,
+                "format": data.format,
+                "extent": {"width": data.width, "height": data.height, "depth": 1},
+                "mipLevels": data.mip_levels,
+                "arrayLayers": data.array_layers,
+                "samples": data.sample_count,
+                "tiling": data.tiling,
+                "usage": data.usage,
+                "sharingMode": vk.VK_SHARING_MODE_EXCLUSIVE,
+                "initialLayout": vk.VK_IMAGE_LAYOUT_UNDEFINED,
+            },
+        )
+        alloc_info = ffi.new(
+            "VmaAllocationCreateInfo*",
+            {"usage": VmaUsage.AUTO, "flags": data.vma_flags, "priority": 1.0},
+        )
+        p_image = ffi.new("VkImage*")
+        p_allocation = ffi.new("VmaAllocation*")
+        vma.check(
+            lib.vmaCreateImage(
+                ctx.vma.vma_alloc, create_info, alloc_info, p_image, p_allocation, ffi.NULL
+            ),
+            f"vmaCreateImage({name or f'{data.width}x{data.height}'})",
+        )
+        image = vma.to_vk("VkImage", p_image[0])
+        if name:
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_IMAGE, image, name)
+            lib.vmaSetAllocationName(ctx.vma.vma_alloc, p_allocation[0], name.encode())
+        return cls(image, p_allocation[0], data)
+
+    def cleanup(self, ctx) -> None:
+        lib.vmaDestroyImage(ctx.vma.vma_alloc, vma.to_vma("VkImage", self.image), self.allocation)

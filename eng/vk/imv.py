@@ -1,0 +1,44 @@
+"""Book ch.4 (vkImageView.zig): image views."""
+
+from dataclasses import dataclass
+
+import vulkan as vk
+
+
+@dataclass(frozen=True, slots=True)
+class VkImageViewData:
+    format: int
+    aspect_mask: int = vk.VK_IMAGE_ASPECT_COLOR_BIT
+    base_array_layer: int = 0
+    base_mip_level: int = 0
+    layer_count: int = 1
+    level_count: int = 1
+    view_type: int = vk.VK_IMAGE_VIEW_TYPE_2D
+
+
+class VkImageView:
+    def __init__(self, view, image) -> None:
+        self.view = view
+        self.image = image
+
+    @classmethod
+    def create(cls, device, image, data: VkImageViewData, name: str = "") -> "VkImageView":
+        info = vk.VkImageViewCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+            image=image,
+            viewType=data.view_type,
+            format=data.format,
+            subresourceRange=vk.VkImageSubresourceRange(
+                aspectMask=data.aspect_mask,
+                baseMipLevel=data.base_mip_level,
+                levelCount=data.level_count,
+                baseArrayLayer=data.base_array_layer,
+                layerCount=data.layer_count,
+            ),
+        )
+        view = vk.vkCreateImageView(device.device, info, None)
+        device.set_name(vk.VK_OBJECT_TYPE_IMAGE_VIEW, view, name)
+        return cls(view, image)
+
+    def cleanup(self, device) -> None:
+        vk.vkDestroyImageView(device.device, self.view, None)

@@ -1,0 +1,159 @@
+"""Book ch.1 (vkInstance.zig): the Vulkan instance, validation layers and the debug messenger."""
+
+import logging
+import sys
+
+import vulkan as vk
+
+from eng.vk.util import VulkanError
+
+log = logging.getLogger("eng.vk")
+vlog = logging.getLogger("eng.vk.validation")
+
+VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation"
+PORTABILITY_EXT = "VK_KHR_portability_enumeration"
+DEBUG_UTILS_EXT = "VK_EXT_debug_utils"
+API_VERSION = vk.VK_MAKE_VERSION(1, 3, 0)
+
+_SEVERITY = vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT | (
+    vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT
+)
+_TYPES = (
+    vk.VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT
+    | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT
+    | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT
+)
+
+# Validation features beyond the defaults: name -> VkValidationFeatureEnableEXT
+VALIDATION_FEATURES = {
+    "sync": vk.VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT,
+    "best-practices": vk.VK_VALIDATION_FEATURE_ENABLE_BEST_PRACTICES_EXT,
+    "gpu-assisted": vk.VK_VALIDATION_FEATURE_ENABLE_GPU_ASSISTED_EXT,
+}
+
+
+def instance_extensions() -> set[str]:
+    return {e.extensionName for e in vk.vkEnumerateInstanceExtensionProperties(None)}
+
+
+def instance_layers() -> set[str]:
+    return {layer.layerName for layer in vk.vkEnumerateInstanceLayerProperties()}
+
+
+class ValidationLog:
+    """Collects the messages (warnings and errors) of the validation layers."""
+
+    def __init__(self) -> None:
+        self.messages: list[str] = []
+
+    def callback(self, severity, types, data, user_data) -> int:
+        text = data.pMessage  # the `vulkan` package hands char* fields over as str
+        if not isinstance(text, str):
+            text = vk.ffi.string(text).decode(errors="replace")
+        self.messages.append(text)
+        if severity & vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT:
+            vlog.error(text)
+        else:
+            vlog.warning(text)
+        return vk.VK_FALSE
+
+
+class VkInstance:
+    """Owns the VkInstance and, with validation, the debug messenger."""
+
+    def __init__(self, instance, messenger, validation_log, debug_utils: bool) -> None:
+        self.instance = instance
+        self.messenger = messenger
+        self.validation_log: ValidationLog = validation_log
+        self.debug_utils = debug_utils
+
+    @classmethod
+    def create(
+        cls, validation: bool, extensions: list[str], features: tuple[str, ...] = ()
+    ) -> "VkInstance":
+        available = instance_extensions()
+        exts = list(dict.fromkeys(extensions))
+        missing = [e for e in exts if e not in available]
+        if missing:
+            raise VulkanError(f"the Vulkan driver lacks instance extension(s) {', '.join(missing)}")
+        layers = []
+        if validation:
+            if VALIDATION_LAYER in instance_layers():
+                layers.append(VALIDATION_LAYER)
+            else:
+                log.warning(
+                    "validation requested but %s is not installed (Debian: apt-get install "
+                    "vulkan-validationlayers); running without it",
+                    VALIDATION_LAYER,
+                )
+                validation = False
+        debug_utils = DEBUG_UTILS_EXT in available
+        if debug_utils:
+            exts.append(DEBUG_UTILS_EXT)
+        flags = 0
+        if PORTABILITY_EXT in available:  # MoltenVK and other portability drivers
+            exts.append(PORTABILITY_EXT)
+            flags |= vk.VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR
+
+        validation_log = ValidationLog()
+        messenger_info = None
+        p_next = None
+        if validation:
+            messenger_info = vk.VkDebugUtilsMessengerCreateInfoEXT(
+                sType=vk.VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+                messageSeverity=_SEVERITY,
+                messageType=_TYPES,
+                pfnUserCallback=validation_log.callback,
+            )
+            p_next = messenger_info
+            if features:
+                enables = [VALIDATION_FEATURES[f] for f in features]
+                p_next = vk.VkValidationFeaturesEXT(
+                    sType=vk.VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+                    pNext=messenger_info,
+                    enabledValidationFeatureCount=len(enables),
+                    pEnabledValidationFeatures=enables,
+                )
+        app_info = vk.VkApplicationInfo(
+            sType=vk.VK_STRUCTURE_TYPE_APPLICATION_INFO,
+            pApplicationName="zvk-py",
+            applicationVersion=vk.VK_MAKE_VERSION(1, 0, 0),
+            pEngineName="zvk-py",
+            engineVersion=vk.VK_MAKE_VERSION(1, 0, 0),
+            apiVersion=API_VERSION,
+        )
+        create_info = vk.VkInstanceCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+            pNext=p_next,
+            flags=flags,
+            pApplicationInfo=app_info,
+            enabledLayerCount=len(layers),
+            ppEnabledLayerNames=layers,
+            enabledExtensionCount=len(exts),
+            ppEnabledExtensionNames=exts,
+        )
+        try:
+            instance = vk.vkCreateInstance(create_info, None)
+        except vk.VkError as exc:
+            raise VulkanError(f"could not create a Vulkan instance ({type(exc).__name__})") from exc
+        messenger = None
+        if validation:
+            create = vk.vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT")
+            messenger = create(instance, messenger_info, None)
+        log.debug("instance created: validation=%s extensions=%s", validation, exts)
+        return cls(instance, messenger, validation_log if validation else None, debug_utils)
+
+    def proc(self, name: str):
+        return vk.vkGetInstanceProcAddr(self.instance, name)
+
+    def cleanup(self) -> None:
+        if self.messenger is not None:
+            self.proc("vkDestroyDebugUtilsMessengerEXT")(self.instance, self.messenger, None)
+            self.messenger = None
+        vk.vkDestroyInstance(self.instance, None)
+
+
+def vulkan_missing_hint() -> str:
+    if sys.platform == "darwin":
+        return "install MoltenVK (the LunarG Vulkan SDK)"
+    return "install a Vulkan driver (Debian: apt-get install libvulkan1 mesa-vulkan-drivers)"

@@ -1,0 +1,139 @@
+"""Book ch.2 (vkPhysDevice.zig): choosing the GPU and its queue families."""
+
+import logging
+from dataclasses import dataclass
+
+import vulkan as vk
+
+from eng.vk.util import VulkanError
+
+log = logging.getLogger("eng.vk")
+
+SWAPCHAIN_EXT = "VK_KHR_swapchain"
+_TYPE_RANK = {
+    vk.VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: 0,
+    vk.VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: 1,
+    vk.VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: 2,
+    vk.VK_PHYSICAL_DEVICE_TYPE_CPU: 3,
+}
+TYPE_NAMES = {
+    vk.VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: "discrete GPU",
+    vk.VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: "integrated GPU",
+    vk.VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: "virtual GPU",
+    vk.VK_PHYSICAL_DEVICE_TYPE_CPU: "CPU",
+}
+
+
+def version_str(v: int) -> str:
+    return f"{vk.VK_VERSION_MAJOR(v)}.{vk.VK_VERSION_MINOR(v)}.{vk.VK_VERSION_PATCH(v)}"
+
+
+@dataclass(frozen=True, slots=True)
+class QueuesInfo:
+    graphics_family: int
+    present_family: int
+
+
+class VkPhysDevice:
+    """A physical device with what the engine reads of it: properties, features, queues."""
+
+    def __init__(self, pdev, props, features, queues_info, extensions, mem_props) -> None:
+        self.pdev = pdev
+        self.props = props
+        self.name: str = props.deviceName
+        self.features = features
+        self.queues_info: QueuesInfo = queues_info
+        self.extensions: set[str] = extensions
+        self.mem_props = mem_props
+        self.limits = props.limits
+
+    @property
+    def anisotropy(self) -> bool:
+        return bool(self.features.samplerAnisotropy)
+
+    @staticmethod
+    def _missing(instance, pdev, surface, props) -> tuple[str | None, tuple | None, set[str]]:
+        """What the device lacks for the engine (or None) and its queue families."""
+        if props.apiVersion < vk.VK_MAKE_VERSION(1, 3, 0):
+            return f"Vulkan 1.3 (it has {version_str(props.apiVersion)})", None, set()
+        exts = {e.extensionName for e in vk.vkEnumerateDeviceExtensionProperties(pdev, None)}
+        f13 = vk.VkPhysicalDeviceVulkan13Features(
+            sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES
+        )
+        f2 = vk.VkPhysicalDeviceFeatures2(
+            sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, pNext=f13
+        )
+        vk.vkGetPhysicalDeviceFeatures2(pdev, f2)
+        if not f13.dynamicRendering:
+            return "the dynamicRendering feature", None, exts
+        if not f13.synchronization2:
+            return "the synchronization2 feature", None, exts
+        families = vk.vkGetPhysicalDeviceQueueFamilyProperties(pdev)
+        graphics = next(
+            (i for i, f in enumerate(families) if f.queueFlags & vk.VK_QUEUE_GRAPHICS_BIT), None
+        )
+        if graphics is None:
+            return "a graphics queue", None, exts
+        present = graphics
+        if surface is not None:
+            if SWAPCHAIN_EXT not in exts:
+                return f"the {SWAPCHAIN_EXT} extension", None, exts
+            supports = instance.proc("vkGetPhysicalDeviceSurfaceSupportKHR")
+            present_families = [
+                i for i in range(len(families)) if supports(pdev, i, surface.surface)
+            ]
+            if not present_families:
+                return "a queue that can present to the window", None, exts
+            present = graphics if graphics in present_families else present_families[0]
+        return None, (graphics, present), exts
+
+    @classmethod
+    def create(cls, instance, gpu_name: str, surface=None) -> "VkPhysDevice":
+        """The device named `gpu_name` (case-insensitive substring), else the best suitable.
+
+        Book: an exact name match first, then discrete GPUs; we also accept a substring and
+        warn, naming the device used, when the wanted one is absent or unsuitable.
+        """
+        devices = vk.vkEnumeratePhysicalDevices(instance.instance)
+        if not devices:
+            raise VulkanError("no Vulkan device found (is a Vulkan driver installed?)")
+        suitable = []
+        reasons = []
+        for pdev in devices:
+            props = vk.vkGetPhysicalDeviceProperties(pdev)
+            missing, families, exts = cls._missing(instance, pdev, surface, props)
+            if missing:
+                reasons.append(f"{props.deviceName} lacks {missing}")
+                continue
+            suitable.append((pdev, props, families, exts))
+        if not suitable:
+            raise VulkanError("no suitable Vulkan device: " + "; ".join(reasons))
+        wanted = gpu_name.lower()
+        matches = [s for s in suitable if wanted and wanted in s[1].deviceName.lower()]
+        if matches:
+            chosen = min(matches, key=lambda s: s[1].deviceName.lower() != wanted)
+        else:
+            chosen = min(suitable, key=lambda s: _TYPE_RANK.get(s[1].deviceType, 9))
+            if gpu_name:
+                log.warning(
+                    "GPU '%s' not found or not suitable; using '%s' (see --list-gpus)",
+                    gpu_name,
+                    chosen[1].deviceName,
+                )
+        pdev, props, (graphics, present), exts = chosen
+        features = vk.vkGetPhysicalDeviceFeatures(pdev)
+        mem_props = vk.vkGetPhysicalDeviceMemoryProperties(pdev)
+        log.info("using device '%s' (%s)", props.deviceName, TYPE_NAMES.get(props.deviceType))
+        return cls(pdev, props, features, QueuesInfo(graphics, present), exts, mem_props)
+
+
+def list_devices(instance) -> list[str]:
+    """One line per physical device: name, type, API and driver versions."""
+    lines = []
+    for pdev in vk.vkEnumeratePhysicalDevices(instance.instance):
+        props = vk.vkGetPhysicalDeviceProperties(pdev)
+        lines.append(
+            f"{props.deviceName} ({TYPE_NAMES.get(props.deviceType, 'other')}, "
+            f"Vulkan {version_str(props.apiVersion)})"
+        )
+    return lines

@@ -1,0 +1,234 @@
+"""Book ch.5/6 (vkPipeline.zig): shader modules and the graphics pipeline (dynamic rendering)."""
+
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import vulkan as vk
+
+
+class VkShaderModule:
+    def __init__(self, module, stage: int) -> None:
+        self.module = module
+        self.stage = stage
+
+    @classmethod
+    def create(cls, ctx, spv_path: Path, stage: int) -> "VkShaderModule":
+        code = Path(spv_path).read_bytes()
+        info = vk.VkShaderModuleCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, codeSize=len(code), pCode=code
+        )
+        module = vk.vkCreateShaderModule(ctx.device.device, info, None)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_SHADER_MODULE, module, Path(spv_path).name)
+        return cls(module, stage)
+
+    def cleanup(self, ctx) -> None:
+        vk.vkDestroyShaderModule(ctx.device.device, self.module, None)
+
+
+@dataclass(frozen=True)
+class VtxBuffDesc:
+    """One interleaved vertex binding: (location, format, offset) attributes and a stride."""
+
+    stride: int
+    attributes: tuple[tuple[int, int, int], ...]
+
+
+@dataclass(frozen=True)
+class VkPipelineCreateInfo:
+    color_format: int
+    depth_format: int
+    desc_set_layouts: list
+    modules: list[VkShaderModule]
+    push_constants: list[tuple[int, int, int]]  # (stage flags, offset, size)
+    vtx_buff_desc: VtxBuffDesc
+    use_blend: bool = False
+    spec_constants: dict[int, int] = field(default_factory=dict)  # constant_id -> uint32
+
+
+class VkPipeline:
+    def __init__(self, pipeline, layout) -> None:
+        self.pipeline = pipeline
+        self.layout = layout
+
+    @classmethod
+    def create(cls, ctx, info: VkPipelineCreateInfo, name: str = "") -> "VkPipeline":
+        device = ctx.device.device
+        spec_info = None
+        if info.spec_constants:
+            ids = sorted(info.spec_constants)
+            entries = [
+                vk.VkSpecializationMapEntry(constantID=cid, offset=4 * i, size=4)
+                for i, cid in enumerate(ids)
+            ]
+            data = struct.pack(f"<{len(ids)}I", *(info.spec_constants[i] for i in ids))
+            spec_data = vk.ffi.new("char[]", data)
+            spec_info = vk.VkSpecializationInfo(
+                mapEntryCount=len(entries),
+                pMapEntries=entries,
+                dataSize=len(data),
+                pData=spec_data,
+            )
+        stages = [
+            vk.VkPipelineShaderStageCreateInfo(
+                sType=vk.VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                stage=m.stage,
+                module=m.module,
+                pName="main",
+                pSpecializationInfo=spec_info,
+            )
+            for m in info.modules
+        ]
+        bindings = [
+            vk.VkVertexInputBindingDescription(
+                binding=0,
+                stride=info.vtx_buff_desc.stride,
+                inputRate=vk.VK_VERTEX_INPUT_RATE_VERTEX,
+            )
+        ]
+        attributes = [
+            vk.VkVertexInputAttributeDescription(location=loc, binding=0, format=fmt, offset=off)
+            for loc, fmt, off in info.vtx_buff_desc.attributes
+        ]
+        vertex_input = vk.VkPipelineVertexInputStateCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO,
+            vertexBindingDescriptionCount=len(bindings),
+            pVertexBindingDescriptions=bindings,
+            vertexAttributeDescriptionCount=len(attributes),
+            pVertexAttributeDescriptions=attributes,
+        )
+        input_assembly = vk.VkPipelineInputAssemblyStateCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO,
+            topology=vk.VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST,
+        )
+        viewport = vk.VkPipelineViewportStateCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO,
+            viewportCount=1,
+            scissorCount=1,
+        )
+        raster = vk.VkPipelineRasterizationStateCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO,
+            polygonMode=vk.VK_POLYGON_MODE_FILL,
+            cullMode=vk.VK_CULL_MODE_NONE,
+            frontFace=vk.VK_FRONT_FACE_CLOCKWISE,
+            lineWidth=1.0,
+        )
+        multisample = vk.VkPipelineMultisampleStateCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO,
+            rasterizationSamples=vk.VK_SAMPLE_COUNT_1_BIT,
+        )
+        depth = vk.VkPipelineDepthStencilStateCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO,
+            depthTestEnable=vk.VK_TRUE,
+            depthWriteEnable=vk.VK_TRUE,
+            depthCompareOp=vk.VK_COMPARE_OP_LESS_OR_EQUAL,
+        )
+        blend_attachment = vk.VkPipelineColorBlendAttachmentState(
+            blendEnable=vk.VK_TRUE if info.use_blend else vk.VK_FALSE,
+            srcColorBlendFactor=vk.VK_BLEND_FACTOR_SRC_ALPHA,
+            dstColorBlendFactor=vk.VK_BLEND_FACTOR_ONE_MINUS_SRC_ALPHA,
+            colorBlendOp=vk.VK_BLEND_OP_ADD,
+            srcAlphaBlendFactor=vk.VK_BLEND_FACTOR_SRC_ALPHA,
+            dstAlphaBlendFactor=vk.VK_BLEND_FACTOR_ZERO,
+            alphaBlendOp=vk.VK_BLEND_OP_ADD,
+            colorWriteMask=vk.VK_COLOR_COMPONENT_R_BIT
+            | vk.VK_COLOR_COMPONENT_G_BIT
+            | vk.VK_COLOR_COMPONENT_B_BIT
+            | vk.VK_COLOR_COMPONENT_A_BIT,
+        )
+        blend = vk.VkPipelineColorBlendStateCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO,
+            logicOp=vk.VK_LOGIC_OP_COPY,
+            attachmentCount=1,
+            pAttachments=[blend_attachment],
+        )
+        dyn_states = [vk.VK_DYNAMIC_STATE_VIEWPORT, vk.VK_DYNAMIC_STATE_SCISSOR]
+        dynamic = vk.VkPipelineDynamicStateCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO,
+            dynamicStateCount=len(dyn_states),
+            pDynamicStates=dyn_states,
+        )
+        color_formats = [info.color_format]
+        rendering = vk.VkPipelineRenderingCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_RENDERING_CREATE_INFO,
+            colorAttachmentCount=1,
+            pColorAttachmentFormats=color_formats,
+            depthAttachmentFormat=info.depth_format,
+        )
+        ranges = [
+            vk.VkPushConstantRange(stageFlags=stage, offset=offset, size=size)
+            for stage, offset, size in info.push_constants
+        ]
+        set_layouts = [layout.layout for layout in info.desc_set_layouts]
+        layout = vk.vkCreatePipelineLayout(
+            device,
+            vk.VkPipelineLayoutCreateInfo(
+                sType=vk.VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+                setLayoutCount=len(set_layouts),
+                pSetLayouts=set_layouts,
+                pushConstantRangeCount=len(ranges),
+                pPushConstantRanges=ranges,
+            ),
+            None,
+        )
+        create_info = vk.VkGraphicsPipelineCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
+            pNext=rendering,
+            stageCount=len(stages),
+            pStages=stages,
+            pVertexInputState=vertex_input,
+            pInputAssemblyState=input_assembly,
+            pViewportState=viewport,
+            pRasterizationState=raster,
+            pMultisampleState=multisample,
+            pDepthStencilState=depth if info.depth_format != vk.VK_FORMAT_UNDEFINED else None,
+            pColorBlendState=blend,
+            pDynamicState=dynamic,
+            layout=layout,
+            basePipelineIndex=-1,
+        )
+        pipeline = vk.vkCreateGraphicsPipelines(
+            device, ctx.pipeline_cache.cache, 1, [create_info], None
+        )[0]
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE, pipeline, name)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, layout, name)
+        return cls(pipeline, layout)
+
+    def cleanup(self, ctx) -> None:
+        vk.vkDestroyPipeline(ctx.device.device, self.pipeline, None)
+        vk.vkDestroyPipelineLayout(ctx.device.device, self.layout, None)
+
+
+class VkPipelineCache:
+    """A pipeline cache kept on disk between runs (not in the book: it shortens start-up)."""
+
+    def __init__(self, cache, path: Path | None) -> None:
+        self.cache = cache
+        self.path = path
+
+    @classmethod
+    def create(cls, ctx, path: Path | None) -> "VkPipelineCache":
+        data = b""
+        if path is not None and path.is_file():
+            data = path.read_bytes()
+        info = vk.VkPipelineCacheCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
+            initialDataSize=len(data),
+            pInitialData=vk.ffi.from_buffer(data) if data else None,
+        )
+        return cls(vk.vkCreatePipelineCache(ctx.device.device, info, None), path)
+
+    def cleanup(self, ctx) -> None:
+        if self.path is not None:
+            try:
+                size = vk.ffi.new("size_t*")
+                vk.lib.vkGetPipelineCacheData(ctx.device.device, self.cache, size, vk.ffi.NULL)
+                data = vk.ffi.new("char[]", size[0])
+                vk.lib.vkGetPipelineCacheData(ctx.device.device, self.cache, size, data)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_bytes(vk.ffi.buffer(data, size[0]))
+                tmp.replace(self.path)
+            except OSError:
+                pass  # a cache that cannot be written only costs start-up time next run
+        vk.vkDestroyPipelineCache(ctx.device.device, self.cache, None)

@@ -1,0 +1,129 @@
+"""Book ch.10 (vma.zig): the Vulkan Memory Allocator and the flags the chapter uses.
+
+`_vma` is our cffi extension over vk_mem_alloc.h (built by _vma_build.py). Vulkan handles cross
+between the `vulkan` package's cffi and ours through their integer value.
+"""
+
+from dataclasses import dataclass
+from enum import IntEnum, IntFlag
+
+import vulkan as vk
+
+from eng.vk._vma import ffi, lib
+
+VK_API_VERSION_1_3 = vk.VK_MAKE_VERSION(1, 3, 0)
+
+
+class VmaFlags(IntFlag):
+    """VmaAllocationCreateFlags used by the chapter."""
+
+    NONE = 0
+    HOST_ACCESS_SEQUENTIAL_WRITE = lib.VMA_ALLOCATION_CREATE_HOST_ACCESS_SEQUENTIAL_WRITE_BIT
+    HOST_ACCESS_RANDOM = lib.VMA_ALLOCATION_CREATE_HOST_ACCESS_RANDOM_BIT
+    MAPPED = lib.VMA_ALLOCATION_CREATE_MAPPED_BIT
+    DEDICATED_MEMORY = lib.VMA_ALLOCATION_CREATE_DEDICATED_MEMORY_BIT
+
+
+class VmaUsage(IntEnum):
+    """VmaMemoryUsage: the chapter lets VMA choose (AUTO)."""
+
+    AUTO = lib.VMA_MEMORY_USAGE_AUTO
+    AUTO_PREFER_DEVICE = lib.VMA_MEMORY_USAGE_AUTO_PREFER_DEVICE
+    AUTO_PREFER_HOST = lib.VMA_MEMORY_USAGE_AUTO_PREFER_HOST
+
+
+class VmaMemoryFlags(IntFlag):
+    """Required memory property flags."""
+
+    NONE = 0
+    HOST_VISIBLE_AND_COHERENT = (
+        vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+    )
+
+
+class VmaError(RuntimeError):
+    """A VMA call failed, or the allocator was destroyed with live allocations."""
+
+
+def handle_int(handle) -> int:
+    """The integer value of a Vulkan handle from either cffi module."""
+    if isinstance(handle, int):
+        return handle
+    if isinstance(handle, ffi.CData):
+        return int(ffi.cast("uintptr_t", handle))
+    return int(vk.ffi.cast("uintptr_t", handle))
+
+
+def to_vma(ctype: str, handle):
+    """A `vulkan`-package handle as this extension's C type (e.g. "VkDevice")."""
+    return ffi.cast(ctype, handle_int(handle))
+
+
+def to_vk(ctype: str, handle):
+    """A handle of this extension as the `vulkan` package's C type."""
+    return vk.ffi.cast(ctype, handle_int(handle))
+
+
+def check(result: int, what: str) -> None:
+    if result != 0:
+        raise VmaError(f"{what} failed (VkResult {result})")
+
+
+@dataclass(frozen=True, slots=True)
+class VmaStats:
+    """Totals of vmaCalculateStatistics: allocations live in blocks (VkDeviceMemory objects)."""
+
+    allocations: int
+    blocks: int
+    allocation_bytes: int
+    block_bytes: int
+
+
+class VkVmaAlloc:
+    """Owns the VmaAllocator; created by VkCtx after the device and destroyed last."""
+
+    def __init__(self, allocator) -> None:
+        self.vma_alloc = allocator
+
+    @classmethod
+    def create(cls, instance, phys_device, device) -> "VkVmaAlloc":
+        info = ffi.new(
+            "VmaAllocatorCreateInfo*",
+            {
+                "physicalDevice": to_vma("VkPhysicalDevice", phys_device),
+                "device": to_vma("VkDevice", device),
+                "instance": to_vma("VkInstance", instance),
+                "pVulkanFunctions": lib.zvkVulkanFunctions(),
+                "vulkanApiVersion": VK_API_VERSION_1_3,
+            },
+        )
+        out = ffi.new("VmaAllocator*")
+        check(lib.vmaCreateAllocator(info, out), "vmaCreateAllocator")
+        return cls(out[0])
+
+    def statistics(self) -> VmaStats:
+        stats = ffi.new("VmaTotalStatistics*")
+        lib.vmaCalculateStatistics(self.vma_alloc, stats)
+        total = stats.total.statistics
+        return VmaStats(
+            allocations=total.allocationCount,
+            blocks=total.blockCount,
+            allocation_bytes=total.allocationBytes,
+            block_bytes=total.blockBytes,
+        )
+
+    def heap_budgets(self, heap_count: int) -> list[tuple[int, int]]:
+        """(usage, budget) in bytes for each of the device's memory heaps."""
+        budgets = ffi.new("VmaBudget[]", lib.VK_MAX_MEMORY_HEAPS)
+        lib.vmaGetHeapBudgets(self.vma_alloc, budgets)
+        return [(budgets[i].usage, budgets[i].budget) for i in range(heap_count)]
+
+    def cleanup(self) -> None:
+        """Destroys the allocator; live allocations are a bug and raise VmaError."""
+        if self.vma_alloc is None:
+            return
+        live = self.statistics().allocations
+        if live:
+            raise VmaError(f"VMA allocator destroyed with {live} live allocation(s) (a leak)")
+        lib.vmaDestroyAllocator(self.vma_alloc)
+        self.vma_alloc = None

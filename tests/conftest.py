@@ -1,0 +1,70 @@
+"""Shared fixtures: Vulkan contexts with validation on, and an Xvfb display for window tests.
+
+Every context made here fails its test if the validation layers said anything (warning or
+error) or if VMA still holds allocations when the context is destroyed.
+"""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from eng.com import common
+from eng.vk.ctx import VkCtx
+
+ROOT = Path(__file__).resolve().parents[1]
+BOOK = ROOT.parent / "shared" / "book"
+BOOK_MODELS = BOOK / "res" / "models"
+
+
+@pytest.fixture
+def constants() -> common.Constants:
+    return common.load().with_overrides(validation=True)
+
+
+def finish_ctx(ctx: VkCtx) -> None:
+    """Destroys `ctx` and fails on any validation message or leaked VMA allocation."""
+    validation_log = ctx.instance.validation_log
+    assert validation_log is not None, "validation layers are not active"
+    ctx.device.wait()
+    ctx.cleanup()  # raises VmaError on live allocations
+    messages = validation_log.messages  # includes what vkDestroyDevice reported
+    assert messages == [], "validation messages:\n" + "\n".join(messages)
+
+
+@pytest.fixture
+def ctx(constants):
+    """A headless Vulkan context (no window, no swapchain) with validation."""
+    context = VkCtx.create(constants)
+    yield context
+    finish_ctx(context)
+
+
+@pytest.fixture(scope="session")
+def xvfb_display():
+    """Starts Xvfb on a free display for the session and points DISPLAY at it."""
+    xvfb = shutil.which("Xvfb")
+    assert xvfb, "Xvfb is not installed (scripts/setup.sh installs it)"
+    read_fd, write_fd = os.pipe()
+    proc = subprocess.Popen(
+        [xvfb, "-displayfd", str(write_fd), "-screen", "0", "1280x1024x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        number = f.readline().strip()
+    assert number, "Xvfb did not start"
+    old = os.environ.get("DISPLAY")
+    os.environ["DISPLAY"] = f":{number}"
+    os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
+    yield f":{number}"
+    proc.terminate()
+    proc.wait(timeout=10)
+    if old is None:
+        os.environ.pop("DISPLAY", None)
+    else:
+        os.environ["DISPLAY"] = old
