@@ -269,8 +269,9 @@ def _read_array(path: Path, dtype: str, item_bytes: int) -> np.ndarray:
 def load_geometry(model: ModelData) -> tuple[np.ndarray, np.ndarray]:
     """Read a model's .vtx and .idx files whole and check every mesh against them.
 
-    Returns the vertices as float32 (N, 5) and the indices as uint32 (M,), both as in the
-    files (indices are local to each mesh). Book: ModelsCache.init reads them per mesh.
+    Returns the vertices as float32 (N, 5) and the indices as uint32 (M,), both read-only
+    views of the files' bytes (indices are local to each mesh).
+    Book: ModelsCache.init reads them per mesh.
     """
     vtx = _read_array(model.vtx_path, "<f4", VTX_BYTES)
     idx = _read_array(model.idx_path, "<u4", IDX_BYTES)

@@ -307,8 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         prog="model_gen",
         description="Convert a glTF (.gltf/.glb) or OBJ model into the book's model format.",
     )
-    parser.add_argument("input", type=Path, help="the .gltf, .glb or .obj file")
-    parser.add_argument("output_dir", type=Path, help="folder for the converted files")
+    parser.add_argument("input", type=Path, metavar="INPUT", help="the .gltf, .glb or .obj file")
+    parser.add_argument(
+        "output_dir", type=Path, metavar="OUTPUT_DIR", help="folder for the converted files"
+    )
     parser.add_argument("--name", help="model name and file stem (default: the input's stem)")
     parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
     args = parser.parse_args(argv)
@@ -316,10 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("model_gen: %(message)s"))
     log.addHandler(handler)
-    log.setLevel(logging.DEBUG if args.debug else logging.INFO)
-    # With a progress bar, the per-mesh lines would only clutter the terminal.
-    if sys.stderr.isatty() and not args.debug:
-        log.setLevel(logging.WARNING)
+    # On a terminal the progress bar replaces the per-mesh lines.
+    quiet = sys.stderr.isatty()
+    log.setLevel(logging.DEBUG if args.debug else logging.WARNING if quiet else logging.INFO)
     try:
         summary = convert(args.input, args.output_dir, args.name)
     except (ConvertError, OSError) as e:

@@ -41,9 +41,9 @@ def test_staged_copy_round_trips_through_device_local_buffers(ctx):
         src = VkBuffer.create(ctx, len(data), vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, **STAGING)
         src.write(ctx, data)
         dst = VkBuffer.create(
-            ctx, len(data), usage | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT | (
-                vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT
-            )
+            ctx,
+            len(data),
+            usage | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT | (vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT),
         )
         back = VkBuffer.create(
             ctx,
@@ -79,9 +79,7 @@ def test_staged_copy_round_trips_through_device_local_buffers(ctx):
 
 def test_vma_statistics_count_buffers_and_images(ctx):
     before = ctx.vma.statistics()
-    buffers = [
-        VkBuffer.create(ctx, 65536, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT) for _ in range(3)
-    ]
+    buffers = [VkBuffer.create(ctx, 65536, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT) for _ in range(3)]
     uniform = VkBuffer.create(
         ctx,
         128,

@@ -6,6 +6,7 @@ looked up in VMA_INCLUDE_DIR (set by scripts/setup.sh), VULKAN_SDK/include, then
 """
 
 import os
+import re
 from pathlib import Path
 
 from cffi import FFI
@@ -26,6 +27,14 @@ def _include_dirs() -> list[str]:
     return found[:1]
 
 
+def _source(include_dir: str) -> str:
+    header = os.path.join(include_dir, "vk_mem_alloc.h")
+    with open(header, encoding="utf-8", errors="replace") as f:
+        found = re.search(r"Version (\d+\.\d+\.\d+)", f.read(4096))
+    version = f"{found[1] if found else 'unknown'} ({header})"
+    return SOURCE.replace("@VERSION@", version.replace("\\", "/").replace('"', "'"))
+
+
 SOURCE = """
 #define VMA_IMPLEMENTATION
 #define VMA_STATIC_VULKAN_FUNCTIONS 0
@@ -38,15 +47,18 @@ static const VmaVulkanFunctions* zvkVulkanFunctions(void) {
     funcs.vkGetDeviceProcAddr = vkGetDeviceProcAddr;
     return &funcs;
 }
+
+static const char* zvkVmaVersion(void) { return "@VERSION@"; }
 """
 
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "vma_decls.h").read_text())
+_INCLUDE_DIRS = _include_dirs()
 ffibuilder.set_source(
     "eng.vk._vma",
-    SOURCE,
+    _source(_INCLUDE_DIRS[0]),
     source_extension=".cpp",
-    include_dirs=_include_dirs(),
+    include_dirs=_INCLUDE_DIRS,
     libraries=["vulkan"],
     extra_compile_args=["-std=c++17", "-O2", "-w"],
 )

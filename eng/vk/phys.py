@@ -127,13 +127,25 @@ class VkPhysDevice:
         return cls(pdev, props, features, QueuesInfo(graphics, present), exts, mem_props)
 
 
-def list_devices(instance) -> list[str]:
-    """One line per physical device: name, type, API and driver versions."""
+def list_devices(instance, details: bool = False) -> list[str]:
+    """One line per physical device: name, type, Vulkan version (and driver, with details)."""
     lines = []
     for pdev in vk.vkEnumeratePhysicalDevices(instance.instance):
         props = vk.vkGetPhysicalDeviceProperties(pdev)
-        lines.append(
+        line = (
             f"{props.deviceName} ({TYPE_NAMES.get(props.deviceType, 'other')}, "
             f"Vulkan {version_str(props.apiVersion)})"
         )
+        if details:
+            driver = vk.VkPhysicalDeviceDriverProperties(
+                sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES
+            )
+            props2 = vk.VkPhysicalDeviceProperties2(
+                sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, pNext=driver
+            )
+            vk.vkGetPhysicalDeviceProperties2(pdev, props2)
+            name = vk.ffi.string(driver.driverName).decode()
+            info = vk.ffi.string(driver.driverInfo).decode()
+            line += f", driver {name} {info}"
+        lines.append(line)
     return lines

@@ -64,6 +64,11 @@ def to_vk(ctype: str, handle):
     return vk.ffi.cast(ctype, handle_int(handle))
 
 
+def vma_version() -> str:
+    """The VMA version (and header) this extension was built from."""
+    return ffi.string(lib.zvkVmaVersion()).decode()
+
+
 def check(result: int, what: str) -> None:
     if result != 0:
         raise VmaError(f"{what} failed (VkResult {result})")

@@ -111,3 +111,6 @@ void vmaGetHeapBudgets(VmaAllocator allocator, VmaBudget* pBudgets);
 /* Defined by _vma_build.py: VMA's function table filled from the Vulkan loader (as the book's
    vma.zig passes vkGetInstanceProcAddr / vkGetDeviceProcAddr). */
 const VmaVulkanFunctions* zvkVulkanFunctions(void);
+
+/* Defined by _vma_build.py: the VMA version and header path the extension was built from. */
+const char* zvkVmaVersion(void);

@@ -1,0 +1,147 @@
+"""Book ch.1/10 (eng.zig): the engine loop - input, fixed-rate updates, render.
+
+A game object provides `init(eng_ctx) -> InitData`, `input(eng_ctx, delta_sec)`,
+`update(eng_ctx, delta_sec)` and `cleanup()`, as in the book's main.zig.
+"""
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from eng.com.common import Constants
+from eng.model_data import MaterialData, ModelData
+from eng.render import Render
+from eng.scene import Scene
+from eng.vk.ctx import VkCtx
+from eng.wnd import Wnd
+
+log = logging.getLogger("eng")
+
+PIPELINE_CACHE = Path.home() / ".cache" / "zvk-py" / "pipeline-cache.bin"
+
+
+@dataclass
+class InitData:
+    models: list[ModelData]
+    materials: list[MaterialData]
+
+
+@dataclass
+class EngCtx:
+    constants: Constants
+    scene: Scene
+    wnd: Wnd | None  # None when headless
+
+
+@dataclass
+class RunStats:
+    frames: int = 0
+    seconds: float = 0.0
+    frame_times: list[float] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+class Engine:
+    def __init__(self, game, eng_ctx: EngCtx, ctx: VkCtx, render: Render) -> None:
+        self.game = game
+        self.eng_ctx = eng_ctx
+        self.ctx = ctx
+        self.render = render
+
+    @classmethod
+    def create(
+        cls,
+        game,
+        constants: Constants,
+        title: str,
+        size: tuple[int, int],
+        headless: bool = False,
+        validation_features: tuple[str, ...] = (),
+    ) -> "Engine":
+        wnd = None if headless else Wnd.create(title, *size)
+        ctx = render = None
+        try:
+            ctx = VkCtx.create(constants, wnd, validation_features, PIPELINE_CACHE)
+            render = Render.create(ctx, size if headless else None)
+        except BaseException:
+            if ctx is not None:
+                ctx.cleanup()
+            if wnd is not None:
+                wnd.cleanup()
+            raise
+        return cls(game, EngCtx(constants, Scene(), wnd), ctx, render)
+
+    def run(
+        self, frames: int | None = None, screenshot: Path | None = None
+    ) -> tuple[RunStats, np.ndarray | None]:
+        """Runs until the window closes or `frames` frames are rendered; cleans up always.
+
+        With `screenshot`, the last frame is captured and returned as an RGBA array.
+        """
+        stats = RunStats()
+        image = None
+        try:
+            init_data = self.game.init(self.eng_ctx)
+            self.render.init(self.eng_ctx, init_data)
+            if hasattr(self.game, "loaded"):  # not in the book: a hook once models are uploaded
+                self.game.loaded(self.eng_ctx, self.render.models)
+            image = self._loop(stats, frames, screenshot is not None)
+        finally:
+            self.cleanup()
+        log.info("%d frames in %.2f s, %.1f fps on average", stats.frames, stats.seconds, stats.fps)
+        return stats, image
+
+    def _loop(self, stats: RunStats, frames: int | None, capture: bool) -> np.ndarray | None:
+        eng_ctx, wnd = self.eng_ctx, self.eng_ctx.wnd
+        time_u = 1.0 / eng_ctx.constants.ups
+        start = last = update_time = time.perf_counter()
+        delta_update = 0.0
+        title_time, title_frames = start, 0
+        while wnd is None or not wnd.closed:
+            now = time.perf_counter()
+            delta = now - last
+            last = now
+            delta_update += delta / time_u
+            if wnd is not None:
+                wnd.poll_events()
+                if wnd.closed:
+                    break
+                self.game.input(eng_ctx, delta)
+            if delta_update >= 1:
+                self.game.update(eng_ctx, now - update_time)
+                delta_update -= 1
+                update_time = now
+            last_frame = frames is not None and stats.frames == frames - 1
+            if not self.render.render(eng_ctx, capture=capture and last_frame):
+                if wnd is not None and self.render.must_resize:
+                    time.sleep(0.01)  # minimised: wait for a size instead of spinning
+                continue
+            stats.frames += 1
+            stats.frame_times.append(time.perf_counter() - now)
+            if wnd is not None and now - title_time >= 1.0:
+                fps = (stats.frames - title_frames) / (now - title_time)
+                wnd.set_title(f"{self.game.title} - {fps:.1f} fps")
+                title_time, title_frames = now, stats.frames
+            if last_frame:
+                break
+        self.ctx.device.wait()
+        stats.seconds = time.perf_counter() - start
+        return self.render.read_capture() if capture and stats.frames else None
+
+    def cleanup(self) -> None:
+        """Book: Engine.cleanup - game, render, Vulkan context, window, in that order."""
+        self.game.cleanup()
+        if self.render is not None:
+            self.render.cleanup()
+            self.render = None
+        if self.ctx is not None:
+            self.ctx.cleanup()
+            self.ctx = None
+        if self.eng_ctx.wnd is not None:
+            self.eng_ctx.wnd.cleanup()

@@ -1,0 +1,161 @@
+"""Book ch.10 (modelsCache.zig): models and materials uploaded to device-local buffers.
+
+Each model's whole .vtx and .idx go into one vertex and one index buffer (the book makes a pair
+per mesh); a mesh is then a range of indices plus a vertex offset. The materials become one
+storage buffer of 32-byte records, the book's default material first.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import glm
+import numpy as np
+import vulkan as vk
+
+from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData, load_geometry
+from eng.vk.buf import VkBuffer, record_copy
+from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
+
+log = logging.getLogger("eng.models")
+
+DEFAULT_MATERIAL_ID = "DEFAULT_MATERIAL_ID"
+MATERIAL_RECORD = np.dtype(
+    [
+        ("diffuse_color", "<f4", 4),
+        ("has_texture", "<u4"),
+        ("texture_idx", "<u4"),
+        ("padding", "<u4", 2),
+    ]
+)
+
+
+def staged_upload(ctx, cmd, data, usage: int, name: str) -> tuple[VkBuffer, VkBuffer]:
+    """A device-local buffer filled from a staging buffer by `cmd`: (device buffer, staging)."""
+    data = memoryview(np.ascontiguousarray(data)).cast("B")
+    staging = VkBuffer.create(
+        ctx,
+        data.nbytes,
+        vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+        VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED,
+        VmaUsage.AUTO,
+        VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
+        name=f"staging {name}",
+    )
+    staging.write(ctx, data)
+    try:
+        buffer = VkBuffer.create(
+            ctx, data.nbytes, usage | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT, name=name
+        )
+    except BaseException:
+        staging.cleanup(ctx)
+        raise
+    record_copy(cmd, staging, buffer)
+    return buffer, staging
+
+
+@dataclass(frozen=True, slots=True)
+class VulkanMesh:
+    id: str
+    material_id: str
+    first_index: int
+    index_count: int
+    vertex_offset: int
+
+
+@dataclass
+class VulkanModel:
+    id: str
+    vtx_buffer: VkBuffer
+    idx_buffer: VkBuffer
+    meshes: list[VulkanMesh]
+    bounds: tuple[glm.vec3, glm.vec3]  # axis-aligned box of the vertex positions
+
+    def cleanup(self, ctx) -> None:
+        self.vtx_buffer.cleanup(ctx)
+        self.idx_buffer.cleanup(ctx)
+
+
+class ModelsCache:
+    def __init__(self) -> None:
+        self.models: dict[str, VulkanModel] = {}
+
+    def record_uploads(self, ctx, cmd, models: list[ModelData], staging: list) -> None:
+        """Records the uploads of `models` into `cmd`; staging buffers are added to `staging`
+        (freed by the caller once the commands have run, even if this raises)."""
+        for model in models:
+            vertices, indices = load_geometry(model)
+            vtx, vtx_staging = staged_upload(
+                ctx, cmd, vertices, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, f"{model.id} vertices"
+            )
+            staging.append(vtx_staging)
+            try:
+                idx, idx_staging = staged_upload(
+                    ctx, cmd, indices, vk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT, f"{model.id} indices"
+                )
+            except BaseException:
+                vtx.cleanup(ctx)
+                raise
+            staging.append(idx_staging)
+            meshes = [
+                VulkanMesh(
+                    m.id,
+                    m.material_id,
+                    m.idx_offset // IDX_BYTES,
+                    m.idx_size // IDX_BYTES,
+                    m.vtx_offset // VTX_BYTES,
+                )
+                for m in model.meshes
+            ]
+            positions = vertices[:, :3]
+            bounds = (glm.vec3(*positions.min(axis=0)), glm.vec3(*positions.max(axis=0)))
+            self.models[model.id] = VulkanModel(model.id, vtx, idx, meshes, bounds)
+            log.debug("model %s: %d meshes, %d vertices", model.id, len(meshes), len(vertices))
+
+    def cleanup(self, ctx) -> None:
+        for model in self.models.values():
+            model.cleanup(ctx)
+        self.models.clear()
+
+
+@dataclass(frozen=True, slots=True)
+class VulkanMaterial:
+    id: str
+    index: int
+    transparent: bool
+
+
+class MaterialsCache:
+    def __init__(self) -> None:
+        self.materials: dict[str, VulkanMaterial] = {}
+        self.materials_buffer: VkBuffer | None = None
+
+    def record_upload(
+        self, ctx, cmd, texture_cache, materials: list[MaterialData], staging: list
+    ) -> None:
+        """Loads the materials' textures and records the upload of the material records."""
+        default = MaterialData(DEFAULT_MATERIAL_ID, None, (1.0, 1.0, 1.0, 1.0))
+        all_materials = [default, *materials]
+        loaded = texture_cache.add_textures_from_paths(
+            ctx, [m.texture_path for m in all_materials if m.texture_path is not None]
+        )
+        records = np.zeros(len(all_materials), MATERIAL_RECORD)
+        for i, material in enumerate(all_materials):
+            records[i]["diffuse_color"] = material.color
+            transparent = material.color[3] < 1.0
+            if material.texture_path in loaded:
+                texture_id = str(material.texture_path)
+                records[i]["has_texture"] = 1
+                records[i]["texture_idx"] = texture_cache.index_of(texture_id)
+                transparent = transparent or texture_cache.textures[texture_id].transparent
+            self.materials[material.id] = VulkanMaterial(material.id, i, transparent)
+        self.materials_buffer, materials_staging = staged_upload(
+            ctx, cmd, records, vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, "materials"
+        )
+        staging.append(materials_staging)
+        log.debug("%d materials", len(all_materials))
+
+    def cleanup(self, ctx) -> None:
+        if self.materials_buffer is not None:
+            self.materials_buffer.cleanup(ctx)
+            self.materials_buffer = None
+        self.materials.clear()

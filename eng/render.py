@@ -1,0 +1,367 @@
+"""Book ch.10 (render.zig): frames in flight, acquire / record / submit / present, resize.
+
+Without a window the engine renders into an `OffscreenTarget`, a set of VMA-allocated colour
+images that stands in for the swapchain; any frame can be captured into a host-visible buffer
+(a screenshot), windowed or not.
+"""
+
+import logging
+
+import numpy as np
+import vulkan as vk
+
+from eng.com.common import FRAMES_IN_FLIGHT
+from eng.models_cache import MaterialsCache, ModelsCache
+from eng.render_scn import RenderScn, image_barrier
+from eng.texture_cache import TextureCache, device_texture_limit
+from eng.vk.buf import VkBuffer
+from eng.vk.cmd import VkCmdBuff, VkCmdPool
+from eng.vk.image import VkImage, VkImageData
+from eng.vk.imv import VkImageView, VkImageViewData
+from eng.vk.queue import VkQueue
+from eng.vk.swap import Extent
+from eng.vk.sync import VkFence, VkSemaphore
+from eng.vk.texture import VkTextSamplerInfo
+from eng.vk.vma import VmaFlags
+
+log = logging.getLogger("eng.render")
+
+_COLOR_OUT = vk.VK_PIPELINE_STAGE_2_COLOR_ATTACHMENT_OUTPUT_BIT
+_COLOR_WRITE = vk.VK_ACCESS_2_COLOR_ATTACHMENT_WRITE_BIT
+_COLOR_OPT = vk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL
+_TRANSFER_SRC = vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
+_BGRA_FORMATS = {vk.VK_FORMAT_B8G8R8A8_SRGB, vk.VK_FORMAT_B8G8R8A8_UNORM}
+
+
+class Attachment:
+    """Book: Attachment - a VMA image and its view, for colour or depth."""
+
+    def __init__(self, image: VkImage, view: VkImageView) -> None:
+        self.image = image
+        self.view = view
+
+    @classmethod
+    def create(cls, ctx, width, height, fmt, usage, name: str = "") -> "Attachment":
+        depth = bool(usage & vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT)
+        aspect = vk.VK_IMAGE_ASPECT_DEPTH_BIT if depth else vk.VK_IMAGE_ASPECT_COLOR_BIT
+        image = VkImage.create(
+            ctx,
+            VkImageData(
+                width=width, height=height, format=fmt, usage=usage | vk.VK_IMAGE_USAGE_SAMPLED_BIT
+            ),
+            name,
+        )
+        view = VkImageView.create(
+            ctx.device, image.image, VkImageViewData(format=fmt, aspect_mask=aspect), name
+        )
+        return cls(image, view)
+
+    def cleanup(self, ctx) -> None:
+        self.view.cleanup(ctx.device)
+        self.image.cleanup(ctx)
+
+
+class OffscreenTarget:
+    """Colour images to render into when there is no window (one per frame in flight)."""
+
+    def __init__(self, attachments: list[Attachment], extent: Extent, fmt: int) -> None:
+        self.attachments = attachments
+        self.images = [a.image.image for a in attachments]
+        self.image_views = [a.view for a in attachments]
+        self.extent = extent
+        self.format = fmt
+
+    @classmethod
+    def create(cls, ctx, width: int, height: int, fmt: int = vk.VK_FORMAT_R8G8B8A8_SRGB):
+        usage = vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT
+        attachments = [
+            Attachment.create(ctx, width, height, fmt, usage, f"offscreen {i}")
+            for i in range(FRAMES_IN_FLIGHT)
+        ]
+        return cls(attachments, Extent(width, height), fmt)
+
+    def cleanup(self, ctx) -> None:
+        for attachment in self.attachments:
+            attachment.cleanup(ctx)
+
+
+class Render:
+    def __init__(self, ctx, offscreen: OffscreenTarget | None) -> None:
+        self.ctx = ctx
+        self.offscreen = offscreen
+        self.current_frame = 0
+        self.must_resize = False
+        self.frames_rendered = 0
+        self.textures = TextureCache(device_texture_limit(ctx.phys))
+        self.materials = MaterialsCache()
+        self.models = ModelsCache()
+        self.scn: RenderScn | None = None
+        self.sems_render_complete: list[VkSemaphore] = []
+        self.sems_pres_complete: list[VkSemaphore] = []
+        self._capture: tuple[VkBuffer, int] | None = None
+
+    @property
+    def target(self):
+        return self.offscreen if self.offscreen is not None else self.ctx.swap_chain
+
+    @classmethod
+    def create(cls, ctx, headless_size: tuple[int, int] | None = None) -> "Render":
+        offscreen = OffscreenTarget.create(ctx, *headless_size) if headless_size else None
+        r = cls(ctx, offscreen)
+        try:
+            queues = ctx.phys.queues_info
+            r.queue_graphics = VkQueue.create(ctx, queues.graphics_family)
+            r.queue_present = VkQueue.create(ctx, queues.present_family)
+            r.fences = [VkFence.create(ctx, True, f"frame {i}") for i in range(FRAMES_IN_FLIGHT)]
+            r.cmd_pools = [
+                VkCmdPool.create(ctx, queues.graphics_family, name=f"frame {i}")
+                for i in range(FRAMES_IN_FLIGHT)
+            ]
+            r.cmd_buffs = [
+                VkCmdBuff.create(ctx, pool, True, f"frame {i}")
+                for i, pool in enumerate(r.cmd_pools)
+            ]
+            r._create_semaphores()
+            r.scn = RenderScn.create(ctx, r.target, r.textures.limit, VkTextSamplerInfo())
+            r._build_color_barriers()
+        except BaseException:
+            r.cleanup()
+            raise
+        return r
+
+    def _create_semaphores(self) -> None:
+        if self.offscreen is not None:
+            return
+        ctx = self.ctx
+        for sem in self.sems_render_complete + self.sems_pres_complete:
+            sem.cleanup(ctx)
+        self.sems_render_complete = [
+            VkSemaphore.create(ctx, f"render complete {i}")
+            for i in range(len(ctx.swap_chain.images))
+        ]
+        self.sems_pres_complete = [
+            VkSemaphore.create(ctx, f"present complete {i}") for i in range(FRAMES_IN_FLIGHT)
+        ]
+
+    def _build_color_barriers(self) -> None:
+        """Book: renderMainInit / renderMainFinish, prebuilt for each target image."""
+        final = _TRANSFER_SRC if self.offscreen is not None else vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR
+        self._color_init = []
+        self._color_finish = []
+        for image in self.target.images:
+            self._color_init.append(
+                image_barrier(
+                    image,
+                    vk.VK_IMAGE_LAYOUT_UNDEFINED,
+                    _COLOR_OPT,
+                    _COLOR_OUT,
+                    0,
+                    _COLOR_OUT,
+                    _COLOR_WRITE,
+                    vk.VK_IMAGE_ASPECT_COLOR_BIT,
+                )
+            )
+            self._color_finish.append(
+                image_barrier(
+                    image,
+                    _COLOR_OPT,
+                    final,
+                    _COLOR_OUT,
+                    _COLOR_WRITE,
+                    vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT
+                    if self.offscreen is not None
+                    else vk.VK_PIPELINE_STAGE_2_NONE,
+                    vk.VK_ACCESS_2_TRANSFER_READ_BIT if self.offscreen is not None else 0,
+                    vk.VK_IMAGE_ASPECT_COLOR_BIT,
+                )
+            )
+
+    def init(self, eng_ctx, init_data) -> None:
+        """Book: Render.init - projection, then one command buffer uploads textures,
+        materials and models; staging memory is freed once its fence has signalled."""
+        ctx = self.ctx
+        self.update_projection(eng_ctx)
+        pool = self.cmd_pools[0]
+        cmd = VkCmdBuff.create(ctx, pool, True, "uploads")
+        staging: list[VkBuffer] = []
+        try:
+            cmd.begin()
+            self.textures.add_default(ctx)
+            self.materials.record_upload(ctx, cmd.cmd, self.textures, init_data.materials, staging)
+            self.textures.record_textures(cmd.cmd)
+            self.models.record_uploads(ctx, cmd.cmd, init_data.models, staging)
+            cmd.end()
+            cmd.submit_and_wait(ctx, self.queue_graphics)
+        finally:
+            for buffer in staging:
+                buffer.cleanup(ctx)
+            self.textures.free_staging(ctx)
+            cmd.cleanup(ctx, pool)
+        self.scn.init(ctx, self.textures, self.materials)
+        stats = ctx.vma.statistics()
+        log.info(
+            "loaded %d model(s), %d material(s), %d texture(s); VMA: %d allocations in %d blocks",
+            len(self.models.models),
+            len(self.materials.materials),
+            len(self.textures.textures),
+            stats.allocations,
+            stats.blocks,
+        )
+
+    def update_projection(self, eng_ctx) -> None:
+        c = eng_ctx.constants
+        extent = self.target.extent
+        eng_ctx.scene.camera.proj_data.update(c.fov, c.z_near, c.z_far, extent.width, extent.height)
+
+    def render(self, eng_ctx, capture: bool = False) -> bool:
+        """Records and submits one frame; False when it was skipped (resize, minimised)."""
+        ctx = self.ctx
+        frame = self.current_frame
+        fence = self.fences[frame]
+        fence.wait(ctx)
+        wnd = eng_ctx.wnd
+        if self.offscreen is None:
+            if wnd.resized or self.must_resize:
+                self.resize(eng_ctx)
+                return False
+            index = ctx.swap_chain.acquire(ctx, self.sems_pres_complete[frame].semaphore)
+            if index is None:
+                self.resize(eng_ctx)
+                return False
+        else:
+            index = frame
+        pool, cmd_buff = self.cmd_pools[frame], self.cmd_buffs[frame]
+        pool.reset(ctx)
+        cmd_buff.begin()
+        cmd = cmd_buff.cmd
+        vk.lib.vkCmdPipelineBarrier2(cmd, self._color_init[index][1])
+        self.scn.render(ctx, cmd, eng_ctx.scene, self.models, self.materials, index, frame)
+        if capture:
+            self._record_capture(cmd, index)
+        else:
+            vk.lib.vkCmdPipelineBarrier2(cmd, self._color_finish[index][1])
+        cmd_buff.end()
+        fence.reset(ctx)
+        self._submit(cmd, frame, index, fence)
+        if self.offscreen is None:
+            self.must_resize = not ctx.swap_chain.present(
+                self.queue_present, self.sems_render_complete[index].semaphore, index
+            )
+        self.current_frame = (frame + 1) % FRAMES_IN_FLIGHT
+        self.frames_rendered += 1
+        return True
+
+    def _submit(self, cmd, frame: int, index: int, fence: VkFence) -> None:
+        if self.offscreen is not None:
+            self.queue_graphics.submit([cmd], fence=fence.fence)
+            return
+        self.queue_graphics.submit(
+            [cmd],
+            wait_sems=[(self.sems_pres_complete[frame].semaphore, _COLOR_OUT)],
+            signal_sems=[
+                (
+                    self.sems_render_complete[index].semaphore,
+                    vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+                )
+            ],
+            fence=fence.fence,
+        )
+
+    def _record_capture(self, cmd, index: int) -> None:
+        """Copies the frame's colour image into a host-visible buffer, then finishes it."""
+        ctx = self.ctx
+        extent = self.target.extent
+        if self._capture is not None:
+            self._capture[0].cleanup(ctx)
+        buffer = VkBuffer.create(
+            ctx,
+            extent.width * extent.height * 4,
+            vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+            VmaFlags.HOST_ACCESS_RANDOM | VmaFlags.MAPPED,
+            name="screenshot",
+        )
+        self._capture = (buffer, self.current_frame)
+        image = self.target.images[index]
+        to_src = image_barrier(
+            image,
+            _COLOR_OPT,
+            _TRANSFER_SRC,
+            _COLOR_OUT,
+            _COLOR_WRITE,
+            vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT,
+            vk.VK_ACCESS_2_TRANSFER_READ_BIT,
+            vk.VK_IMAGE_ASPECT_COLOR_BIT,
+        )
+        vk.lib.vkCmdPipelineBarrier2(cmd, to_src[1])
+        region = vk.VkBufferImageCopy(
+            bufferOffset=0,
+            imageSubresource=vk.VkImageSubresourceLayers(
+                aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, mipLevel=0, baseArrayLayer=0, layerCount=1
+            ),
+            imageOffset=vk.VkOffset3D(x=0, y=0, z=0),
+            imageExtent=vk.VkExtent3D(width=extent.width, height=extent.height, depth=1),
+        )
+        vk.vkCmdCopyImageToBuffer(cmd, image, _TRANSFER_SRC, buffer.buffer, 1, [region])
+        final = _TRANSFER_SRC if self.offscreen is not None else vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR
+        if final != _TRANSFER_SRC:
+            back = image_barrier(
+                image,
+                _TRANSFER_SRC,
+                final,
+                vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT,
+                vk.VK_ACCESS_2_TRANSFER_READ_BIT,
+                vk.VK_PIPELINE_STAGE_2_NONE,
+                0,
+                vk.VK_IMAGE_ASPECT_COLOR_BIT,
+            )
+            vk.lib.vkCmdPipelineBarrier2(cmd, back[1])
+
+    def read_capture(self) -> np.ndarray:
+        """The captured frame as an (height, width, 4) RGBA uint8 array."""
+        buffer, frame = self._capture
+        self.fences[frame].wait(self.ctx)
+        extent = self.target.extent
+        pixels = np.frombuffer(buffer.read(self.ctx), np.uint8).reshape(
+            extent.height, extent.width, 4
+        )
+        if self.target.format in _BGRA_FORMATS:
+            pixels = pixels[..., [2, 1, 0, 3]]
+        buffer.cleanup(self.ctx)
+        self._capture = None
+        return pixels.copy()
+
+    def resize(self, eng_ctx) -> None:
+        """Book: Render.resize - a new swapchain, semaphores, depth attachments, projection."""
+        wnd = eng_ctx.wnd
+        width, height = wnd.pixel_size()
+        if width == 0 or height == 0 or wnd.is_minimized():
+            self.must_resize = True  # try again once the window has a size
+            return
+        self.must_resize = False
+        ctx = self.ctx
+        ctx.device.wait()
+        ctx.resize(wnd)
+        self._create_semaphores()
+        self.update_projection(eng_ctx)
+        self.scn.resize(ctx, self.target)
+        self._build_color_barriers()
+        log.debug("resized to %dx%d", ctx.swap_chain.extent.width, ctx.swap_chain.extent.height)
+
+    def cleanup(self) -> None:
+        ctx = self.ctx
+        ctx.device.wait()
+        if self._capture is not None:
+            self._capture[0].cleanup(ctx)
+        if self.scn is not None:
+            self.scn.cleanup(ctx)
+        self.textures.cleanup(ctx)
+        self.materials.cleanup(ctx)
+        self.models.cleanup(ctx)
+        for pool in getattr(self, "cmd_pools", []):
+            pool.cleanup(ctx)
+        for fence in getattr(self, "fences", []):
+            fence.cleanup(ctx)
+        for sem in self.sems_render_complete + self.sems_pres_complete:
+            sem.cleanup(ctx)
+        if self.offscreen is not None:
+            self.offscreen.cleanup(ctx)

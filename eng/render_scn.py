@@ -1,0 +1,347 @@
+"""Book ch.10 (renderScn.zig): the scene pass - depth attachments, camera buffers, descriptor
+sets, the pipeline, and the draw loop.
+
+The draw loop calls the `vulkan` package's `lib` functions with cdata built beforehand (at
+create, resize or when the scene changes), so a frame allocates nothing per mesh.
+"""
+
+import struct
+from dataclasses import dataclass
+
+import vulkan as vk
+
+from eng.com.common import FRAMES_IN_FLIGHT, PROJECT_ROOT
+from eng.models_cache import DEFAULT_MATERIAL_ID
+from eng.vk.buf import VkBuffer
+from eng.vk.desc import VkDescSetLayout
+from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
+from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
+from eng.vk.util import MATRIX_SIZE, create_host_visible_buff
+from eng.vk.vma import ffi as vma_ffi
+
+SHADERS = PROJECT_ROOT / "shaders"
+DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
+DESC_ID_CAM = "SCN_DESC_ID_CAM"
+DESC_ID_MAT = "SCN_DESC_ID_MAT"
+DESC_ID_TEXTS = "SCN_DESC_ID_TEXTS"
+PUSH_SIZE = MATRIX_SIZE + 4  # model matrix + material index
+PUSH_STAGES = vk.VK_SHADER_STAGE_VERTEX_BIT | vk.VK_SHADER_STAGE_FRAGMENT_BIT
+VTX_DESC = VtxBuffDesc(
+    stride=20,
+    attributes=((0, vk.VK_FORMAT_R32G32B32_SFLOAT, 0), (1, vk.VK_FORMAT_R32G32_SFLOAT, 12)),
+)
+
+
+@dataclass
+class DrawItem:
+    """One mesh of one entity, with its push constants ready to send."""
+
+    entity: object
+    vtx_buffer: object  # VkBuffer[1] cdata for vkCmdBindVertexBuffers
+    idx_buffer: object
+    first_index: int
+    index_count: int
+    vertex_offset: int
+    push: object  # char[PUSH_SIZE] cdata
+    version: int = -1
+
+
+class RenderScn:
+    def __init__(self) -> None:
+        self.depth_attachments: list = []
+        self.cam_buffers: list[VkBuffer] = []
+        self.draw_items: list[DrawItem] = []
+        self._draw_key = None
+        self._keep: list = []  # cdata the prebuilt structs point into
+
+    @classmethod
+    def create(cls, ctx, target, texture_count: int, sampler_info: VkTextSamplerInfo):
+        """`target` gives the colour format, extent and images (swapchain or offscreen)."""
+        scn = cls()
+        scn.texture_count = texture_count
+        modules = [
+            VkShaderModule.create(ctx, SHADERS / "scn_vtx.spv", vk.VK_SHADER_STAGE_VERTEX_BIT),
+            VkShaderModule.create(ctx, SHADERS / "scn_frg.spv", vk.VK_SHADER_STAGE_FRAGMENT_BIT),
+        ]
+        scn.sampler = VkTextSampler.create(ctx, sampler_info)
+        frag = vk.VK_SHADER_STAGE_FRAGMENT_BIT
+        scn.layout_vtx = VkDescSetLayout.create(
+            ctx, 0, vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VK_SHADER_STAGE_VERTEX_BIT, 1, "camera"
+        )
+        scn.layout_frg_st = VkDescSetLayout.create(
+            ctx, 0, vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, frag, 1, "materials"
+        )
+        scn.layout_textures = VkDescSetLayout.create(
+            ctx, 0, vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, frag, texture_count, "textures"
+        )
+        scn.cam_buffers = [
+            create_host_visible_buff(
+                ctx,
+                f"{DESC_ID_CAM}{i}",
+                MATRIX_SIZE * 2,
+                vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+                scn.layout_vtx,
+            )
+            for i in range(FRAMES_IN_FLIGHT)
+        ]
+        scn.pipeline = VkPipeline.create(
+            ctx,
+            VkPipelineCreateInfo(
+                color_format=target.format,
+                depth_format=DEPTH_FORMAT,
+                desc_set_layouts=[scn.layout_vtx, scn.layout_frg_st, scn.layout_textures],
+                modules=modules,
+                push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
+                vtx_buff_desc=VTX_DESC,
+                use_blend=True,
+                spec_constants={0: texture_count},
+            ),
+            "scene",
+        )
+        for module in modules:
+            module.cleanup(ctx)
+        scn._create_depth(ctx, target)
+        return scn
+
+    def _create_depth(self, ctx, target) -> None:
+        from eng.render import Attachment
+
+        self.depth_attachments = [
+            Attachment.create(
+                ctx,
+                target.extent.width,
+                target.extent.height,
+                DEPTH_FORMAT,
+                vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+                f"depth {i}",
+            )
+            for i in range(len(target.images))
+        ]
+        self._build_frame_structs(target)
+
+    def _build_frame_structs(self, target) -> None:
+        """Barriers, rendering infos, viewport and scissor for each target image."""
+        ffi = vk.ffi
+        keep = []
+        extent = target.extent
+        self.rendering_infos = []
+        self.depth_barriers = []
+        for i, depth in enumerate(self.depth_attachments):
+            color_att = ffi.new(
+                "VkRenderingAttachmentInfo*",
+                {
+                    "sType": vk.VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO,
+                    "imageView": target.image_views[i].view,
+                    "imageLayout": vk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,
+                    "loadOp": vk.VK_ATTACHMENT_LOAD_OP_CLEAR,
+                    "storeOp": vk.VK_ATTACHMENT_STORE_OP_STORE,
+                    "clearValue": {"color": {"float32": [0.0, 0.0, 0.0, 1.0]}},
+                },
+            )
+            depth_att = ffi.new(
+                "VkRenderingAttachmentInfo*",
+                {
+                    "sType": vk.VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO,
+                    "imageView": depth.view.view,
+                    "imageLayout": vk.VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL,
+                    "loadOp": vk.VK_ATTACHMENT_LOAD_OP_CLEAR,
+                    "storeOp": vk.VK_ATTACHMENT_STORE_OP_DONT_CARE,
+                    "clearValue": {"depthStencil": {"depth": 1.0, "stencil": 0}},
+                },
+            )
+            info = ffi.new(
+                "VkRenderingInfo*",
+                {
+                    "sType": vk.VK_STRUCTURE_TYPE_RENDERING_INFO,
+                    "renderArea": {
+                        "offset": {"x": 0, "y": 0},
+                        "extent": {"width": extent.width, "height": extent.height},
+                    },
+                    "layerCount": 1,
+                    "colorAttachmentCount": 1,
+                    "pColorAttachments": color_att,
+                    "pDepthAttachment": depth_att,
+                },
+            )
+            barrier = image_barrier(
+                depth.image.image,
+                vk.VK_IMAGE_LAYOUT_UNDEFINED,
+                vk.VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL,
+                vk.VK_PIPELINE_STAGE_2_EARLY_FRAGMENT_TESTS_BIT
+                | vk.VK_PIPELINE_STAGE_2_LATE_FRAGMENT_TESTS_BIT,
+                vk.VK_ACCESS_2_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT,
+                vk.VK_PIPELINE_STAGE_2_EARLY_FRAGMENT_TESTS_BIT
+                | vk.VK_PIPELINE_STAGE_2_LATE_FRAGMENT_TESTS_BIT,
+                vk.VK_ACCESS_2_DEPTH_STENCIL_ATTACHMENT_READ_BIT
+                | vk.VK_ACCESS_2_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT,
+                vk.VK_IMAGE_ASPECT_DEPTH_BIT,
+            )
+            keep += [color_att, depth_att, barrier]
+            self.rendering_infos.append(info)
+            self.depth_barriers.append(barrier[1])
+        # the book flips y with a negative viewport height, so +y is up as in OpenGL
+        self.viewport = ffi.new(
+            "VkViewport*",
+            {
+                "x": 0.0,
+                "y": float(extent.height),
+                "width": float(extent.width),
+                "height": -float(extent.height),
+                "minDepth": 0.0,
+                "maxDepth": 1.0,
+            },
+        )
+        self.scissor = ffi.new(
+            "VkRect2D*", {"extent": {"width": extent.width, "height": extent.height}}
+        )
+        self._keep = keep
+
+    def init(self, ctx, texture_cache, materials_cache) -> None:
+        """Book: RenderScn.init - descriptor sets for the textures and the materials."""
+        textures = ctx.desc_allocator.add_desc_set(ctx, DESC_ID_TEXTS, self.layout_textures)
+        textures.set_image_arr(
+            ctx, texture_cache.descriptor_views(self.texture_count), self.sampler, 0
+        )
+        materials = ctx.desc_allocator.add_desc_set(ctx, DESC_ID_MAT, self.layout_frg_st)
+        materials.set_buffer(
+            ctx, materials_cache.materials_buffer, 0, vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+        )
+        self.desc_sets = [
+            vk.ffi.new(
+                "VkDescriptorSet[3]",
+                [
+                    ctx.desc_allocator.get_desc_set(f"{DESC_ID_CAM}{frame}").desc_set,
+                    materials.desc_set,
+                    textures.desc_set,
+                ],
+            )
+            for frame in range(FRAMES_IN_FLIGHT)
+        ]
+
+    def build_draw_items(self, scene, models_cache, materials_cache) -> None:
+        """The draw list: opaque meshes first, then transparent ones (book: two passes)."""
+        items = []
+        default = materials_cache.materials[DEFAULT_MATERIAL_ID]
+        for transparent in (False, True):
+            for entity in scene.entities.values():
+                model = models_cache.models.get(entity.model_id)
+                if model is None:
+                    continue
+                vtx = vk.ffi.new("VkBuffer[1]", [model.vtx_buffer.buffer])
+                for mesh in model.meshes:
+                    material = materials_cache.materials.get(mesh.material_id, default)
+                    if material.transparent != transparent:
+                        continue
+                    push = vk.ffi.new(f"char[{PUSH_SIZE}]")
+                    push[MATRIX_SIZE:PUSH_SIZE] = struct.pack("<I", material.index)
+                    items.append(
+                        DrawItem(
+                            entity,
+                            vtx,
+                            model.idx_buffer.buffer,
+                            mesh.first_index,
+                            mesh.index_count,
+                            mesh.vertex_offset,
+                            push,
+                        )
+                    )
+        self.draw_items = items
+        self._draw_key = _scene_key(scene)
+
+    def render(self, ctx, cmd, scene, models_cache, materials_cache, image_index, frame):
+        lib = vk.lib
+        if self._draw_key != _scene_key(scene):
+            self.build_draw_items(scene, models_cache, materials_cache)
+        cam = scene.camera
+        mapped = vma_ffi.cast("char*", self.cam_buffers[frame].mapped_data)
+        vma_ffi.memmove(mapped, cam.proj_data.proj_matrix.to_bytes(), MATRIX_SIZE)
+        vma_ffi.memmove(mapped + MATRIX_SIZE, cam.view_data.view_matrix.to_bytes(), MATRIX_SIZE)
+
+        lib.vkCmdPipelineBarrier2(cmd, self.depth_barriers[image_index])
+        lib.vkCmdBeginRendering(cmd, self.rendering_infos[image_index])
+        lib.vkCmdBindPipeline(cmd, vk.VK_PIPELINE_BIND_POINT_GRAPHICS, self.pipeline.pipeline)
+        lib.vkCmdSetViewport(cmd, 0, 1, self.viewport)
+        lib.vkCmdSetScissor(cmd, 0, 1, self.scissor)
+        layout = self.pipeline.layout
+        lib.vkCmdBindDescriptorSets(
+            cmd,
+            vk.VK_PIPELINE_BIND_POINT_GRAPHICS,
+            layout,
+            0,
+            3,
+            self.desc_sets[frame],
+            0,
+            vk.ffi.NULL,
+        )
+        bound = None
+        offsets = _ZERO_OFFSET
+        uint32 = vk.VK_INDEX_TYPE_UINT32
+        for item in self.draw_items:
+            entity = item.entity
+            if item.version != entity.version:
+                vk.ffi.memmove(item.push, entity.model_matrix.to_bytes(), MATRIX_SIZE)
+                item.version = entity.version
+            if item.vtx_buffer is not bound:
+                lib.vkCmdBindVertexBuffers(cmd, 0, 1, item.vtx_buffer, offsets)
+                lib.vkCmdBindIndexBuffer(cmd, item.idx_buffer, 0, uint32)
+                bound = item.vtx_buffer
+            lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
+            lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
+        lib.vkCmdEndRendering(cmd)
+
+    def resize(self, ctx, target) -> None:
+        for attachment in self.depth_attachments:
+            attachment.cleanup(ctx)
+        self._create_depth(ctx, target)
+
+    def cleanup(self, ctx) -> None:
+        for attachment in self.depth_attachments:
+            attachment.cleanup(ctx)
+        for buffer in self.cam_buffers:
+            buffer.cleanup(ctx)
+        self.pipeline.cleanup(ctx)
+        for layout in (self.layout_vtx, self.layout_frg_st, self.layout_textures):
+            layout.cleanup(ctx)
+        self.sampler.cleanup(ctx)
+
+
+_ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])
+
+
+def _scene_key(scene) -> tuple:
+    return tuple((e.id, e.model_id) for e in scene.entities.values())
+
+
+def image_barrier(image, old, new, src_stage, src_access, dst_stage, dst_access, aspect):
+    """A prebuilt VkDependencyInfo with one image barrier: (barrier, dependency info)."""
+    barrier = vk.ffi.new(
+        "VkImageMemoryBarrier2*",
+        {
+            "sType": vk.VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER_2,
+            "srcStageMask": src_stage,
+            "srcAccessMask": src_access,
+            "dstStageMask": dst_stage,
+            "dstAccessMask": dst_access,
+            "oldLayout": old,
+            "newLayout": new,
+            "srcQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
+            "dstQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
+            "image": image,
+            "subresourceRange": {
+                "aspectMask": aspect,
+                "baseMipLevel": 0,
+                "levelCount": vk.VK_REMAINING_MIP_LEVELS,
+                "baseArrayLayer": 0,
+                "layerCount": vk.VK_REMAINING_ARRAY_LAYERS,
+            },
+        },
+    )
+    dep = vk.ffi.new(
+        "VkDependencyInfo*",
+        {
+            "sType": vk.VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
+            "imageMemoryBarrierCount": 1,
+            "pImageMemoryBarriers": barrier,
+        },
+    )
+    return barrier, dep

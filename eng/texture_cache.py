@@ -1,0 +1,137 @@
+"""Book ch.8/9 (textureCache.zig): every texture of the scene, by file path.
+
+Images are decoded in parallel (Pillow releases the GIL while decoding), uploaded through
+staging buffers and turned into mipmapped textures by one command buffer. Unlike the book, the
+sampler array is not padded with 1x1 textures: unused slots point at one default texture.
+"""
+
+import logging
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from eng.vk.texture import VkTexture
+from eng.vk.vma import VmaFlags
+
+log = logging.getLogger("eng.texture")
+
+MAX_TEXTURES = 100
+DEFAULT_TEXTURE_ID = "<default>"
+
+
+class TextureError(ValueError):
+    """The scene needs more textures than the device can bind."""
+
+
+def device_texture_limit(phys) -> int:
+    """How many textures the fragment shader may index: MAX_TEXTURES or the device's limit."""
+    limits = phys.limits
+    return min(
+        MAX_TEXTURES,
+        limits.maxPerStageDescriptorSamplers,
+        limits.maxPerStageDescriptorSampledImages,
+        limits.maxDescriptorSetSamplers,
+        limits.maxDescriptorSetSampledImages,
+    )
+
+
+def _decode(path: Path) -> np.ndarray | str:
+    """RGBA pixels of an image file, or the reason it cannot be read."""
+    try:
+        with Image.open(path) as img:
+            return np.asarray(img.convert("RGBA"))
+    except FileNotFoundError:
+        return "file not found"
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        return f"cannot decode it ({exc})"
+
+
+def decode_images(paths: list[Path]) -> dict[Path, np.ndarray | str]:
+    """Decodes `paths` in parallel; shows progress (count and bytes) on a terminal."""
+    if not paths:
+        return {}
+    results: dict[Path, np.ndarray | str] = {}
+    progress = None
+    if sys.stderr.isatty():
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(paths), desc="textures", unit="img", leave=False)
+    with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
+        total_bytes = 0
+        for path, result in zip(paths, pool.map(_decode, paths), strict=True):
+            results[path] = result
+            if isinstance(result, np.ndarray):
+                total_bytes += result.nbytes
+            if progress is not None:
+                progress.update(1)
+                progress.set_postfix_str(f"{total_bytes / 2**20:.0f} MiB")
+    if progress is not None:
+        progress.close()
+    return results
+
+
+class TextureCache:
+    def __init__(self, limit: int = MAX_TEXTURES, vma_flags: int = VmaFlags.DEDICATED_MEMORY):
+        self.textures: dict[str, VkTexture] = {}
+        self.limit = limit
+        self.vma_flags = vma_flags
+
+    def add_texture(self, ctx, texture_id: str, pixels: np.ndarray) -> VkTexture:
+        if texture_id in self.textures:
+            return self.textures[texture_id]
+        if len(self.textures) >= self.limit:
+            raise TextureError(
+                f"the scene needs more than {self.limit} textures, the most this device can bind"
+                f" ({MAX_TEXTURES} in the book; the device's sampler limits may be lower)"
+            )
+        texture = VkTexture.create(ctx, pixels, vma_flags=self.vma_flags, name=texture_id)
+        self.textures[texture_id] = texture
+        return texture
+
+    def add_default(self, ctx) -> None:
+        """The texture at index 0: one white pixel, also bound in every unused slot."""
+        self.add_texture(ctx, DEFAULT_TEXTURE_ID, np.full((1, 1, 4), 255, np.uint8))
+
+    def add_textures_from_paths(self, ctx, paths: list[Path]) -> set[Path]:
+        """Loads the image files; returns those that loaded (missing ones log a warning)."""
+        wanted = list(dict.fromkeys(p for p in paths if str(p) not in self.textures))
+        decoded = decode_images(wanted)
+        needed = len(self.textures) + sum(isinstance(r, np.ndarray) for r in decoded.values())
+        if needed > self.limit:
+            raise TextureError(
+                f"the scene needs {needed} textures, more than the {self.limit} this device"
+                " can bind"
+            )
+        loaded = {p for p in paths if str(p) in self.textures}
+        for path, result in decoded.items():
+            if isinstance(result, str):
+                log.warning("texture %s: %s; using the material colour", path, result)
+                continue
+            self.add_texture(ctx, str(path), result)
+            loaded.add(path)
+        return loaded
+
+    def index_of(self, texture_id: str) -> int:
+        return list(self.textures).index(texture_id)
+
+    def record_textures(self, cmd) -> None:
+        for texture in self.textures.values():
+            texture.record_transition(cmd)
+
+    def free_staging(self, ctx) -> None:
+        for texture in self.textures.values():
+            texture.cleanup_staging(ctx)
+
+    def descriptor_views(self, count: int) -> list:
+        """`count` image views for the sampler array: every texture, then the default."""
+        views = [t.view for t in self.textures.values()]
+        default = self.textures[DEFAULT_TEXTURE_ID].view
+        return views + [default] * (count - len(views))
+
+    def cleanup(self, ctx) -> None:
+        for texture in self.textures.values():
+            texture.cleanup(ctx)
+        self.textures.clear()

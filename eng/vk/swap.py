@@ -1,0 +1,154 @@
+"""Book ch.4 (vkSwapChain.zig): the swapchain, its image views, acquire and present."""
+
+import logging
+from dataclasses import dataclass
+
+import vulkan as vk
+
+from eng.vk.imv import VkImageView, VkImageViewData
+from eng.vk.sync import NO_TIMEOUT
+from eng.vk.util import VulkanError
+
+log = logging.getLogger("eng.vk")
+
+_PREFERRED_FORMATS = (vk.VK_FORMAT_B8G8R8A8_SRGB, vk.VK_FORMAT_R8G8B8A8_SRGB)
+
+
+@dataclass(frozen=True, slots=True)
+class Extent:
+    width: int
+    height: int
+
+
+class VkSwapChain:
+    def __init__(self) -> None:
+        self.swap_chain = None
+        self.image_views: list[VkImageView] = []
+        self.images: list = []
+        self.extent = Extent(0, 0)
+        self.format = vk.VK_FORMAT_UNDEFINED
+        self.vsync = True
+        self._acquire = None
+        self._present = None
+        self._index = vk.ffi.new("uint32_t*")
+
+    @classmethod
+    def create(cls, ctx, window, requested_images: int, vsync: bool) -> "VkSwapChain":
+        sc = cls()
+        pdev, surface = ctx.phys.pdev, ctx.surface.surface
+        inst = ctx.instance
+        caps = inst.proc("vkGetPhysicalDeviceSurfaceCapabilitiesKHR")(pdev, surface)
+        formats = inst.proc("vkGetPhysicalDeviceSurfaceFormatsKHR")(pdev, surface)
+        modes = list(inst.proc("vkGetPhysicalDeviceSurfacePresentModesKHR")(pdev, surface))
+        chosen = next(
+            (
+                f
+                for want in _PREFERRED_FORMATS
+                for f in formats
+                if f.format == want and f.colorSpace == vk.VK_COLOR_SPACE_SRGB_NONLINEAR_KHR
+            ),
+            formats[0],
+        )
+        sc.format = chosen.format
+        if vsync:
+            mode = vk.VK_PRESENT_MODE_FIFO_KHR
+        else:
+            mode = next(
+                (
+                    m
+                    for m in (vk.VK_PRESENT_MODE_MAILBOX_KHR, vk.VK_PRESENT_MODE_IMMEDIATE_KHR)
+                    if m in modes
+                ),
+                vk.VK_PRESENT_MODE_FIFO_KHR,
+            )
+        count = max(requested_images, caps.minImageCount)
+        if caps.maxImageCount:
+            count = min(count, caps.maxImageCount)
+        if caps.currentExtent.width != 0xFFFFFFFF:
+            width, height = caps.currentExtent.width, caps.currentExtent.height
+        else:  # the surface takes its size from the swapchain: use the window's pixels
+            width, height = window.pixel_size()
+            width = min(max(width, caps.minImageExtent.width), caps.maxImageExtent.width)
+            height = min(max(height, caps.minImageExtent.height), caps.maxImageExtent.height)
+        if width == 0 or height == 0:
+            raise VulkanError("cannot create a swapchain for a window of size 0")
+        sc.extent = Extent(width, height)
+        sc.vsync = vsync
+        families = sorted(
+            {ctx.phys.queues_info.graphics_family, ctx.phys.queues_info.present_family}
+        )
+        concurrent = len(families) > 1
+        info = vk.VkSwapchainCreateInfoKHR(
+            sType=vk.VK_STRUCTURE_TYPE_SWAPCHAIN_CREATE_INFO_KHR,
+            surface=surface,
+            minImageCount=count,
+            imageFormat=chosen.format,
+            imageColorSpace=chosen.colorSpace,
+            imageExtent=vk.VkExtent2D(width=width, height=height),
+            imageArrayLayers=1,
+            imageUsage=vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT,
+            imageSharingMode=(
+                vk.VK_SHARING_MODE_CONCURRENT if concurrent else vk.VK_SHARING_MODE_EXCLUSIVE
+            ),
+            queueFamilyIndexCount=len(families) if concurrent else 0,
+            pQueueFamilyIndices=families if concurrent else None,
+            preTransform=caps.currentTransform,
+            compositeAlpha=vk.VK_COMPOSITE_ALPHA_OPAQUE_BIT_KHR,
+            presentMode=mode,
+            clipped=vk.VK_TRUE,
+        )
+        dev = ctx.device
+        sc.swap_chain = dev.proc("vkCreateSwapchainKHR")(dev.device, info, None)
+        sc.images = list(dev.proc("vkGetSwapchainImagesKHR")(dev.device, sc.swap_chain))
+        sc.image_views = [
+            VkImageView.create(dev, image, VkImageViewData(format=sc.format), f"swapchain {i}")
+            for i, image in enumerate(sc.images)
+        ]
+        sc._acquire = dev.raw_proc("vkAcquireNextImageKHR")
+        sc._present = dev.raw_proc("vkQueuePresentKHR")
+        log.debug("swapchain %dx%d, %d images, mode %d", width, height, len(sc.images), mode)
+        return sc
+
+    def acquire(self, ctx, semaphore) -> int | None:
+        """The next image's index, or None when the swapchain must be recreated."""
+        result = self._acquire(
+            ctx.device.device,
+            self.swap_chain,
+            NO_TIMEOUT,
+            semaphore,
+            vk.VK_NULL_HANDLE,
+            self._index,
+        )
+        if result == vk.VK_ERROR_OUT_OF_DATE_KHR:
+            return None
+        if result not in (vk.VK_SUCCESS, vk.VK_SUBOPTIMAL_KHR):
+            raise VulkanError(f"vkAcquireNextImageKHR failed (VkResult {result})")
+        return self._index[0]
+
+    def present(self, queue, semaphore, index: int) -> bool:
+        """Presents image `index`; False when the swapchain is out of date or suboptimal."""
+        sems = vk.ffi.new("VkSemaphore[1]", [semaphore])
+        chains = vk.ffi.new("VkSwapchainKHR[1]", [self.swap_chain])
+        indices = vk.ffi.new("uint32_t[1]", [index])
+        info = vk.ffi.new(
+            "VkPresentInfoKHR*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PRESENT_INFO_KHR,
+                "waitSemaphoreCount": 1,
+                "pWaitSemaphores": sems,
+                "swapchainCount": 1,
+                "pSwapchains": chains,
+                "pImageIndices": indices,
+            },
+        )
+        result = self._present(queue.queue, info)
+        if result in (vk.VK_ERROR_OUT_OF_DATE_KHR, vk.VK_SUBOPTIMAL_KHR):
+            return False
+        if result != vk.VK_SUCCESS:
+            raise VulkanError(f"vkQueuePresentKHR failed (VkResult {result})")
+        return True
+
+    def cleanup(self, ctx) -> None:
+        for view in self.image_views:
+            view.cleanup(ctx.device)
+        ctx.device.proc("vkDestroySwapchainKHR")(ctx.device.device, self.swap_chain, None)

@@ -1,0 +1,248 @@
+"""Book ch.8/9/10 (vkTexture.zig): textures with mipmaps, uploaded through a VMA staging buffer."""
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import vulkan as vk
+
+from eng.vk.buf import VkBuffer
+from eng.vk.image import VkImage, VkImageData
+from eng.vk.imv import VkImageView, VkImageViewData
+from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
+
+
+@dataclass(frozen=True, slots=True)
+class VkTextSamplerInfo:
+    address_mode: int = vk.VK_SAMPLER_ADDRESS_MODE_REPEAT
+    border_color: int = vk.VK_BORDER_COLOR_FLOAT_OPAQUE_BLACK
+    anisotropy: bool = True
+    filter: int = vk.VK_FILTER_NEAREST  # the book's choice (and its mipmap mode)
+
+
+class VkTextSampler:
+    def __init__(self, sampler) -> None:
+        self.sampler = sampler
+
+    @classmethod
+    def create(cls, ctx, info: VkTextSamplerInfo) -> "VkTextSampler":
+        anisotropy = info.anisotropy and ctx.phys.anisotropy
+        mip_mode = (
+            vk.VK_SAMPLER_MIPMAP_MODE_LINEAR
+            if info.filter == vk.VK_FILTER_LINEAR
+            else vk.VK_SAMPLER_MIPMAP_MODE_NEAREST
+        )
+        create_info = vk.VkSamplerCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO,
+            magFilter=info.filter,
+            minFilter=info.filter,
+            mipmapMode=mip_mode,
+            addressModeU=info.address_mode,
+            addressModeV=info.address_mode,
+            addressModeW=info.address_mode,
+            borderColor=info.border_color,
+            minLod=0.0,
+            maxLod=vk.VK_LOD_CLAMP_NONE,
+            anisotropyEnable=vk.VK_TRUE if anisotropy else vk.VK_FALSE,
+            maxAnisotropy=ctx.phys.limits.maxSamplerAnisotropy if anisotropy else 1.0,
+        )
+        sampler = vk.vkCreateSampler(ctx.device.device, create_info, None)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_SAMPLER, sampler, "texture sampler")
+        return cls(sampler)
+
+    def cleanup(self, ctx) -> None:
+        vk.vkDestroySampler(ctx.device.device, self.sampler, None)
+
+
+def _barrier(image, old, new, src_stage, src_access, dst_stage, dst_access, base_mip, mips):
+    return vk.VkImageMemoryBarrier2(
+        sType=vk.VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER_2,
+        srcStageMask=src_stage,
+        srcAccessMask=src_access,
+        dstStageMask=dst_stage,
+        dstAccessMask=dst_access,
+        oldLayout=old,
+        newLayout=new,
+        srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
+        dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
+        image=image,
+        subresourceRange=vk.VkImageSubresourceRange(
+            aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT,
+            baseMipLevel=base_mip,
+            levelCount=mips,
+            baseArrayLayer=0,
+            layerCount=1,
+        ),
+    )
+
+
+def _pipeline_barrier(cmd, *barriers) -> None:
+    dep = vk.VkDependencyInfo(
+        sType=vk.VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
+        imageMemoryBarrierCount=len(barriers),
+        pImageMemoryBarriers=list(barriers),
+    )
+    vk.vkCmdPipelineBarrier2(cmd, dep)
+
+
+_TRANSFER = vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT
+_FRAGMENT = vk.VK_PIPELINE_STAGE_2_FRAGMENT_SHADER_BIT
+_WRITE = vk.VK_ACCESS_2_TRANSFER_WRITE_BIT
+_READ = vk.VK_ACCESS_2_TRANSFER_READ_BIT
+_SHADER_READ = vk.VK_ACCESS_2_SHADER_READ_BIT
+_DST = vk.VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL
+_SRC = vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
+_SHADER = vk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL
+
+
+class VkTexture:
+    """An RGBA image with a full mip chain; the pixels wait in a staging buffer until recorded."""
+
+    def __init__(self, image: VkImage, view: VkImageView, staging, mip_levels, transparent):
+        self.image = image
+        self.view = view
+        self.staging: VkBuffer | None = staging
+        self.width = image.width
+        self.height = image.height
+        self.mip_levels = mip_levels
+        self.transparent = transparent
+        self.recorded = False
+
+    @classmethod
+    def create(
+        cls,
+        ctx,
+        pixels: np.ndarray,
+        fmt: int = vk.VK_FORMAT_R8G8B8A8_SRGB,
+        vma_flags: int = VmaFlags.DEDICATED_MEMORY,
+        name: str = "",
+    ) -> "VkTexture":
+        """`pixels` is an (height, width, 4) uint8 array, top row first."""
+        height, width = pixels.shape[:2]
+        mip_levels = int(math.floor(math.log2(min(width, height)))) + 1
+        usage = (
+            vk.VK_IMAGE_USAGE_TRANSFER_DST_BIT
+            | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT
+            | vk.VK_IMAGE_USAGE_SAMPLED_BIT
+        )
+        image = VkImage.create(
+            ctx,
+            VkImageData(
+                width=width,
+                height=height,
+                usage=usage,
+                format=fmt,
+                mip_levels=mip_levels,
+                vma_flags=vma_flags,
+            ),
+            name,
+        )
+        view = VkImageView.create(
+            ctx.device, image.image, VkImageViewData(format=fmt, level_count=mip_levels), name
+        )
+        staging = VkBuffer.create(
+            ctx,
+            pixels.nbytes,
+            vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+            VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED,
+            VmaUsage.AUTO,
+            VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
+            name=f"staging {name}",
+        )
+        staging.write(ctx, np.ascontiguousarray(pixels))
+        transparent = bool((pixels[..., 3] < 255).any())
+        return cls(image, view, staging, mip_levels, transparent)
+
+    def record_transition(self, cmd) -> None:
+        """Records: layout to transfer-dst, copy from staging, mipmap blits, shader-read."""
+        if self.recorded:
+            return
+        img = self.image.image
+        _pipeline_barrier(
+            cmd,
+            _barrier(
+                img,
+                vk.VK_IMAGE_LAYOUT_UNDEFINED,
+                _DST,
+                vk.VK_PIPELINE_STAGE_2_NONE,
+                0,
+                _TRANSFER,
+                _WRITE,
+                0,
+                self.mip_levels,
+            ),
+        )
+        region = vk.VkBufferImageCopy(
+            bufferOffset=0,
+            imageSubresource=vk.VkImageSubresourceLayers(
+                aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, mipLevel=0, baseArrayLayer=0, layerCount=1
+            ),
+            imageOffset=vk.VkOffset3D(x=0, y=0, z=0),
+            imageExtent=vk.VkExtent3D(width=self.width, height=self.height, depth=1),
+        )
+        vk.vkCmdCopyBufferToImage(cmd, self.staging.buffer, img, _DST, 1, [region])
+        self._record_mipmaps(cmd)
+        self.recorded = True
+
+    def _record_mipmaps(self, cmd) -> None:
+        """Book ch.9: each level is blitted from the one above, then made shader-readable."""
+        w, h = self.width, self.height
+        for level in range(1, self.mip_levels):
+            _pipeline_barrier(
+                cmd,
+                _barrier(
+                    self.image.image, _DST, _SRC, _TRANSFER, _WRITE, _TRANSFER, _READ, level - 1, 1
+                ),
+            )
+            nw, nh = max(w // 2, 1), max(h // 2, 1)
+            blit = vk.VkImageBlit(
+                srcSubresource=vk.VkImageSubresourceLayers(
+                    aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT,
+                    mipLevel=level - 1,
+                    baseArrayLayer=0,
+                    layerCount=1,
+                ),
+                srcOffsets=[vk.VkOffset3D(x=0, y=0, z=0), vk.VkOffset3D(x=w, y=h, z=1)],
+                dstSubresource=vk.VkImageSubresourceLayers(
+                    aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT,
+                    mipLevel=level,
+                    baseArrayLayer=0,
+                    layerCount=1,
+                ),
+                dstOffsets=[vk.VkOffset3D(x=0, y=0, z=0), vk.VkOffset3D(x=nw, y=nh, z=1)],
+            )
+            vk.vkCmdBlitImage(
+                cmd, self.image.image, _SRC, self.image.image, _DST, 1, [blit], vk.VK_FILTER_LINEAR
+            )
+            _pipeline_barrier(
+                cmd,
+                _barrier(
+                    self.image.image,
+                    _SRC,
+                    _SHADER,
+                    _TRANSFER,
+                    _READ,
+                    _FRAGMENT,
+                    _SHADER_READ,
+                    level - 1,
+                    1,
+                ),
+            )
+            w, h = nw, nh
+        last = self.mip_levels - 1
+        _pipeline_barrier(
+            cmd,
+            _barrier(
+                self.image.image, _DST, _SHADER, _TRANSFER, _WRITE, _FRAGMENT, _SHADER_READ, last, 1
+            ),
+        )
+
+    def cleanup_staging(self, ctx) -> None:
+        if self.staging is not None:
+            self.staging.cleanup(ctx)
+            self.staging = None
+
+    def cleanup(self, ctx) -> None:
+        self.cleanup_staging(ctx)
+        self.view.cleanup(ctx.device)
+        self.image.cleanup(ctx)

@@ -1,0 +1,167 @@
+"""Book ch.1 (wnd.zig): the SDL3 window and its keyboard and mouse state (pysdl3).
+
+pysdl3 downloads SDL binaries and metadata at import unless told otherwise; `_prepare_sdl`
+points it at the SDL3 that scripts/setup.sh found or built, with no network access.
+"""
+
+import ctypes
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+
+from eng.com.common import PROJECT_ROOT
+
+log = logging.getLogger("eng.wnd")
+
+
+class WindowError(RuntimeError):
+    """No window could be opened (no display, no SDL3, no Vulkan support in SDL)."""
+
+
+def _prepare_sdl() -> None:
+    path_file = PROJECT_ROOT / "build" / "sdl3-path"
+    if "SDL_BINARY_PATH" not in os.environ and path_file.is_file():
+        os.environ["SDL_BINARY_PATH"] = path_file.read_text().strip()
+    for name, value in {
+        "SDL_DISABLE_METADATA": "1",
+        "SDL_DOWNLOAD_BINARIES": "0",
+        "SDL_CHECK_VERSION": "0",
+        "SDL_CHECK_BINARY_VERSION": "0",
+        "SDL_DOC_GENERATOR": "0",
+        "XDG_RUNTIME_DIR": tempfile.gettempdir(),
+    }.items():
+        os.environ.setdefault(name, value)
+
+
+def import_sdl():
+    """Imports pysdl3 configured for offline use; raises WindowError if SDL3 is missing."""
+    _prepare_sdl()
+    try:
+        import sdl3
+    except Exception as exc:  # pysdl3 raises plain Exceptions when it finds no library
+        raise WindowError(f"cannot load SDL3 ({exc}); run scripts/setup.sh") from None
+    return sdl3
+
+
+def display_available() -> bool:
+    """Whether a window could be opened here (an X11 or Wayland display is set)."""
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+@dataclass
+class MouseState:
+    x: float = 0.0
+    y: float = 0.0
+    delta_x: float = 0.0
+    delta_y: float = 0.0
+    left: bool = False
+    middle: bool = False
+    right: bool = False
+
+
+class Wnd:
+    """An SDL3 window made for Vulkan; `poll_events` refreshes `closed`, `resized`, `mouse`."""
+
+    def __init__(self, sdl, window) -> None:
+        self.sdl = sdl
+        self.window = window
+        self.closed = False
+        self.resized = False
+        self.mouse = MouseState()
+        self._event = sdl.SDL_Event()
+        self._keys = None
+        self._mx = ctypes.c_float()
+        self._my = ctypes.c_float()
+
+    @classmethod
+    def create(cls, title: str, width: int, height: int) -> "Wnd":
+        sdl = import_sdl()
+        if not sdl.SDL_Init(sdl.SDL_INIT_VIDEO):
+            raise WindowError(f"cannot open a window: {sdl.SDL_GetError().decode()}")
+        flags = sdl.SDL_WINDOW_VULKAN | sdl.SDL_WINDOW_RESIZABLE | sdl.SDL_WINDOW_HIGH_PIXEL_DENSITY
+        window = sdl.SDL_CreateWindow(title.encode(), width, height, flags)
+        if not window:
+            error = sdl.SDL_GetError().decode()
+            sdl.SDL_Quit()
+            raise WindowError(f"cannot create a Vulkan window: {error}")
+        return cls(sdl, window)
+
+    def vulkan_instance_extensions(self) -> list[str]:
+        count = ctypes.c_uint32()
+        names = self.sdl.SDL_Vulkan_GetInstanceExtensions(ctypes.byref(count))
+        return [names[i].decode() for i in range(count.value)]
+
+    def create_vk_surface(self, instance: int) -> int:
+        """SDL_Vulkan_CreateSurface for the VkInstance whose integer value is `instance`."""
+        surface = self.sdl.VkSurfaceKHR()
+        ok = self.sdl.SDL_Vulkan_CreateSurface(
+            self.window, self.sdl.VkInstance(instance), None, ctypes.byref(surface)
+        )
+        if not ok:
+            raise WindowError(f"cannot create a Vulkan surface: {self.sdl.SDL_GetError().decode()}")
+        return surface.value if hasattr(surface, "value") else int(surface)
+
+    def pixel_size(self) -> tuple[int, int]:
+        """The drawable size in pixels (not the logical size, which differs on HiDPI)."""
+        w, h = ctypes.c_int(), ctypes.c_int()
+        self.sdl.SDL_GetWindowSizeInPixels(self.window, ctypes.byref(w), ctypes.byref(h))
+        return w.value, h.value
+
+    def set_size(self, width: int, height: int) -> None:
+        self.sdl.SDL_SetWindowSize(self.window, width, height)
+        self.sdl.SDL_SyncWindow(self.window)
+
+    def set_title(self, title: str) -> None:
+        self.sdl.SDL_SetWindowTitle(self.window, title.encode())
+
+    def is_key_pressed(self, scancode: int) -> bool:
+        if self._keys is None:
+            self._keys = self.sdl.SDL_GetKeyboardState(None)
+        return bool(self._keys[scancode])
+
+    def scancode(self, name: str) -> int:
+        """The scancode for a key name such as "W" or "UP"."""
+        return getattr(self.sdl, f"SDL_SCANCODE_{name}")
+
+    def poll_events(self) -> None:
+        sdl = self.sdl
+        self.resized = False
+        self.mouse.delta_x = self.mouse.delta_y = 0.0
+        event = self._event
+        while sdl.SDL_PollEvent(ctypes.byref(event)):
+            kind = event.type
+            if (
+                kind in (sdl.SDL_EVENT_QUIT, sdl.SDL_EVENT_TERMINATING)
+                or kind == sdl.SDL_EVENT_KEY_DOWN
+                and event.key.scancode == sdl.SDL_SCANCODE_ESCAPE
+            ):
+                self.closed = True
+            elif kind == sdl.SDL_EVENT_MOUSE_MOTION:
+                self.mouse.delta_x += event.motion.xrel
+                self.mouse.delta_y += event.motion.yrel
+            elif kind in (sdl.SDL_EVENT_WINDOW_RESIZED, sdl.SDL_EVENT_WINDOW_PIXEL_SIZE_CHANGED):
+                self.resized = True
+        buttons = sdl.SDL_GetMouseState(ctypes.byref(self._mx), ctypes.byref(self._my))
+        self.mouse.x, self.mouse.y = self._mx.value, self._my.value
+        self.mouse.left = bool(buttons & sdl.SDL_BUTTON_LMASK)
+        self.mouse.middle = bool(buttons & sdl.SDL_BUTTON_MMASK)
+        self.mouse.right = bool(buttons & sdl.SDL_BUTTON_RMASK)
+
+    def is_minimized(self) -> bool:
+        w, h = self.pixel_size()
+        return (
+            w == 0
+            or h == 0
+            or bool(self.sdl.SDL_GetWindowFlags(self.window) & self.sdl.SDL_WINDOW_MINIMIZED)
+        )
+
+    def cleanup(self) -> None:
+        self.sdl.SDL_DestroyWindow(self.window)
+        self.sdl.SDL_Quit()
+
+
+def sdl_version() -> str:
+    sdl = import_sdl()
+    v = sdl.SDL_GetVersion()
+    return f"{v // 1000000}.{v // 1000 % 1000}.{v % 1000}"

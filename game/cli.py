@@ -1,0 +1,275 @@
+"""Command line of `python -m game`: options over cfg.toml, clear one-line errors.
+
+Every failure a user can cause ends with one line on stderr naming the file or setting and a
+non-zero exit status; `--debug` shows the traceback instead.
+"""
+
+import argparse
+import logging
+import platform
+import re
+import sys
+import time
+from pathlib import Path
+
+log = logging.getLogger("game")
+
+DEFAULT_SIZE = (1280, 720)
+HEADLESS_FRAMES = 10
+
+
+class UsageError(ValueError):
+    """A bad command-line value (exit status 2, like argparse's own errors)."""
+
+
+def _size(text: str) -> tuple[int, int]:
+    match = re.fullmatch(r"(\d{1,5})[xX](\d{1,5})", text.strip())
+    if not match or min(int(match[1]), int(match[2])) < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a size like 1280x720")
+    width, height = int(match[1]), int(match[2])
+    if max(width, height) > 16384:
+        raise argparse.ArgumentTypeError(f"'{text}' is larger than 16384 pixels")
+    return width, height
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m game",
+        description="The zvk book's chapter-10 renderer in Python: a textured scene and a "
+        "free-flying camera (W/S/A/D, Up/Down, right mouse button to look).",
+    )
+    p.add_argument(
+        "--config", type=Path, metavar="PATH", help="cfg.toml to read (default: resources/cfg.toml)"
+    )
+    p.add_argument(
+        "--scene",
+        type=Path,
+        metavar="PATH",
+        help="a scene .json, a model in the book's format (X.json + X-mat.json) or "
+        "a .gltf/.glb/.obj file (default: the project's own scene)",
+    )
+    p.add_argument(
+        "--view",
+        choices=("book", "fit"),
+        help="camera for a single model: 'book' places it as main.zig places Sponza, "
+        "'fit' frames its bounds (default: book for Sponza, fit otherwise)",
+    )
+    p.add_argument(
+        "--size",
+        type=_size,
+        metavar="WxH",
+        help=f"window or image size in pixels (default {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})",
+    )
+    p.add_argument(
+        "--gpu",
+        metavar="NAME",
+        help="use the GPU whose name contains NAME (case-insensitive; overrides cfg 'gpu')",
+    )
+    p.add_argument("--list-gpus", action="store_true", help="list the Vulkan devices and exit")
+    p.add_argument(
+        "--validation",
+        action=argparse.BooleanOptionalAction,
+        help="Khronos validation layers (overrides cfg 'validation')",
+    )
+    p.add_argument(
+        "--validation-features",
+        metavar="LIST",
+        default="",
+        help="extra validation, comma-separated: sync, best-practices, gpu-assisted",
+    )
+    p.add_argument(
+        "--vsync",
+        action=argparse.BooleanOptionalAction,
+        help="wait for the display's refresh (overrides cfg 'vsync')",
+    )
+    p.add_argument(
+        "--headless", action="store_true", help="render offscreen, without a window or display"
+    )
+    p.add_argument(
+        "--frames",
+        type=_positive,
+        metavar="N",
+        help=f"stop after N frames (headless default: {HEADLESS_FRAMES})",
+    )
+    p.add_argument(
+        "--screenshot", type=Path, metavar="PNG", help="write the last frame to this PNG file"
+    )
+    p.add_argument(
+        "--info",
+        action="store_true",
+        help="print Vulkan, driver, SDL, VMA and package versions and exit",
+    )
+    p.add_argument(
+        "-v",
+        "--log-level",
+        default="warning",
+        choices=("debug", "info", "warning", "error"),
+        help="logging level",
+    )
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    return p
+
+
+def _check_screenshot(path: Path) -> None:
+    if path.suffix.lower() != ".png":
+        raise UsageError(f"--screenshot {path}: the file name must end in .png")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--screenshot {path}: folder '{folder}' does not exist")
+    if path.is_dir():
+        raise UsageError(f"--screenshot {path}: is a folder")
+    import os
+
+    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise UsageError(f"--screenshot {path}: cannot write there (permission denied)")
+
+
+def _unused_name() -> Path:
+    """A screenshot name in the current folder that overwrites nothing."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path(f"zvk-screenshot-{stamp}.png")
+    n = 1
+    while path.exists():
+        n += 1
+        path = Path(f"zvk-screenshot-{stamp}-{n}.png")
+    return path
+
+
+def print_info(constants) -> None:
+    import vulkan as vk
+
+    from eng.vk.inst import VkInstance
+    from eng.vk.phys import list_devices, version_str
+    from eng.vk.vma import vma_version
+    from eng.wnd import WindowError, sdl_version
+
+    print(f"Python        {platform.python_version()} ({sys.executable})")
+    print(f"vulkan (PyPI) {vk.__version__}")
+    print(f"Vulkan loader {version_str(vk.vkEnumerateInstanceVersion())}")
+    print(f"VMA           {vma_version()}")
+    try:
+        print(f"SDL           {sdl_version()}")
+    except WindowError as exc:
+        print(f"SDL           not available ({exc})")
+    from importlib.metadata import version
+
+    packages = ("pysdl3", "numpy", "pyglm", "Pillow", "trimesh", "cffi")
+    print("packages      " + ", ".join(f"{p} {version(p)}" for p in packages))
+    instance = VkInstance.create(False, [])
+    try:
+        for line in list_devices(instance, details=True):
+            print(f"GPU           {line}")
+    finally:
+        instance.cleanup()
+
+
+def run(args: argparse.Namespace) -> int:
+    from eng.com import common
+
+    constants = common.load(args.config or common.DEFAULT_CFG).with_overrides(
+        gpu=args.gpu, validation=args.validation, vsync=args.vsync
+    )
+    if args.info:
+        print_info(constants)
+        return 0
+    if args.list_gpus:
+        from eng.vk.inst import VkInstance
+        from eng.vk.phys import list_devices
+
+        instance = VkInstance.create(False, [])
+        try:
+            print("\n".join(list_devices(instance)))
+        finally:
+            instance.cleanup()
+        return 0
+    features = tuple(f for f in args.validation_features.split(",") if f)
+    from eng.vk.inst import VALIDATION_FEATURES
+
+    unknown = [f for f in features if f not in VALIDATION_FEATURES]
+    if unknown:
+        raise UsageError(f"--validation-features: unknown feature(s) {', '.join(unknown)}")
+    if args.screenshot is not None:
+        _check_screenshot(args.screenshot)
+
+    from eng.wnd import display_available
+
+    headless = args.headless
+    screenshot = args.screenshot
+    if not headless and not display_available():
+        headless = True
+        screenshot = screenshot or _unused_name()
+        print(f"no display found: rendering headless into {screenshot}", file=sys.stderr)
+    frames = args.frames or (HEADLESS_FRAMES if headless else None)
+
+    from eng.engine import Engine
+    from game.__main__ import TITLE, Game
+    from game.scenes import load_spec
+
+    spec = load_spec(args.scene, args.view)
+    engine = Engine.create(
+        Game(spec), constants, TITLE, args.size or DEFAULT_SIZE, headless, features
+    )
+    stats, image = engine.run(frames, screenshot)
+    if screenshot is not None and image is not None:
+        from PIL import Image
+
+        Image.fromarray(image[..., :3]).save(screenshot)
+        print(f"screenshot: {screenshot}")
+    print(f"{stats.frames} frames in {stats.seconds:.2f} s ({stats.fps:.1f} fps)")
+    return 0
+
+
+def _known_errors() -> tuple[type[BaseException], ...]:
+    from eng.com.common import ConfigError
+    from eng.model_data import ModelError
+    from eng.model_gen import ConvertError
+    from eng.texture_cache import TextureError
+    from eng.vk.util import VulkanError
+    from eng.vk.vma import VmaError
+    from eng.wnd import WindowError
+
+    return (
+        ConfigError,
+        ModelError,
+        ConvertError,
+        TextureError,
+        VulkanError,
+        VmaError,
+        WindowError,
+        UsageError,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        import vulkan  # noqa: F401  (its import fails without a Vulkan loader)
+    except OSError:
+        print(
+            "error: no Vulkan loader (libvulkan.so.1) found; install one (Debian: apt-get "
+            "install libvulkan1 mesa-vulkan-drivers)",
+            file=sys.stderr,
+        )
+        return 1
+    known = _known_errors()
+    try:
+        return run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except known as exc:
+        if args.debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2 if isinstance(exc, UsageError) else 1

@@ -1,0 +1,76 @@
+"""What `--scene` can name, turned into models, materials, entities and a camera.
+
+- a scene file of ours (resources/scene/scene.json: models, entities, camera);
+- one model in the book's format (`X.json` with `X-mat.json` beside it), placed as main.zig
+  places Sponza (`--view book`) or framed by its bounds (`--view fit`);
+- a glTF/GLB/OBJ file, converted once into a cache folder and then loaded as a model.
+"""
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from eng.com.common import PROJECT_ROOT
+from eng.model_data import (
+    CameraData,
+    EntityData,
+    MaterialData,
+    ModelData,
+    ModelError,
+    check_materials,
+    load_materials,
+    load_model,
+    load_scene,
+    materials_path_for,
+)
+
+DEFAULT_SCENE = PROJECT_ROOT / "resources" / "scene" / "scene.json"
+MODEL_CACHE = Path.home() / ".cache" / "zvk-py" / "models"
+CONVERTIBLE = {".gltf", ".glb", ".obj"}
+# main.zig: Sponza at (0, 0, -4) scaled by 0.01; the camera at (0, 3, -4), turned 90 degrees
+BOOK_ENTITY_POS = (0.0, 0.0, -4.0)
+BOOK_ENTITY_SCALE = 0.01
+BOOK_CAMERA = CameraData(pos=(0.0, 3.0, -4.0), pitch=0.0, yaw=0.0)
+
+
+@dataclass
+class SceneSpec:
+    models: list[ModelData]
+    materials: list[MaterialData]
+    entities: list[EntityData]
+    camera: CameraData
+    view: str  # "scene" (as the file says), "book" or "fit"
+
+
+def load_spec(path: Path | None, view: str | None) -> SceneSpec:
+    """The scene to render for `--scene PATH` (None: the project's default scene)."""
+    path = DEFAULT_SCENE if path is None else Path(path)
+    if path.suffix.lower() in CONVERTIBLE:
+        from eng.model_gen import convert_cached
+
+        path = convert_cached(path, MODEL_CACHE)
+    if _is_scene_file(path):
+        data = load_scene(path)
+        return SceneSpec(data.models, data.materials, data.entities, data.camera, view or "scene")
+    model = load_model(path)
+    materials = load_materials(materials_path_for(path))
+    check_materials(model, materials)
+    view = view or ("book" if model.id == "Sponza" else "fit")
+    if view == "book":
+        entity = EntityData(f"{model.id}Entity", model.id, BOOK_ENTITY_POS, scale=BOOK_ENTITY_SCALE)
+        camera = BOOK_CAMERA
+    else:
+        entity = EntityData(f"{model.id}Entity", model.id, (0.0, 0.0, 0.0))
+        camera = CameraData()
+    return SceneSpec([model], materials, [entity], camera, view)
+
+
+def _is_scene_file(path: Path) -> bool:
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except FileNotFoundError:
+        raise ModelError(path, "file not found") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ModelError(path, f"cannot read it as JSON ({exc})") from None
+    return isinstance(doc, dict) and "entities" in doc
