@@ -7,11 +7,10 @@ A game object provides `init(eng_ctx) -> InitData`, `input(eng_ctx, delta_sec)`,
 import logging
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from eng.com.common import Constants
+from eng.com.common import CACHE_DIR, Constants
 from eng.model_data import MaterialData, ModelData
 from eng.render import Render
 from eng.scene import Scene
@@ -20,7 +19,7 @@ from eng.wnd import Wnd
 
 log = logging.getLogger("eng")
 
-PIPELINE_CACHE = Path.home() / ".cache" / "zvk-py" / "pipeline-cache.bin"
+PIPELINE_CACHE = CACHE_DIR / "pipeline-cache.bin"
 
 
 @dataclass
@@ -78,11 +77,11 @@ class Engine:
         return cls(game, EngCtx(constants, Scene(), wnd), ctx, render)
 
     def run(
-        self, frames: int | None = None, screenshot: Path | None = None
+        self, frames: int | None = None, capture: bool = False
     ) -> tuple[RunStats, np.ndarray | None]:
         """Runs until the window closes or `frames` frames are rendered; cleans up always.
 
-        With `screenshot`, the last frame is captured and returned as an RGBA array.
+        With `capture`, the last frame is read back and returned as an RGBA array.
         """
         stats = RunStats()
         image = None
@@ -91,7 +90,7 @@ class Engine:
             self.render.init(self.eng_ctx, init_data)
             if hasattr(self.game, "loaded"):  # not in the book: a hook once models are uploaded
                 self.game.loaded(self.eng_ctx, self.render.models)
-            image = self._loop(stats, frames, screenshot is not None)
+            image = self._loop(stats, frames, capture)
         finally:
             self.cleanup()
         log.info("%d frames in %.2f s, %.1f fps on average", stats.frames, stats.seconds, stats.fps)

@@ -1,6 +1,6 @@
 """Book ch.7 (entity.zig): an instance of a model, placed in the scene."""
 
-import glm
+from pyglm import glm
 
 
 class Entity:

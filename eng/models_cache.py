@@ -8,9 +8,9 @@ storage buffer of 32-byte records, the book's default material first.
 import logging
 from dataclasses import dataclass
 
-import glm
 import numpy as np
 import vulkan as vk
+from pyglm import glm
 
 from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData, load_geometry
 from eng.vk.buf import VkBuffer, record_copy

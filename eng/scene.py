@@ -2,7 +2,7 @@
 
 import math
 
-import glm
+from pyglm import glm
 
 from eng.entity import Entity
 

@@ -7,7 +7,7 @@ right mouse button to look around (0.1 degree per pixel); Escape or closing the 
 import math
 import sys
 
-import glm
+from pyglm import glm
 
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity

@@ -42,8 +42,14 @@ def _positive(text: str) -> int:
     return value
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        """One line instead of argparse's usage block."""
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = _Parser(
         prog="python -m game",
         description="The zvk book's chapter-10 renderer in Python: a textured scene and a "
         "free-flying camera (W/S/A/D, Up/Down, right mouse button to look).",
@@ -219,7 +225,7 @@ def run(args: argparse.Namespace) -> int:
     engine = Engine.create(
         Game(spec), constants, TITLE, args.size or DEFAULT_SIZE, headless, features
     )
-    stats, image = engine.run(frames, screenshot)
+    stats, image = engine.run(frames, capture=screenshot is not None)
     if screenshot is not None and image is not None:
         from PIL import Image
 

@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from eng.com.common import PROJECT_ROOT
+from eng.com.common import CACHE_DIR, PROJECT_ROOT
 from eng.model_data import (
     CameraData,
     EntityData,
@@ -25,7 +25,7 @@ from eng.model_data import (
 )
 
 DEFAULT_SCENE = PROJECT_ROOT / "resources" / "scene" / "scene.json"
-MODEL_CACHE = Path.home() / ".cache" / "zvk-py" / "models"
+MODEL_CACHE = CACHE_DIR / "models"
 CONVERTIBLE = {".gltf", ".glb", ".obj"}
 # main.zig: Sponza at (0, 0, -4) scaled by 0.01; the camera at (0, 3, -4), turned 90 degrees
 BOOK_ENTITY_POS = (0.0, 0.0, -4.0)

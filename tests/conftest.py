@@ -68,3 +68,30 @@ def xvfb_display():
         os.environ.pop("DISPLAY", None)
     else:
         os.environ["DISPLAY"] = old
+
+
+def pytest_addoption(parser):
+    parser.addoption("--regenerate-golden", action="store_true", help="rewrite tests/golden/*.png")
+
+
+@pytest.fixture
+def regenerate(request) -> bool:
+    return request.config.getoption("--regenerate-golden")
+
+
+@pytest.fixture
+def lavapipe(constants):
+    """Golden images are only meaningful on lavapipe: fail (not skip) on another device,
+    unless ZVK_EXPECT_LAVAPIPE=0."""
+    if os.environ.get("ZVK_EXPECT_LAVAPIPE", "1") != "0":
+        from eng.vk.inst import VkInstance
+        from eng.vk.phys import list_devices
+
+        instance = VkInstance.create(False, [])
+        try:
+            devices = list_devices(instance)
+        finally:
+            instance.cleanup()
+        assert any("llvmpipe" in d for d in devices), f"expected lavapipe, found {devices}"
+        return constants.with_overrides(gpu="llvmpipe")
+    return constants

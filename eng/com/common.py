@@ -2,6 +2,7 @@
 
 import logging
 import math
+import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -11,6 +12,8 @@ log = logging.getLogger("eng")
 FRAMES_IN_FLIGHT = 2
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CFG = PROJECT_ROOT / "resources" / "cfg.toml"
+CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zvk-py"
+"""Where the pipeline cache and converted models are kept between runs."""
 
 
 class ConfigError(ValueError):

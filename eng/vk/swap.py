@@ -116,7 +116,7 @@ class VkSwapChain:
             self.swap_chain,
             NO_TIMEOUT,
             semaphore,
-            vk.VK_NULL_HANDLE,
+            vk.ffi.NULL,
             self._index,
         )
         if result == vk.VK_ERROR_OUT_OF_DATE_KHR:
