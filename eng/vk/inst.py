@@ -87,7 +87,8 @@ class VkInstance:
                     VALIDATION_LAYER,
                 )
                 validation = False
-        debug_utils = DEBUG_UTILS_EXT in available
+        # object names are for the validation messages: enable debug utils only with them
+        debug_utils = validation and DEBUG_UTILS_EXT in available
         if debug_utils:
             exts.append(DEBUG_UTILS_EXT)
         flags = 0
