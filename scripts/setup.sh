@@ -98,6 +98,8 @@ fi
 # A private apt configuration that knows Debian 13's lists, for the VMA header and SDL3's source.
 TRIXIE="$BUILD/apt-trixie"
 trixie_apt() {
+    local sandbox=()
+    [ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)  # downloads land in build/
     if [ ! -f "$TRIXIE/updated" ]; then
         mkdir -p "$TRIXIE/lists/partial" "$TRIXIE/cache/archives/partial"
         mirror=$(debian_mirror); mirror=${mirror:-http://deb.debian.org/debian}
@@ -105,7 +107,7 @@ trixie_apt() {
     fi
     apt-get -q -o Dir::Etc::SourceList="$TRIXIE/sources.list" -o Dir::Etc::SourceParts=/dev/null \
         -o Dir::State::Lists="$TRIXIE/lists" -o Dir::Cache="$TRIXIE/cache" \
-        -o APT::Architecture="$ARCH" -o Debug::NoLocking=1 "$@"
+        -o APT::Architecture="$ARCH" -o Debug::NoLocking=1 "${sandbox[@]}" "$@"
 }
 trixie_update() {
     [ -f "$TRIXIE/updated" ] && return
@@ -159,8 +161,9 @@ HASH=$(cat "$ROOT/pyproject.toml" "$ROOT/eng/vk/_vma_build.py" "$ROOT/eng/vk/vma
 if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
     [ -x "$ROOT/.venv/bin/python" ] || { say "creating .venv"; $PY -m venv "$ROOT/.venv"; }
     say "installing the project into .venv (editable, with test tools)"
-    "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip
-    VMA_INCLUDE_DIR="$VMA_INCLUDE" "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test]"
+    "$ROOT/.venv/bin/python" -m pip install -q --upgrade pip 2>&1 | grep -v "^WARNING: Location" || true
+    VMA_INCLUDE_DIR="$VMA_INCLUDE" "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test]" \
+        >"$BUILD/pip-install.log" 2>&1 || { cat "$BUILD/pip-install.log" >&2; die "pip install failed"; }
     echo "$HASH" >"$STAMP"
 fi
 say "ready (VMA header: $VMA_INCLUDE, SDL3: $SDL_DIR)"
