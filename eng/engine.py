@@ -1,7 +1,8 @@
 """Book ch.1/10 (eng.zig): the engine loop - input, fixed-rate updates, render.
 
 A game object provides `init(eng_ctx) -> InitData`, `input(eng_ctx, delta_sec)`,
-`update(eng_ctx, delta_sec)` and `cleanup()`, as in the book's main.zig.
+`update(eng_ctx, delta_sec)` and `cleanup()`, as in the book's main.zig, and optionally
+`loaded(eng_ctx, models_cache)`, called once the models are on the GPU.
 """
 
 import logging
@@ -15,6 +16,7 @@ from eng.model_data import MaterialData, ModelData
 from eng.render import Render
 from eng.scene import Scene
 from eng.vk.ctx import VkCtx
+from eng.vk.vma import VmaStats
 from eng.wnd import Wnd
 
 log = logging.getLogger("eng")
@@ -37,9 +39,19 @@ class EngCtx:
 
 @dataclass
 class RunStats:
+    """What a run measured; the stage and GPU figures are filled only when profiling."""
+
     frames: int = 0
-    seconds: float = 0.0
-    frame_times: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # the frame loop, wall clock
+    cpu_seconds: float = 0.0  # process CPU time (all threads) over the frame loop
+    load_s: float = 0.0
+    first_frame_done: float = 0.0  # perf_counter() when the first frame finished on the GPU
+    stages: dict[str, list[float]] = field(default_factory=dict)
+    gpu_frame_ms: list[float] = field(default_factory=list)
+    draws_per_frame: int = 0
+    vma: VmaStats | None = None  # after loading
+    vma_live_at_exit: int | None = None  # allocations alive when the allocator was destroyed
+    validation_messages: int = 0
 
     @property
     def fps(self) -> float:
@@ -62,12 +74,13 @@ class Engine:
         size: tuple[int, int],
         headless: bool = False,
         validation_features: tuple[str, ...] = (),
+        profile: bool = False,
     ) -> "Engine":
         wnd = None if headless else Wnd.create(title, *size)
-        ctx = render = None
+        ctx = None
         try:
             ctx = VkCtx.create(constants, wnd, validation_features, PIPELINE_CACHE)
-            render = Render.create(ctx, size if headless else None)
+            render = Render.create(ctx, size if headless else None, profile)
         except BaseException:
             if ctx is not None:
                 ctx.cleanup()
@@ -85,21 +98,31 @@ class Engine:
         """
         stats = RunStats()
         image = None
+        validation_log = self.ctx.instance.validation_log
+        vma = self.ctx.vma
         try:
+            start = time.perf_counter()
             init_data = self.game.init(self.eng_ctx)
             self.render.init(self.eng_ctx, init_data)
-            if hasattr(self.game, "loaded"):  # not in the book: a hook once models are uploaded
+            if hasattr(self.game, "loaded"):
                 self.game.loaded(self.eng_ctx, self.render.models)
+            stats.load_s = time.perf_counter() - start
+            stats.vma = self.ctx.vma.statistics()
             image = self._loop(stats, frames, capture)
+            self._collect(stats)
         finally:
             self.cleanup()
+            stats.vma_live_at_exit = vma.live_at_destroy
+            if validation_log is not None:
+                stats.validation_messages = len(validation_log.messages)
         log.info("%d frames in %.2f s, %.1f fps on average", stats.frames, stats.seconds, stats.fps)
         return stats, image
 
     def _loop(self, stats: RunStats, frames: int | None, capture: bool) -> np.ndarray | None:
-        eng_ctx, wnd = self.eng_ctx, self.eng_ctx.wnd
+        eng_ctx, wnd, render = self.eng_ctx, self.eng_ctx.wnd, self.render
         time_u = 1.0 / eng_ctx.constants.ups
         start = last = update_time = time.perf_counter()
+        cpu_start = time.process_time()
         delta_update = 0.0
         title_time, title_frames = start, 0
         while wnd is None or not wnd.closed:
@@ -116,13 +139,17 @@ class Engine:
                 self.game.update(eng_ctx, now - update_time)
                 delta_update -= 1
                 update_time = now
+            if render.timings is not None:
+                render.timings.add(input_update=time.perf_counter() - now)
             last_frame = frames is not None and stats.frames == frames - 1
-            if not self.render.render(eng_ctx, capture=capture and last_frame):
-                if wnd is not None and self.render.must_resize:
+            if not render.render(eng_ctx, capture=capture and last_frame):
+                if wnd is not None and render.must_resize:
                     time.sleep(0.01)  # minimised: wait for a size instead of spinning
                 continue
             stats.frames += 1
-            stats.frame_times.append(time.perf_counter() - now)
+            if stats.frames == 1 and render.timings is not None:
+                self.ctx.device.wait()  # profiling: when did the first frame finish?
+                stats.first_frame_done = time.perf_counter()
             if wnd is not None and now - title_time >= 1.0:
                 fps = (stats.frames - title_frames) / (now - title_time)
                 wnd.set_title(f"{self.game.title} - {fps:.1f} fps")
@@ -131,7 +158,17 @@ class Engine:
                 break
         self.ctx.device.wait()
         stats.seconds = time.perf_counter() - start
-        return self.render.read_capture() if capture and stats.frames else None
+        stats.cpu_seconds = time.process_time() - cpu_start
+        return render.read_capture() if capture and stats.frames else None
+
+    def _collect(self, stats: RunStats) -> None:
+        render = self.render
+        stats.draws_per_frame = len(render.scn.draw_items)
+        if render.timings is not None:
+            stats.stages = render.timings.stages
+        if render.gpu_timer is not None:
+            render.gpu_timer.collect_all(self.ctx)
+            stats.gpu_frame_ms = render.gpu_timer.frame_ms
 
     def cleanup(self) -> None:
         """Book: Engine.cleanup - game, render, Vulkan context, window, in that order."""
@@ -144,3 +181,4 @@ class Engine:
             self.ctx = None
         if self.eng_ctx.wnd is not None:
             self.eng_ctx.wnd.cleanup()
+            self.eng_ctx.wnd = None

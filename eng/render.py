@@ -6,6 +6,7 @@ images that stands in for the swapchain; any frame can be captured into a host-v
 """
 
 import logging
+from time import perf_counter
 
 import numpy as np
 import vulkan as vk
@@ -22,6 +23,7 @@ from eng.vk.queue import VkQueue
 from eng.vk.swap import Extent
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
+from eng.vk.util import vk_int
 from eng.vk.vma import VmaFlags
 
 log = logging.getLogger("eng.render")
@@ -99,13 +101,21 @@ class Render:
         self.sems_render_complete: list[VkSemaphore] = []
         self.sems_pres_complete: list[VkSemaphore] = []
         self._capture: tuple[VkBuffer, int] | None = None
+        self.generation = 0  # bumped by resize: recorded command buffers are then stale
+        self.cmd_buffs: list[dict] = [{} for _ in range(FRAMES_IN_FLIGHT)]
+        self._submits: dict = {}
+        self.timings: StageTimings | None = None
+        self.gpu_timer: GpuTimer | None = None
 
     @property
     def target(self):
         return self.offscreen if self.offscreen is not None else self.ctx.swap_chain
 
     @classmethod
-    def create(cls, ctx, headless_size: tuple[int, int] | None = None) -> "Render":
+    def create(
+        cls, ctx, headless_size: tuple[int, int] | None = None, profile: bool = False
+    ) -> "Render":
+        """With `profile`, stage times and GPU timestamps of every frame are recorded."""
         offscreen = OffscreenTarget.create(ctx, *headless_size) if headless_size else None
         r = cls(ctx, offscreen)
         try:
@@ -114,13 +124,12 @@ class Render:
             r.queue_present = VkQueue.create(ctx, queues.present_family)
             r.fences = [VkFence.create(ctx, True, f"frame {i}") for i in range(FRAMES_IN_FLIGHT)]
             r.cmd_pools = [
-                VkCmdPool.create(ctx, queues.graphics_family, name=f"frame {i}")
+                VkCmdPool.create(ctx, queues.graphics_family, True, f"frame {i}")
                 for i in range(FRAMES_IN_FLIGHT)
             ]
-            r.cmd_buffs = [
-                VkCmdBuff.create(ctx, pool, True, f"frame {i}")
-                for i, pool in enumerate(r.cmd_pools)
-            ]
+            if profile:
+                r.timings = StageTimings()
+                r.gpu_timer = GpuTimer.create(ctx)
             r._create_semaphores()
             r.scn = RenderScn.create(ctx, r.target, r.textures.limit, VkTextSamplerInfo())
             r._build_color_barriers()
@@ -142,6 +151,7 @@ class Render:
         self.sems_pres_complete = [
             VkSemaphore.create(ctx, f"present complete {i}") for i in range(FRAMES_IN_FLIGHT)
         ]
+        self._submits = {}
 
     def _build_color_barriers(self) -> None:
         """Book: renderMainInit / renderMainFinish, prebuilt for each target image."""
@@ -214,11 +224,14 @@ class Render:
         eng_ctx.scene.camera.proj_data.update(c.fov, c.z_near, c.z_far, extent.width, extent.height)
 
     def render(self, eng_ctx, capture: bool = False) -> bool:
-        """Records and submits one frame; False when it was skipped (resize, minimised)."""
+        """Records (or reuses) and submits one frame; False when it was skipped (resize,
+        minimised window)."""
         ctx = self.ctx
         frame = self.current_frame
         fence = self.fences[frame]
+        t0 = perf_counter()
         fence.wait(ctx)
+        t1 = perf_counter()
         wnd = eng_ctx.wnd
         if self.offscreen is None:
             if wnd.resized or self.must_resize:
@@ -230,42 +243,81 @@ class Render:
                 return False
         else:
             index = frame
-        pool, cmd_buff = self.cmd_pools[frame], self.cmd_buffs[frame]
-        pool.reset(ctx)
-        cmd_buff.begin()
-        cmd = cmd_buff.cmd
-        vk.lib.vkCmdPipelineBarrier2(cmd, self._color_init[index][1])
-        self.scn.render(ctx, cmd, eng_ctx.scene, self.models, self.materials, index, frame)
-        if capture:
-            self._record_capture(cmd, index)
-        else:
-            vk.lib.vkCmdPipelineBarrier2(cmd, self._color_finish[index][1])
-        cmd_buff.end()
+        if self.gpu_timer is not None:
+            self.gpu_timer.collect(ctx, frame, self.frames_rendered % GpuTimer.EVERY < 2)
+        t2 = perf_counter()
+        self.scn.update_uniforms(eng_ctx.scene, frame)
+        t3 = perf_counter()
+        cmd = self._command_buffer(eng_ctx.scene, frame, index, capture)
+        t4 = perf_counter()
         fence.reset(ctx)
         self._submit(cmd, frame, index, fence)
+        t5 = perf_counter()
         if self.offscreen is None:
             self.must_resize = not ctx.swap_chain.present(
                 self.queue_present, self.sems_render_complete[index].semaphore, index
+            )
+        t6 = perf_counter()
+        if self.timings is not None:
+            self.timings.add(
+                wait=t1 - t0,
+                acquire=t2 - t1,
+                uniforms=t3 - t2,
+                record=t4 - t3,
+                submit=t5 - t4,
+                present=t6 - t5,
             )
         self.current_frame = (frame + 1) % FRAMES_IN_FLIGHT
         self.frames_rendered += 1
         return True
 
+    def _command_buffer(self, scene, frame: int, index: int, capture: bool):
+        """The frame's command buffer: the one recorded earlier for this frame slot and
+        target image if nothing it depends on changed (scene, entities, size), else a new
+        recording. Capture frames are always recorded afresh."""
+        version = self.scn.prepare(scene, self.models, self.materials)
+        key = (version, self.generation)
+        recorded = self.cmd_buffs[frame].get(index)
+        if recorded is not None and recorded[1] == key and not capture:
+            return recorded[0].cmd
+        if recorded is None:
+            cmd_buff = VkCmdBuff.create(
+                self.ctx, self.cmd_pools[frame], False, f"frame {frame} image {index}"
+            )
+        else:
+            cmd_buff = recorded[0]
+        cmd_buff.begin()
+        cmd = cmd_buff.cmd
+        if self.gpu_timer is not None:
+            self.gpu_timer.record_begin(cmd, frame)
+        vk.lib.vkCmdPipelineBarrier2(cmd, self._color_init[index][1])
+        self.scn.record(cmd, index, frame)
+        if capture:
+            self._record_capture(cmd, index)
+        else:
+            vk.lib.vkCmdPipelineBarrier2(cmd, self._color_finish[index][1])
+        if self.gpu_timer is not None:
+            self.gpu_timer.record_end(cmd, frame)
+        cmd_buff.end()
+        self.cmd_buffs[frame][index] = (cmd_buff, None if capture else key)
+        return cmd
+
     def _submit(self, cmd, frame: int, index: int, fence: VkFence) -> None:
-        if self.offscreen is not None:
-            self.queue_graphics.submit([cmd], fence=fence.fence)
-            return
-        self.queue_graphics.submit(
-            [cmd],
-            wait_sems=[(self.sems_pres_complete[frame].semaphore, _COLOR_OUT)],
-            signal_sems=[
-                (
-                    self.sems_render_complete[index].semaphore,
-                    vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-                )
-            ],
-            fence=fence.fence,
-        )
+        """vkQueueSubmit2 with a VkSubmitInfo2 built once per (frame, image, command buffer)."""
+        key = (frame, index, vk_int(cmd))
+        submit = self._submits.get(key)
+        if submit is None:
+            waits = signals = ()
+            if self.offscreen is None:
+                waits = [(self.sems_pres_complete[frame].semaphore, _COLOR_OUT)]
+                signals = [
+                    (
+                        self.sems_render_complete[index].semaphore,
+                        vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
+                    )
+                ]
+            submit = self._submits[key] = self.queue_graphics.prebuild_submit([cmd], waits, signals)
+        self.queue_graphics.submit_prebuilt(submit, fence.fence)
 
     def _record_capture(self, cmd, index: int) -> None:
         """Copies the frame's colour image into a host-visible buffer, then finishes it."""
@@ -338,6 +390,7 @@ class Render:
             self.must_resize = True  # try again once the window has a size
             return
         self.must_resize = False
+        self.generation += 1
         ctx = self.ctx
         ctx.device.wait()
         ctx.resize(wnd)
@@ -359,9 +412,90 @@ class Render:
         self.models.cleanup(ctx)
         for pool in getattr(self, "cmd_pools", []):
             pool.cleanup(ctx)
+        if self.gpu_timer is not None:
+            self.gpu_timer.cleanup(ctx)
         for fence in getattr(self, "fences", []):
             fence.cleanup(ctx)
         for sem in self.sems_render_complete + self.sems_pres_complete:
             sem.cleanup(ctx)
         if self.offscreen is not None:
             self.offscreen.cleanup(ctx)
+
+
+class StageTimings:
+    """Seconds spent in each stage of every frame (for the benchmark)."""
+
+    def __init__(self) -> None:
+        self.stages: dict[str, list[float]] = {}
+
+    def add(self, **stages: float) -> None:
+        for name, seconds in stages.items():
+            self.stages.setdefault(name, []).append(seconds)
+
+
+class GpuTimer:
+    """Timestamp queries around each frame's commands: GPU milliseconds per frame.
+
+    Results are read for a sample of the frames: lavapipe's vkGetQueryPoolResults waits for
+    all submitted work, which would otherwise stop the CPU and the GPU from overlapping.
+    """
+
+    EVERY = 8  # read the timestamps of 2 frames in every 8
+
+    def __init__(self, pool, period_ns: float) -> None:
+        self.pool = pool
+        self.period_ns = period_ns
+        self.pending = [False] * FRAMES_IN_FLIGHT
+        self.frame_ms: list[float] = []
+        self._results = vk.ffi.new("uint64_t[2]")
+
+    @classmethod
+    def create(cls, ctx) -> "GpuTimer":
+        info = vk.VkQueryPoolCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+            queryType=vk.VK_QUERY_TYPE_TIMESTAMP,
+            queryCount=2 * FRAMES_IN_FLIGHT,
+        )
+        pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, pool, "frame timestamps")
+        vk.vkResetQueryPool(ctx.device.device, pool, 0, 2 * FRAMES_IN_FLIGHT)
+        return cls(pool, ctx.phys.limits.timestampPeriod)
+
+    def record_begin(self, cmd, frame: int) -> None:
+        vk.lib.vkCmdResetQueryPool(cmd, self.pool, 2 * frame, 2)
+        vk.lib.vkCmdWriteTimestamp2(
+            cmd, vk.VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, self.pool, 2 * frame
+        )
+
+    def record_end(self, cmd, frame: int) -> None:
+        vk.lib.vkCmdWriteTimestamp2(
+            cmd, vk.VK_PIPELINE_STAGE_2_BOTTOM_OF_PIPE_BIT, self.pool, 2 * frame + 1
+        )
+
+    def collect(self, ctx, frame: int, sample: bool = True) -> None:
+        """Reads the timestamps of the frame slot's previous submission (its fence has
+        signalled) if `sample`, then marks the slot pending for the next submission."""
+        if self.pending[frame] and sample:
+            result = vk.lib.vkGetQueryPoolResults(
+                ctx.device.device,
+                self.pool,
+                2 * frame,
+                2,
+                16,
+                self._results,
+                8,
+                vk.VK_QUERY_RESULT_64_BIT,
+            )
+            if result == vk.VK_SUCCESS:
+                ticks = self._results[1] - self._results[0]
+                self.frame_ms.append(ticks * self.period_ns / 1e6)
+        self.pending[frame] = True
+
+    def collect_all(self, ctx) -> None:
+        """After the device is idle: the frames still pending."""
+        for frame in range(FRAMES_IN_FLIGHT):
+            self.collect(ctx, frame)
+            self.pending[frame] = False
+
+    def cleanup(self, ctx) -> None:
+        vk.vkDestroyQueryPool(ctx.device.device, self.pool, None)

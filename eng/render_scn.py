@@ -43,6 +43,7 @@ class DrawItem:
     index_count: int
     vertex_offset: int
     push: object  # char[PUSH_SIZE] cdata
+    transparent: bool
     version: int = -1
 
 
@@ -52,6 +53,8 @@ class RenderScn:
         self.cam_buffers: list[VkBuffer] = []
         self.draw_items: list[DrawItem] = []
         self._draw_key = None
+        self._entity_versions: tuple = ()
+        self.version = 0
         self._keep: list = []  # cdata the prebuilt structs point into
 
     @classmethod
@@ -84,20 +87,25 @@ class RenderScn:
             )
             for i in range(FRAMES_IN_FLIGHT)
         ]
-        scn.pipeline = VkPipeline.create(
-            ctx,
-            VkPipelineCreateInfo(
-                color_format=target.format,
-                depth_format=DEPTH_FORMAT,
-                desc_set_layouts=[scn.layout_vtx, scn.layout_frg_st, scn.layout_textures],
-                modules=modules,
-                push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
-                vtx_buff_desc=VTX_DESC,
-                use_blend=True,
-                spec_constants={0: texture_count},
-            ),
-            "scene",
-        )
+        # Two pipelines: opaque meshes need no blending (the same picture, less work for
+        # the rasterizer); transparent ones blend as in the book, and are drawn last.
+        scn.pipelines = [
+            VkPipeline.create(
+                ctx,
+                VkPipelineCreateInfo(
+                    color_format=target.format,
+                    depth_format=DEPTH_FORMAT,
+                    desc_set_layouts=[scn.layout_vtx, scn.layout_frg_st, scn.layout_textures],
+                    modules=modules,
+                    push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
+                    vtx_buff_desc=VTX_DESC,
+                    use_blend=blend,
+                    spec_constants={0: texture_count},
+                ),
+                "scene blend" if blend else "scene opaque",
+            )
+            for blend in (False, True)
+        ]
         for module in modules:
             module.cleanup(ctx)
         scn._create_depth(ctx, target)
@@ -243,26 +251,47 @@ class RenderScn:
                             mesh.index_count,
                             mesh.vertex_offset,
                             push,
+                            transparent,
                         )
                     )
         self.draw_items = items
         self._draw_key = _scene_key(scene)
+        self._entity_versions = ()  # the new items still need their model matrices
 
-    def render(self, ctx, cmd, scene, models_cache, materials_cache, image_index, frame):
-        lib = vk.lib
-        if self._draw_key != _scene_key(scene):
-            self.build_draw_items(scene, models_cache, materials_cache)
+    def update_uniforms(self, scene, frame: int) -> None:
+        """Writes the camera matrices into the frame's (persistently mapped) uniform buffer."""
         cam = scene.camera
         mapped = vma_ffi.cast("char*", self.cam_buffers[frame].mapped_data)
         vma_ffi.memmove(mapped, cam.proj_data.proj_matrix.to_bytes(), MATRIX_SIZE)
         vma_ffi.memmove(mapped + MATRIX_SIZE, cam.view_data.view_matrix.to_bytes(), MATRIX_SIZE)
 
+    def prepare(self, scene, models_cache, materials_cache) -> int:
+        """Brings the draw list up to date with the scene; returns a version number that
+        changes whenever recorded commands would differ."""
+        if self._draw_key != _scene_key(scene):
+            self.build_draw_items(scene, models_cache, materials_cache)
+            self.version += 1
+        versions = tuple(e.version for e in scene.entities.values())
+        if versions != self._entity_versions:
+            for item in self.draw_items:
+                if item.version != item.entity.version:
+                    vk.ffi.memmove(item.push, item.entity.model_matrix.to_bytes(), MATRIX_SIZE)
+                    item.version = item.entity.version
+            self._entity_versions = versions
+            self.version += 1
+        return self.version
+
+    def record(self, cmd, image_index: int, frame: int) -> None:
+        """Records the scene pass (book: RenderScn.render) with prebuilt cdata."""
+        lib = vk.lib
         lib.vkCmdPipelineBarrier2(cmd, self.depth_barriers[image_index])
         lib.vkCmdBeginRendering(cmd, self.rendering_infos[image_index])
-        lib.vkCmdBindPipeline(cmd, vk.VK_PIPELINE_BIND_POINT_GRAPHICS, self.pipeline.pipeline)
+        graphics = vk.VK_PIPELINE_BIND_POINT_GRAPHICS
+        opaque, blend = self.pipelines
+        lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
         lib.vkCmdSetViewport(cmd, 0, 1, self.viewport)
         lib.vkCmdSetScissor(cmd, 0, 1, self.scissor)
-        layout = self.pipeline.layout
+        layout = opaque.layout  # both pipelines' layouts are identical, hence compatible
         lib.vkCmdBindDescriptorSets(
             cmd,
             vk.VK_PIPELINE_BIND_POINT_GRAPHICS,
@@ -276,11 +305,11 @@ class RenderScn:
         bound = None
         offsets = _ZERO_OFFSET
         uint32 = vk.VK_INDEX_TYPE_UINT32
+        blending = False
         for item in self.draw_items:
-            entity = item.entity
-            if item.version != entity.version:
-                vk.ffi.memmove(item.push, entity.model_matrix.to_bytes(), MATRIX_SIZE)
-                item.version = entity.version
+            if item.transparent and not blending:
+                lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
+                blending = True
             if item.vtx_buffer is not bound:
                 lib.vkCmdBindVertexBuffers(cmd, 0, 1, item.vtx_buffer, offsets)
                 lib.vkCmdBindIndexBuffer(cmd, item.idx_buffer, 0, uint32)
@@ -299,7 +328,8 @@ class RenderScn:
             attachment.cleanup(ctx)
         for buffer in self.cam_buffers:
             buffer.cleanup(ctx)
-        self.pipeline.cleanup(ctx)
+        for pipeline in self.pipelines:
+            pipeline.cleanup(ctx)
         for layout in (self.layout_vtx, self.layout_frg_st, self.layout_textures):
             layout.cleanup(ctx)
         self.sampler.cleanup(ctx)

@@ -5,6 +5,7 @@ non-zero exit status; `--debug` shows the traceback instead.
 """
 
 import argparse
+import json
 import logging
 import platform
 import re
@@ -111,6 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--screenshot", type=Path, metavar="PNG", help="write the last frame to this PNG file"
     )
     p.add_argument(
+        "--bench",
+        type=Path,
+        metavar="JSON",
+        help="profile the run and write its figures (times, memory) to this JSON file",
+    )
+    p.add_argument(
         "--info",
         action="store_true",
         help="print Vulkan, driver, SDL, VMA and package versions and exit",
@@ -206,6 +213,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--validation-features: unknown feature(s) {', '.join(unknown)}")
     if args.screenshot is not None:
         _check_screenshot(args.screenshot)
+    if args.bench is not None and not args.bench.parent.is_dir():
+        raise UsageError(f"--bench {args.bench}: folder '{args.bench.parent}' does not exist")
 
     from eng.wnd import display_available
 
@@ -222,10 +231,19 @@ def run(args: argparse.Namespace) -> int:
     from game.scenes import load_spec
 
     spec = load_spec(args.scene, args.view)
+    size = args.size or DEFAULT_SIZE
     engine = Engine.create(
-        Game(spec), constants, TITLE, args.size or DEFAULT_SIZE, headless, features
+        Game(spec), constants, TITLE, size, headless, features, profile=args.bench is not None
     )
+    device = engine.ctx.phys.name
     stats, image = engine.run(frames, capture=screenshot is not None)
+    if args.bench is not None:
+        from game.bench import report
+
+        scene = str(args.scene or "default scene")
+        data = report(stats, scene, size, device, constants.validation)
+        args.bench.write_text(json.dumps(data, indent=2) + "\n")
+        print(f"benchmark: {args.bench}")
     if screenshot is not None and image is not None:
         from PIL import Image
 

@@ -2,6 +2,8 @@
 
 import vulkan as vk
 
+from eng.vk.util import VulkanError
+
 
 class VkQueue:
     def __init__(self, queue, family: int) -> None:
@@ -32,6 +34,54 @@ class VkQueue:
             pSignalSemaphoreInfos=signals or None,
         )
         vk.vkQueueSubmit2(self.queue, 1, [submit], fence or vk.VK_NULL_HANDLE)
+
+    def prebuild_submit(self, cmd_buffs, wait_sems=(), signal_sems=()):
+        """A VkSubmitInfo2 built once with cffi, for `submit_prebuilt` every frame."""
+        ffi = vk.ffi
+        cmd_infos = ffi.new(
+            "VkCommandBufferSubmitInfo[]",
+            [
+                {"sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO, "commandBuffer": c}
+                for c in cmd_buffs
+            ],
+        )
+
+        def sem_infos(pairs):
+            return (
+                ffi.new(
+                    "VkSemaphoreSubmitInfo[]",
+                    [
+                        {
+                            "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO,
+                            "semaphore": s,
+                            "stageMask": stage,
+                        }
+                        for s, stage in pairs
+                    ],
+                )
+                if pairs
+                else ffi.NULL
+            )
+
+        waits, signals = sem_infos(wait_sems), sem_infos(signal_sems)
+        submit = ffi.new(
+            "VkSubmitInfo2*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
+                "waitSemaphoreInfoCount": len(wait_sems),
+                "pWaitSemaphoreInfos": waits,
+                "commandBufferInfoCount": len(cmd_buffs),
+                "pCommandBufferInfos": cmd_infos,
+                "signalSemaphoreInfoCount": len(signal_sems),
+                "pSignalSemaphoreInfos": signals,
+            },
+        )
+        return submit, (cmd_infos, waits, signals)  # the tuple keeps the arrays alive
+
+    def submit_prebuilt(self, prebuilt, fence) -> None:
+        result = vk.lib.vkQueueSubmit2(self.queue, 1, prebuilt[0], fence)
+        if result != vk.VK_SUCCESS:
+            raise VulkanError(f"vkQueueSubmit2 failed (VkResult {result})")
 
     def wait_idle(self) -> None:
         vk.vkQueueWaitIdle(self.queue)

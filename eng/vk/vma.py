@@ -89,6 +89,7 @@ class VkVmaAlloc:
 
     def __init__(self, allocator) -> None:
         self.vma_alloc = allocator
+        self.live_at_destroy: int | None = None  # allocations alive when cleanup() ran
 
     @classmethod
     def create(cls, instance, phys_device, device) -> "VkVmaAlloc":
@@ -127,7 +128,7 @@ class VkVmaAlloc:
         """Destroys the allocator; live allocations are a bug and raise VmaError."""
         if self.vma_alloc is None:
             return
-        live = self.statistics().allocations
+        live = self.live_at_destroy = self.statistics().allocations
         if live:
             raise VmaError(f"VMA allocator destroyed with {live} live allocation(s) (a leak)")
         lib.vmaDestroyAllocator(self.vma_alloc)

@@ -1,0 +1,148 @@
+"""The benchmark: `python -m game --bench out.json ...` writes one run's figures as JSON;
+`python -m game.bench` (what `make bench` runs) runs the standard scenes in fresh processes and
+prints a table. Figures are measured, never asserted: compare runs made on one machine."""
+
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from eng.com.common import PROJECT_ROOT
+
+# Stages of a frame that are the engine's own CPU work (waits for the GPU are left out)
+CPU_STAGES = ("input_update", "uniforms", "record", "submit", "present")
+SPONZA = PROJECT_ROOT.parent / "shared" / "book" / "res" / "models" / "sponza" / "Sponza.json"
+
+
+def process_age() -> float:
+    """Seconds since this process started (Linux: from /proc; elsewhere: since import)."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.perf_counter() - _IMPORTED
+
+
+_IMPORTED = time.perf_counter()
+
+
+def _median_p95(values: list[float], scale: float = 1.0) -> dict[str, float]:
+    if not values:
+        return {"median": 0.0, "p95": 0.0}
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"median": statistics.median(ordered) * scale, "p95": p95 * scale}
+
+
+def report(stats, scene: str, size: tuple[int, int], device: str, validation: bool) -> dict:
+    """The benchmark JSON for one run (see the performance issue for the fields)."""
+    startup_s = process_age() - (time.perf_counter() - stats.first_frame_done)
+    stages = stats.stages
+    n = min((len(stages[s]) for s in CPU_STAGES if s in stages), default=0)
+    per_frame = [sum(stages[s][-n:][i] for s in CPU_STAGES if s in stages) for i in range(n)]
+    vma = stats.vma
+    return {
+        "scene": scene,
+        "frames": stats.frames,
+        "width": size[0],
+        "height": size[1],
+        "device": device,
+        "python": platform.python_version(),
+        "validation": validation,
+        "startup_s": round(startup_s, 4),
+        "load_s": round(stats.load_s, 4),
+        "cpu_frame_ms": _median_p95(per_frame, 1e3),
+        "cpu_breakdown_ms": {s: _median_p95(v, 1e3)["median"] for s, v in stages.items()},
+        "gpu_frame_ms": _median_p95(stats.gpu_frame_ms),
+        "fps": round(stats.fps, 3),
+        "cpu_s_per_frame": round(stats.cpu_seconds / max(stats.frames, 1), 5),
+        "draws_per_frame": stats.draws_per_frame,
+        "vma": {
+            "allocations": vma.allocations,
+            "blocks": vma.blocks,
+            "allocation_bytes": vma.allocation_bytes,
+            "block_bytes": vma.block_bytes,
+        },
+        "device_memory_allocations": vma.blocks,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "validation_messages": stats.validation_messages,
+        "vma_live_allocations_at_exit": stats.vma_live_at_exit,
+    }
+
+
+RUNS = [  # (label, --scene or None for the default scene, size, frames)
+    ("default scene", None, "1280x720", 300),
+    ("Sponza (book)", SPONZA, "1920x1080", 100),
+]
+
+
+def main() -> int:
+    rows = []
+    for label, scene, size, frames in RUNS:
+        if scene is not None and not Path(scene).exists():
+            print(f"skipping {label}: {scene} not found")
+            continue
+        out = PROJECT_ROOT / "build" / f"bench-{label.split()[0].lower()}.json"
+        args = [
+            "--headless",
+            "--no-validation",
+            "--frames",
+            str(frames),
+            "--size",
+            size,
+            "--bench",
+            str(out),
+        ]
+        if scene is not None:
+            args += ["--scene", str(scene)]
+        result = subprocess.run(
+            [sys.executable, "-m", "game", *args], capture_output=True, text=True
+        )
+        if result.returncode != 0:
+            print(f"{label}: failed\n{result.stderr}", file=sys.stderr)
+            return 1
+        rows.append((label, json.loads(out.read_text())))
+        print(f"{label}: {out}")
+    header = (
+        "scene",
+        "size",
+        "fps",
+        "CPU s/frame",
+        "engine CPU ms",
+        "GPU ms",
+        "startup s",
+        "load s",
+        "RSS MB",
+        "VkDeviceMemory",
+    )
+    print(" | ".join(header))
+    for label, r in rows:
+        print(
+            " | ".join(
+                [
+                    label,
+                    f"{r['width']}x{r['height']}",
+                    f"{r['fps']:.1f}",
+                    f"{r['cpu_s_per_frame']:.3f}",
+                    f"{r['cpu_frame_ms']['median']:.3f}",
+                    f"{r['gpu_frame_ms']['median']:.1f}",
+                    f"{r['startup_s']:.2f}",
+                    f"{r['load_s']:.2f}",
+                    f"{r['peak_rss_mb']:.0f}",
+                    str(r["device_memory_allocations"]),
+                ]
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
