@@ -75,12 +75,13 @@ class Engine:
         headless: bool = False,
         validation_features: tuple[str, ...] = (),
         profile: bool = False,
+        dedicated_images: bool = False,
     ) -> "Engine":
         wnd = None if headless else Wnd.create(title, *size)
         ctx = None
         try:
             ctx = VkCtx.create(constants, wnd, validation_features, PIPELINE_CACHE)
-            render = Render.create(ctx, size if headless else None, profile)
+            render = Render.create(ctx, size if headless else None, profile, dedicated_images)
         except BaseException:
             if ctx is not None:
                 ctx.cleanup()

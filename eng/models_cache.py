@@ -36,7 +36,8 @@ def staged_upload(ctx, cmd, data, usage: int, name: str) -> tuple[VkBuffer, VkBu
         ctx,
         data.nbytes,
         vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-        VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED,
+        # transient: its own VkDeviceMemory, so it never grows VMA's long-lived blocks
+        VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED | VmaFlags.DEDICATED_MEMORY,
         VmaUsage.AUTO,
         VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
         name=f"staging {name}",

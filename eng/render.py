@@ -43,13 +43,19 @@ class Attachment:
         self.view = view
 
     @classmethod
-    def create(cls, ctx, width, height, fmt, usage, name: str = "") -> "Attachment":
+    def create(
+        cls, ctx, width, height, fmt, usage, name: str = "", vma_flags: int = VmaFlags.NONE
+    ) -> "Attachment":
         depth = bool(usage & vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT)
         aspect = vk.VK_IMAGE_ASPECT_DEPTH_BIT if depth else vk.VK_IMAGE_ASPECT_COLOR_BIT
         image = VkImage.create(
             ctx,
             VkImageData(
-                width=width, height=height, format=fmt, usage=usage | vk.VK_IMAGE_USAGE_SAMPLED_BIT
+                width=width,
+                height=height,
+                format=fmt,
+                usage=usage | vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+                vma_flags=vma_flags,
             ),
             name,
         )
@@ -74,10 +80,11 @@ class OffscreenTarget:
         self.format = fmt
 
     @classmethod
-    def create(cls, ctx, width: int, height: int, fmt: int = vk.VK_FORMAT_R8G8B8A8_SRGB):
+    def create(cls, ctx, width: int, height: int, image_flags: int = VmaFlags.NONE):
+        fmt = vk.VK_FORMAT_R8G8B8A8_SRGB
         usage = vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT
         attachments = [
-            Attachment.create(ctx, width, height, fmt, usage, f"offscreen {i}")
+            Attachment.create(ctx, width, height, fmt, usage, f"offscreen {i}", image_flags)
             for i in range(FRAMES_IN_FLIGHT)
         ]
         return cls(attachments, Extent(width, height), fmt)
@@ -88,13 +95,14 @@ class OffscreenTarget:
 
 
 class Render:
-    def __init__(self, ctx, offscreen: OffscreenTarget | None) -> None:
+    def __init__(self, ctx, offscreen: OffscreenTarget | None, image_flags: int) -> None:
         self.ctx = ctx
         self.offscreen = offscreen
+        self.image_flags = image_flags
         self.current_frame = 0
         self.must_resize = False
         self.frames_rendered = 0
-        self.textures = TextureCache(device_texture_limit(ctx.phys))
+        self.textures = TextureCache(device_texture_limit(ctx.phys), image_flags)
         self.materials = MaterialsCache()
         self.models = ModelsCache()
         self.scn: RenderScn | None = None
@@ -113,11 +121,22 @@ class Render:
 
     @classmethod
     def create(
-        cls, ctx, headless_size: tuple[int, int] | None = None, profile: bool = False
+        cls,
+        ctx,
+        headless_size: tuple[int, int] | None = None,
+        profile: bool = False,
+        dedicated_images: bool = False,
     ) -> "Render":
-        """With `profile`, stage times and GPU timestamps of every frame are recorded."""
-        offscreen = OffscreenTarget.create(ctx, *headless_size) if headless_size else None
-        r = cls(ctx, offscreen)
+        """With `profile`, stage times and GPU timestamps of every frame are recorded.
+
+        The book gives every image its own VkDeviceMemory; by default we let VMA place
+        textures and attachments in its blocks (`dedicated_images` restores the book's way).
+        """
+        image_flags = VmaFlags.DEDICATED_MEMORY if dedicated_images else VmaFlags.NONE
+        offscreen = (
+            OffscreenTarget.create(ctx, *headless_size, image_flags) if headless_size else None
+        )
+        r = cls(ctx, offscreen, image_flags)
         try:
             queues = ctx.phys.queues_info
             r.queue_graphics = VkQueue.create(ctx, queues.graphics_family)
@@ -131,7 +150,9 @@ class Render:
                 r.timings = StageTimings()
                 r.gpu_timer = GpuTimer.create(ctx)
             r._create_semaphores()
-            r.scn = RenderScn.create(ctx, r.target, r.textures.limit, VkTextSamplerInfo())
+            r.scn = RenderScn.create(
+                ctx, r.target, r.textures.limit, VkTextSamplerInfo(), image_flags
+            )
             r._build_color_barriers()
         except BaseException:
             r.cleanup()

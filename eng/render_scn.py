@@ -58,9 +58,13 @@ class RenderScn:
         self._keep: list = []  # cdata the prebuilt structs point into
 
     @classmethod
-    def create(cls, ctx, target, texture_count: int, sampler_info: VkTextSamplerInfo):
-        """`target` gives the colour format, extent and images (swapchain or offscreen)."""
+    def create(
+        cls, ctx, target, texture_count: int, sampler_info: VkTextSamplerInfo, image_flags: int
+    ):
+        """`target` gives the colour format, extent and images (swapchain or offscreen);
+        `image_flags` are the VMA flags of the depth attachments."""
         scn = cls()
+        scn.image_flags = image_flags
         scn.texture_count = texture_count
         modules = [
             VkShaderModule.create(ctx, SHADERS / "scn_vtx.spv", vk.VK_SHADER_STAGE_VERTEX_BIT),
@@ -122,6 +126,7 @@ class RenderScn:
                 DEPTH_FORMAT,
                 vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
                 f"depth {i}",
+                self.image_flags,
             )
             for i in range(len(target.images))
         ]

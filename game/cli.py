@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--screenshot", type=Path, metavar="PNG", help="write the last frame to this PNG file"
     )
     p.add_argument(
+        "--dedicated-images",
+        action="store_true",
+        help="give every image its own VkDeviceMemory, as the book does (default: VMA pools)",
+    )
+    p.add_argument(
         "--bench",
         type=Path,
         metavar="JSON",
@@ -233,7 +238,14 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec(args.scene, args.view)
     size = args.size or DEFAULT_SIZE
     engine = Engine.create(
-        Game(spec), constants, TITLE, size, headless, features, profile=args.bench is not None
+        Game(spec),
+        constants,
+        TITLE,
+        size,
+        headless,
+        features,
+        profile=args.bench is not None,
+        dedicated_images=args.dedicated_images,
     )
     device = engine.ctx.phys.name
     stats, image = engine.run(frames, capture=screenshot is not None)

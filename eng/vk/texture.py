@@ -144,7 +144,7 @@ class VkTexture:
             ctx,
             pixels.nbytes,
             vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-            VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED,
+            VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED | VmaFlags.DEDICATED_MEMORY,
             VmaUsage.AUTO,
             VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
             name=f"staging {name}",

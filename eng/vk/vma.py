@@ -12,6 +12,9 @@ import vulkan as vk
 from eng.vk._vma import ffi, lib
 
 VK_API_VERSION_1_3 = vk.VK_MAKE_VERSION(1, 3, 0)
+PREFERRED_BLOCK_SIZE = 64 * 2**20
+"""VMA's block size for large heaps (its default is 256 MiB). Textures of 1024x1024 with
+mipmaps (5.6 MB) fill 64 MiB blocks to 96%, and a scene's last block wastes less."""
 
 
 class VmaFlags(IntFlag):
@@ -101,6 +104,7 @@ class VkVmaAlloc:
                 "instance": to_vma("VkInstance", instance),
                 "pVulkanFunctions": lib.zvkVulkanFunctions(),
                 "vulkanApiVersion": VK_API_VERSION_1_3,
+                "preferredLargeHeapBlockSize": PREFERRED_BLOCK_SIZE,
             },
         )
         out = ffi.new("VmaAllocator*")
