@@ -7,6 +7,7 @@ non-zero exit status; `--debug` shows the traceback instead.
 import argparse
 import json
 import logging
+import os
 import platform
 import re
 import sys
@@ -146,10 +147,31 @@ def _check_screenshot(path: Path) -> None:
         raise UsageError(f"--screenshot {path}: folder '{folder}' does not exist")
     if path.is_dir():
         raise UsageError(f"--screenshot {path}: is a folder")
-    import os
-
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"--screenshot {path}: cannot write there (permission denied)")
+    # os.access says yes to root everywhere, even under /proc or /sys: try it for real, before
+    # rendering, without truncating a file that is there nor leaving one behind
+    try:
+        if path.exists():
+            with open(path, "r+b"):
+                pass
+        else:
+            with open(path, "xb"):
+                pass
+            path.unlink()
+    except OSError as exc:
+        raise UsageError(
+            f"--screenshot {path}: cannot write there ({exc.strerror or exc})"
+        ) from None
+
+
+def _save_screenshot(image, path: Path) -> None:
+    from PIL import Image
+
+    try:
+        Image.fromarray(image[..., :3]).save(path, format="PNG")
+    except OSError as exc:
+        raise UsageError(f"--screenshot {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def _unused_name() -> Path:
@@ -179,10 +201,16 @@ def print_info(constants) -> None:
         print(f"SDL           {sdl_version()}")
     except WindowError as exc:
         print(f"SDL           not available ({exc})")
-    from importlib.metadata import version
+    from importlib.metadata import PackageNotFoundError, version
+
+    def package(name: str) -> str:
+        try:
+            return f"{name} {version(name)}"
+        except PackageNotFoundError:
+            return f"{name} (not installed)"
 
     packages = ("pysdl3", "numpy", "pyglm", "Pillow", "trimesh", "cffi")
-    print("packages      " + ", ".join(f"{p} {version(p)}" for p in packages))
+    print("packages      " + ", ".join(package(p) for p in packages))
     instance = VkInstance.create(False, [])
     try:
         for line in list_devices(instance, details=True):
@@ -228,6 +256,7 @@ def run(args: argparse.Namespace) -> int:
     if not headless and not display_available():
         headless = True
         screenshot = screenshot or _unused_name()
+        _check_screenshot(screenshot)
         print(f"no display found: rendering headless into {screenshot}", file=sys.stderr)
     frames = args.frames or (HEADLESS_FRAMES if headless else None)
 
@@ -257,9 +286,7 @@ def run(args: argparse.Namespace) -> int:
         args.bench.write_text(json.dumps(data, indent=2) + "\n")
         print(f"benchmark: {args.bench}")
     if screenshot is not None and image is not None:
-        from PIL import Image
-
-        Image.fromarray(image[..., :3]).save(screenshot)
+        _save_screenshot(image, screenshot)
         print(f"screenshot: {screenshot}")
     print(f"{stats.frames} frames in {stats.seconds:.2f} s ({stats.fps:.1f} fps)")
     return 0
