@@ -76,12 +76,17 @@ class Engine:
         validation_features: tuple[str, ...] = (),
         profile: bool = False,
         dedicated_images: bool = False,
+        culling: bool = True,
+        anisotropy: bool = True,
     ) -> "Engine":
         wnd = None if headless else Wnd.create(title, *size)
         ctx = None
         try:
             ctx = VkCtx.create(constants, wnd, validation_features, PIPELINE_CACHE)
-            render = Render.create(ctx, size if headless else None, profile, dedicated_images)
+            render = Render.create(
+                ctx, size if headless else None, profile, dedicated_images, anisotropy
+            )
+            render.cull = culling
         except BaseException:
             if ctx is not None:
                 ctx.cleanup()
@@ -164,7 +169,7 @@ class Engine:
 
     def _collect(self, stats: RunStats) -> None:
         render = self.render
-        stats.draws_per_frame = len(render.scn.draw_items)
+        stats.draws_per_frame = len(render.scn.visible_items)
         if render.timings is not None:
             stats.stages = render.timings.stages
         if render.gpu_timer is not None:

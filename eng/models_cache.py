@@ -61,6 +61,8 @@ class VulkanMesh:
     first_index: int
     index_count: int
     vertex_offset: int
+    bounds_min: tuple[float, float, float]  # box around the mesh's vertices (model space)
+    bounds_max: tuple[float, float, float]
 
 
 @dataclass
@@ -97,17 +99,24 @@ class ModelsCache:
                 vtx.cleanup(ctx)
                 raise
             staging.append(idx_staging)
-            meshes = [
-                VulkanMesh(
-                    m.id,
-                    m.material_id,
-                    m.idx_offset // IDX_BYTES,
-                    m.idx_size // IDX_BYTES,
-                    m.vtx_offset // VTX_BYTES,
-                )
-                for m in model.meshes
-            ]
             positions = vertices[:, :3]
+            meshes = []
+            for m in model.meshes:
+                first_vertex = m.vtx_offset // VTX_BYTES
+                mesh_positions = positions[first_vertex : first_vertex + m.vtx_size // VTX_BYTES]
+                if len(mesh_positions) == 0:
+                    mesh_positions = np.zeros((1, 3), np.float32)
+                meshes.append(
+                    VulkanMesh(
+                        m.id,
+                        m.material_id,
+                        m.idx_offset // IDX_BYTES,
+                        m.idx_size // IDX_BYTES,
+                        first_vertex,
+                        tuple(mesh_positions.min(axis=0).tolist()),
+                        tuple(mesh_positions.max(axis=0).tolist()),
+                    )
+                )
             bounds = (glm.vec3(*positions.min(axis=0)), glm.vec3(*positions.max(axis=0)))
             self.models[model.id] = VulkanModel(model.id, vtx, idx, meshes, bounds)
             log.debug("model %s: %d meshes, %d vertices", model.id, len(meshes), len(vertices))

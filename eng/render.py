@@ -113,6 +113,7 @@ class Render:
         self.cmd_buffs: list[dict] = [{} for _ in range(FRAMES_IN_FLIGHT)]
         self._submits: dict = {}
         self.timings: StageTimings | None = None
+        self.cull = True  # frustum culling and front-to-back order (not in the book)
         self.gpu_timer: GpuTimer | None = None
 
     @property
@@ -126,6 +127,7 @@ class Render:
         headless_size: tuple[int, int] | None = None,
         profile: bool = False,
         dedicated_images: bool = False,
+        anisotropy: bool = True,
     ) -> "Render":
         """With `profile`, stage times and GPU timestamps of every frame are recorded.
 
@@ -151,7 +153,11 @@ class Render:
                 r.gpu_timer = GpuTimer.create(ctx)
             r._create_semaphores()
             r.scn = RenderScn.create(
-                ctx, r.target, r.textures.limit, VkTextSamplerInfo(), image_flags
+                ctx,
+                r.target,
+                r.textures.limit,
+                VkTextSamplerInfo(anisotropy=anisotropy),
+                image_flags,
             )
             r._build_color_barriers()
         except BaseException:
@@ -296,7 +302,7 @@ class Render:
         """The frame's command buffer: the one recorded earlier for this frame slot and
         target image if nothing it depends on changed (scene, entities, size), else a new
         recording. Capture frames are always recorded afresh."""
-        version = self.scn.prepare(scene, self.models, self.materials)
+        version = self.scn.prepare(scene, self.models, self.materials, self.cull)
         key = (version, self.generation)
         recorded = self.cmd_buffs[frame].get(index)
         if recorded is not None and recorded[1] == key and not capture:

@@ -8,9 +8,11 @@ create, resize or when the scene changes), so a frame allocates nothing per mesh
 import struct
 from dataclasses import dataclass
 
+import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT, PROJECT_ROOT
+from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
 from eng.models_cache import DEFAULT_MATERIAL_ID
 from eng.vk.buf import VkBuffer
 from eng.vk.desc import VkDescSetLayout
@@ -44,6 +46,8 @@ class DrawItem:
     vertex_offset: int
     push: object  # char[PUSH_SIZE] cdata
     transparent: bool
+    bounds_min: tuple[float, float, float]
+    bounds_max: tuple[float, float, float]
     version: int = -1
 
 
@@ -52,9 +56,12 @@ class RenderScn:
         self.depth_attachments: list = []
         self.cam_buffers: list[VkBuffer] = []
         self.draw_items: list[DrawItem] = []
+        self.visible_items: list[DrawItem] = []  # what the next recording draws, in order
         self._draw_key = None
         self._entity_versions: tuple = ()
         self.version = 0
+        self._culled_version = -1
+        self._view_proj = None
         self._keep: list = []  # cdata the prebuilt structs point into
 
     @classmethod
@@ -257,11 +264,18 @@ class RenderScn:
                             mesh.vertex_offset,
                             push,
                             transparent,
+                            mesh.bounds_min,
+                            mesh.bounds_max,
                         )
                     )
         self.draw_items = items
         self._draw_key = _scene_key(scene)
         self._entity_versions = ()  # the new items still need their model matrices
+        self._local_min = np.array([i.bounds_min for i in items], np.float32).reshape(-1, 3)
+        self._local_max = np.array([i.bounds_max for i in items], np.float32).reshape(-1, 3)
+        self._transparent = np.array([i.transparent for i in items], bool)
+        self._order = None
+        self._view_proj = None  # the camera the order was computed for
 
     def update_uniforms(self, scene, frame: int) -> None:
         """Writes the camera matrices into the frame's (persistently mapped) uniform buffer."""
@@ -270,9 +284,13 @@ class RenderScn:
         vma_ffi.memmove(mapped, cam.proj_data.proj_matrix.to_bytes(), MATRIX_SIZE)
         vma_ffi.memmove(mapped + MATRIX_SIZE, cam.view_data.view_matrix.to_bytes(), MATRIX_SIZE)
 
-    def prepare(self, scene, models_cache, materials_cache) -> int:
-        """Brings the draw list up to date with the scene; returns a version number that
-        changes whenever recorded commands would differ."""
+    def prepare(self, scene, models_cache, materials_cache, cull: bool = True) -> int:
+        """Brings the draw list up to date with the scene and the camera; returns a version
+        number that changes whenever recorded commands would differ.
+
+        With `cull`, meshes outside the view frustum are left out and opaque ones are drawn
+        nearest first (transparent ones keep the book's order, which blending needs).
+        """
         if self._draw_key != _scene_key(scene):
             self.build_draw_items(scene, models_cache, materials_cache)
             self.version += 1
@@ -282,9 +300,36 @@ class RenderScn:
                 if item.version != item.entity.version:
                     vk.ffi.memmove(item.push, item.entity.model_matrix.to_bytes(), MATRIX_SIZE)
                     item.version = item.entity.version
+            matrices = np.array([matrix_rows(i.entity.model_matrix) for i in self.draw_items])
+            self._centers, self._extents = world_boxes(
+                self._local_min, self._local_max, matrices.reshape(-1, 4, 4)
+            )
             self._entity_versions = versions
             self.version += 1
+        if cull:
+            view_proj = scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix
+            if view_proj != self._view_proj or self.version != self._culled_version:
+                order = self._draw_order(scene.camera, view_proj)
+                self._view_proj = view_proj
+                self._culled_version = self.version
+            else:
+                order = self._order
+        else:
+            order = tuple(range(len(self.draw_items)))
+        if order != self._order:
+            self._order = order
+            self.visible_items = [self.draw_items[i] for i in order]
+            self.version += 1
         return self.version
+
+    def _draw_order(self, camera, view_proj) -> tuple[int, ...]:
+        shown = visible(frustum_planes(view_proj), self._centers, self._extents)
+        eye = np.array(camera.view_data.pos, np.float32)
+        distance = ((self._centers - eye) ** 2).sum(axis=1)
+        opaque = np.flatnonzero(shown & ~self._transparent)
+        opaque = opaque[np.argsort(distance[opaque], kind="stable")]
+        transparent = np.flatnonzero(shown & self._transparent)
+        return tuple(opaque.tolist() + transparent.tolist())
 
     def record(self, cmd, image_index: int, frame: int) -> None:
         """Records the scene pass (book: RenderScn.render) with prebuilt cdata."""
@@ -311,7 +356,7 @@ class RenderScn:
         offsets = _ZERO_OFFSET
         uint32 = vk.VK_INDEX_TYPE_UINT32
         blending = False
-        for item in self.draw_items:
+        for item in self.visible_items:
             if item.transparent and not blending:
                 lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
                 blending = True

@@ -113,6 +113,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--screenshot", type=Path, metavar="PNG", help="write the last frame to this PNG file"
     )
     p.add_argument(
+        "--culling",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="leave out meshes outside the view and draw opaque ones nearest first "
+        "(default on; not in the book)",
+    )
+    p.add_argument(
+        "--anisotropy",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="anisotropic texture filtering at the device's maximum, as the book does",
+    )
+    p.add_argument(
         "--dedicated-images",
         action="store_true",
         help="give every image its own VkDeviceMemory, as the book does (default: VMA pools)",
@@ -275,6 +288,8 @@ def run(args: argparse.Namespace) -> int:
         features,
         profile=args.bench is not None,
         dedicated_images=args.dedicated_images,
+        culling=args.culling,
+        anisotropy=args.anisotropy,
     )
     device = engine.ctx.phys.name
     stats, image = engine.run(frames, capture=screenshot is not None)

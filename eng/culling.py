@@ -1,0 +1,42 @@
+"""Frustum culling and draw ordering (not in the book).
+
+Each mesh's bounding box, moved into world space by its entity's model matrix, is tested against
+the six planes of the camera's frustum; what cannot be seen is not drawn. Opaque meshes are then
+drawn nearest first, so the depth test rejects hidden fragments before they are shaded.
+"""
+
+import numpy as np
+from pyglm import glm
+
+# the 8 corners of a unit box, as 0/1 selectors between min and max
+_CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], np.float32)
+
+
+def frustum_planes(view_proj: glm.mat4) -> np.ndarray:
+    """The (6, 4) planes a*x + b*y + c*z + d >= 0 of a right-handed, depth 0..1 frustum."""
+    m = np.frombuffer(view_proj.to_bytes(), np.float32).reshape(4, 4).T  # row-major
+    planes = np.stack([m[3] + m[0], m[3] - m[0], m[3] + m[1], m[3] - m[1], m[2], m[3] - m[2]])
+    return planes / np.linalg.norm(planes[:, :3], axis=1, keepdims=True)
+
+
+def world_boxes(
+    local_min: np.ndarray, local_max: np.ndarray, matrices: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centres and half-extents of the world-space boxes around (N, 3) local boxes moved by
+    (N, 4, 4) row-major model matrices."""
+    corners = local_min[:, None, :] + _CORNERS[None] * (local_max - local_min)[:, None, :]
+    world = np.einsum("nij,nkj->nki", matrices[:, :3, :3], corners) + matrices[:, None, :3, 3]
+    low, high = world.min(axis=1), world.max(axis=1)
+    return (low + high) / 2, (high - low) / 2
+
+
+def visible(planes: np.ndarray, centers: np.ndarray, extents: np.ndarray) -> np.ndarray:
+    """Which boxes are at least partly inside all six planes."""
+    distance = centers @ planes[:, :3].T + planes[:, 3]
+    radius = extents @ np.abs(planes[:, :3]).T
+    return np.all(distance + radius >= 0, axis=1)
+
+
+def matrix_rows(m: glm.mat4) -> np.ndarray:
+    """A glm matrix as a row-major (4, 4) numpy array."""
+    return np.frombuffer(m.to_bytes(), np.float32).reshape(4, 4).T
