@@ -485,7 +485,6 @@ class GpuTimer:
         )
         pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
         ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, pool, "frame timestamps")
-        vk.vkResetQueryPool(ctx.device.device, pool, 0, 2 * FRAMES_IN_FLIGHT)
         return cls(pool, ctx.phys.limits.timestampPeriod)
 
     def record_begin(self, cmd, frame: int) -> None:

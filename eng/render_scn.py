@@ -270,7 +270,7 @@ class RenderScn:
                     )
         self.draw_items = items
         self._draw_key = _scene_key(scene)
-        self._entity_versions = ()  # the new items still need their model matrices
+        self._entity_versions = None  # the new items still need their model matrices
         self._local_min = np.array([i.bounds_min for i in items], np.float32).reshape(-1, 3)
         self._local_max = np.array([i.bounds_max for i in items], np.float32).reshape(-1, 3)
         self._transparent = np.array([i.transparent for i in items], bool)

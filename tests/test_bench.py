@@ -1,0 +1,51 @@
+"""The benchmark runs and writes valid JSON (figures are measured, never asserted here)."""
+
+import json
+
+from .test_cli import run_game
+
+FIELDS = {
+    "scene": str,
+    "frames": int,
+    "width": int,
+    "height": int,
+    "device": str,
+    "python": str,
+    "startup_s": float,
+    "load_s": float,
+    "cpu_frame_ms": dict,
+    "cpu_breakdown_ms": dict,
+    "gpu_frame_ms": dict,
+    "fps": float,
+    "cpu_s_per_frame": float,
+    "draws_per_frame": int,
+    "vma": dict,
+    "device_memory_allocations": int,
+    "peak_rss_mb": float,
+    "validation_messages": int,
+    "vma_live_allocations_at_exit": int,
+    "validation": bool,
+}
+
+
+def test_bench_writes_the_documented_json(tmp_path):
+    out = tmp_path / "bench.json"
+    result = run_game(
+        "--headless", "--validation", "--frames", "12", "--size", "160x120", "--bench", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.read_text())
+    for name, kind in FIELDS.items():
+        assert isinstance(data[name], kind), (name, data[name])
+    assert data["frames"] == 12 and (data["width"], data["height"]) == (160, 120)
+    assert set(data["cpu_frame_ms"]) == {"median", "p95"}
+    assert set(data["gpu_frame_ms"]) == {"median", "p95"}
+    assert {"input_update", "uniforms", "record", "submit", "present"} <= set(
+        data["cpu_breakdown_ms"]
+    )
+    assert set(data["vma"]) == {"allocations", "blocks", "allocation_bytes", "block_bytes"}
+    assert data["vma"]["allocations"] > 0 and data["draws_per_frame"] > 0
+    assert data["gpu_frame_ms"]["median"] > 0
+    assert data["validation"] is True
+    assert data["validation_messages"] == 0
+    assert data["vma_live_allocations_at_exit"] == 0
