@@ -13,8 +13,8 @@ import vulkan as vk
 from pyglm import glm
 
 from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData, load_geometry
-from eng.vk.buf import VkBuffer, record_copy
-from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
+from eng.vk.buf import VkBuffer, record_copy, staging_flags
+from eng.vk.vma import VmaMemoryFlags, VmaUsage
 
 log = logging.getLogger("eng.models")
 
@@ -36,8 +36,7 @@ def staged_upload(ctx, cmd, data, usage: int, name: str) -> tuple[VkBuffer, VkBu
         ctx,
         data.nbytes,
         vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-        # transient: its own VkDeviceMemory, so it never grows VMA's long-lived blocks
-        VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED | VmaFlags.DEDICATED_MEMORY,
+        staging_flags(data.nbytes),
         VmaUsage.AUTO,
         VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
         name=f"staging {name}",

@@ -110,7 +110,8 @@ class Render:
         self.sems_pres_complete: list[VkSemaphore] = []
         self._capture: tuple[VkBuffer, int] | None = None
         self.generation = 0  # bumped by resize: recorded command buffers are then stale
-        self.cmd_buffs: list[dict] = [{} for _ in range(FRAMES_IN_FLIGHT)]
+        # (frame slot, target image) -> [command pool, command buffer, what it was recorded for]
+        self.recordings: dict[tuple[int, int], list] = {}
         self._submits: dict = {}
         self.timings: StageTimings | None = None
         self.cull = True  # frustum culling and front-to-back order (not in the book)
@@ -144,10 +145,6 @@ class Render:
             r.queue_graphics = VkQueue.create(ctx, queues.graphics_family)
             r.queue_present = VkQueue.create(ctx, queues.present_family)
             r.fences = [VkFence.create(ctx, True, f"frame {i}") for i in range(FRAMES_IN_FLIGHT)]
-            r.cmd_pools = [
-                VkCmdPool.create(ctx, queues.graphics_family, True, f"frame {i}")
-                for i in range(FRAMES_IN_FLIGHT)
-            ]
             if profile:
                 r.timings = StageTimings()
                 r.gpu_timer = GpuTimer.create(ctx)
@@ -181,44 +178,42 @@ class Render:
         self._submits = {}
 
     def _build_color_barriers(self) -> None:
-        """Book: renderMainInit / renderMainFinish, prebuilt for each target image."""
-        final = _TRANSFER_SRC if self.offscreen is not None else vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR
-        self._color_init = []
-        self._color_finish = []
-        for image in self.target.images:
-            self._color_init.append(
-                image_barrier(
-                    image,
-                    vk.VK_IMAGE_LAYOUT_UNDEFINED,
-                    _COLOR_OPT,
-                    _COLOR_OUT,
-                    0,
-                    _COLOR_OUT,
-                    _COLOR_WRITE,
-                    vk.VK_IMAGE_ASPECT_COLOR_BIT,
-                )
+        """Book: renderMainInit / renderMainFinish, prebuilt for each target image. An
+        offscreen image needs no finishing barrier: it stays a colour attachment until a
+        capture copies it."""
+        self._color_init = [
+            image_barrier(
+                image,
+                vk.VK_IMAGE_LAYOUT_UNDEFINED,
+                _COLOR_OPT,
+                _COLOR_OUT,
+                0,
+                _COLOR_OUT,
+                _COLOR_WRITE,
+                vk.VK_IMAGE_ASPECT_COLOR_BIT,
             )
-            self._color_finish.append(
-                image_barrier(
-                    image,
-                    _COLOR_OPT,
-                    final,
-                    _COLOR_OUT,
-                    _COLOR_WRITE,
-                    vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT
-                    if self.offscreen is not None
-                    else vk.VK_PIPELINE_STAGE_2_NONE,
-                    vk.VK_ACCESS_2_TRANSFER_READ_BIT if self.offscreen is not None else 0,
-                    vk.VK_IMAGE_ASPECT_COLOR_BIT,
-                )
+            for image in self.target.images
+        ]
+        self._color_finish = [
+            image_barrier(
+                image,
+                _COLOR_OPT,
+                vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
+                _COLOR_OUT,
+                _COLOR_WRITE,
+                vk.VK_PIPELINE_STAGE_2_NONE,
+                0,
+                vk.VK_IMAGE_ASPECT_COLOR_BIT,
             )
+            for image in (self.target.images if self.offscreen is None else [])
+        ]
 
     def init(self, eng_ctx, init_data) -> None:
         """Book: Render.init - projection, then one command buffer uploads textures,
         materials and models; staging memory is freed once its fence has signalled."""
         ctx = self.ctx
         self.update_projection(eng_ctx)
-        pool = self.cmd_pools[0]
+        pool = VkCmdPool.create(ctx, self.queue_graphics.family, name="uploads")
         cmd = VkCmdBuff.create(ctx, pool, True, "uploads")
         staging: list[VkBuffer] = []
         try:
@@ -233,7 +228,7 @@ class Render:
             for buffer in staging:
                 buffer.cleanup(ctx)
             self.textures.free_staging(ctx)
-            cmd.cleanup(ctx, pool)
+            pool.cleanup(ctx)
         self.scn.init(ctx, self.textures, self.materials)
         stats = ctx.vma.statistics()
         log.info(
@@ -304,15 +299,16 @@ class Render:
         recording. Capture frames are always recorded afresh."""
         version = self.scn.prepare(scene, self.models, self.materials, self.cull)
         key = (version, self.generation)
-        recorded = self.cmd_buffs[frame].get(index)
-        if recorded is not None and recorded[1] == key and not capture:
-            return recorded[0].cmd
-        if recorded is None:
-            cmd_buff = VkCmdBuff.create(
-                self.ctx, self.cmd_pools[frame], False, f"frame {frame} image {index}"
-            )
-        else:
-            cmd_buff = recorded[0]
+        recording = self.recordings.get((frame, index))
+        if recording is None:
+            name = f"frame {frame} image {index}"
+            pool = VkCmdPool.create(self.ctx, self.queue_graphics.family, name=name)
+            recording = [pool, VkCmdBuff.create(self.ctx, pool, False, name), None]
+            self.recordings[(frame, index)] = recording
+        pool, cmd_buff, recorded_key = recording
+        if recorded_key == key and not capture:
+            return cmd_buff.cmd
+        pool.reset(self.ctx)  # one pool per command buffer: reset the pool, as drivers prefer
         cmd_buff.begin()
         cmd = cmd_buff.cmd
         if self.gpu_timer is not None:
@@ -321,12 +317,12 @@ class Render:
         self.scn.record(cmd, index, frame)
         if capture:
             self._record_capture(cmd, index)
-        else:
+        elif self._color_finish:
             vk.lib.vkCmdPipelineBarrier2(cmd, self._color_finish[index][1])
         if self.gpu_timer is not None:
             self.gpu_timer.record_end(cmd, frame)
         cmd_buff.end()
-        self.cmd_buffs[frame][index] = (cmd_buff, None if capture else key)
+        recording[2] = None if capture else key
         return cmd
 
     def _submit(self, cmd, frame: int, index: int, fence: VkFence) -> None:
@@ -381,12 +377,11 @@ class Render:
             imageExtent=vk.VkExtent3D(width=extent.width, height=extent.height, depth=1),
         )
         vk.vkCmdCopyImageToBuffer(cmd, image, _TRANSFER_SRC, buffer.buffer, 1, [region])
-        final = _TRANSFER_SRC if self.offscreen is not None else vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR
-        if final != _TRANSFER_SRC:
+        if self.offscreen is None:  # back to the presentation engine
             back = image_barrier(
                 image,
                 _TRANSFER_SRC,
-                final,
+                vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
                 vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT,
                 vk.VK_ACCESS_2_TRANSFER_READ_BIT,
                 vk.VK_PIPELINE_STAGE_2_NONE,
@@ -437,7 +432,7 @@ class Render:
         self.textures.cleanup(ctx)
         self.materials.cleanup(ctx)
         self.models.cleanup(ctx)
-        for pool in getattr(self, "cmd_pools", []):
+        for pool, _, _ in self.recordings.values():
             pool.cleanup(ctx)
         if self.gpu_timer is not None:
             self.gpu_timer.cleanup(ctx)

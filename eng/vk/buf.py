@@ -52,6 +52,9 @@ class VkBuffer:
         if name:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_BUFFER, buffer, name)
             lib.vmaSetAllocationName(ctx.vma.vma_alloc, p_allocation[0], name.encode())
+            if vma_flags & VmaFlags.DEDICATED_MEMORY:  # its own VkDeviceMemory: name it too
+                memory = vma.to_vk("VkDeviceMemory", info.deviceMemory)
+                ctx.device.set_name(vk.VK_OBJECT_TYPE_DEVICE_MEMORY, memory, f"{name} memory")
         mapped = info.pMappedData if info.pMappedData != ffi.NULL else None
         return cls(size, buffer, p_allocation[0], mapped)
 
@@ -90,6 +93,16 @@ class VkBuffer:
         lib.vmaDestroyBuffer(
             ctx.vma.vma_alloc, vma.to_vma("VkBuffer", self.buffer), self.allocation
         )
+
+
+STAGING_DEDICATED_MIN = 1 << 20
+
+
+def staging_flags(size: int) -> int:
+    """VMA flags for a transient, mapped upload buffer of `size` bytes. Large ones get their
+    own VkDeviceMemory, freed with them, so they never grow VMA's long-lived blocks."""
+    flags = VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED
+    return flags | VmaFlags.DEDICATED_MEMORY if size >= STAGING_DEDICATED_MIN else flags
 
 
 def record_copy(cmd, src: VkBuffer, dst: VkBuffer, size: int | None = None) -> None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import vulkan as vk
 
-from eng.vk.buf import VkBuffer
+from eng.vk.buf import VkBuffer, staging_flags
 from eng.vk.image import VkImage, VkImageData
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
@@ -144,7 +144,7 @@ class VkTexture:
             ctx,
             pixels.nbytes,
             vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-            VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED | VmaFlags.DEDICATED_MEMORY,
+            staging_flags(pixels.nbytes),
             VmaUsage.AUTO,
             VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
             name=f"staging {name}",
