@@ -7,6 +7,7 @@ sampler array is not padded with 1x1 textures: unused slots point at one default
 
 import logging
 import sys
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -49,28 +50,28 @@ def _decode(path: Path) -> np.ndarray | str:
         return f"cannot decode it ({exc})"
 
 
-def decode_images(paths: list[Path]) -> dict[Path, np.ndarray | str]:
-    """Decodes `paths` in parallel; shows progress (count and bytes) on a terminal."""
+def decode_images(paths: list[Path]) -> Iterator[tuple[Path, np.ndarray | str]]:
+    """Decodes `paths` in parallel threads, yielding (path, pixels or why not) in order, so
+    each image can be handed on and freed while the next ones decode. Shows progress (count
+    and bytes) on a terminal."""
     if not paths:
-        return {}
-    results: dict[Path, np.ndarray | str] = {}
+        return
     progress = None
     if sys.stderr.isatty():
         from tqdm import tqdm
 
         progress = tqdm(total=len(paths), desc="textures", unit="img", leave=False)
+    total_bytes = 0
     with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:
-        total_bytes = 0
         for path, result in zip(paths, pool.map(_decode, paths), strict=True):
-            results[path] = result
             if isinstance(result, np.ndarray):
                 total_bytes += result.nbytes
             if progress is not None:
                 progress.update(1)
                 progress.set_postfix_str(f"{total_bytes / 2**20:.0f} MiB")
+            yield path, result
     if progress is not None:
         progress.close()
-    return results
 
 
 class TextureCache:
@@ -98,15 +99,8 @@ class TextureCache:
     def add_textures_from_paths(self, ctx, paths: list[Path]) -> set[Path]:
         """Loads the image files; returns those that loaded (missing ones log a warning)."""
         wanted = list(dict.fromkeys(p for p in paths if str(p) not in self.textures))
-        decoded = decode_images(wanted)
-        needed = len(self.textures) + sum(isinstance(r, np.ndarray) for r in decoded.values())
-        if needed > self.limit:
-            raise TextureError(
-                f"the scene needs {needed} textures, more than the {self.limit} this device"
-                " can bind"
-            )
         loaded = {p for p in paths if str(p) in self.textures}
-        for path, result in decoded.items():
+        for path, result in decode_images(wanted):
             if isinstance(result, str):
                 log.warning("texture %s: %s; using the material colour", path, result)
                 continue
