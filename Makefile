@@ -22,5 +22,11 @@ format: setup
 test: lint
 	$(PY) -m pytest -q $(ARGS)
 
+bench: setup
+	$(PY) -m game.bench
+
+soak: setup
+	$(PY) scripts/soak.py $(ARGS)
+
 clean:
 	rm -rf build $(VENV)

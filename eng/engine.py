@@ -113,6 +113,7 @@ class Engine:
             if hasattr(self.game, "loaded"):
                 self.game.loaded(self.eng_ctx, self.render.models)
             stats.load_s = time.perf_counter() - start
+            log.debug("loaded in %.3f s", stats.load_s)
             stats.vma = self.ctx.vma.statistics()
             image = self._loop(stats, frames, capture)
             self._collect(stats)
@@ -153,6 +154,8 @@ class Engine:
                     time.sleep(0.01)  # minimised: wait for a size instead of spinning
                 continue
             stats.frames += 1
+            if stats.frames == 1:
+                log.debug("first frame submitted")
             if stats.frames == 1 and render.timings is not None:
                 self.ctx.device.wait()  # profiling: when did the first frame finish?
                 stats.first_frame_done = time.perf_counter()

@@ -220,10 +220,13 @@ class Render:
             cmd.begin()
             self.textures.add_default(ctx)
             self.materials.record_upload(ctx, cmd.cmd, self.textures, init_data.materials, staging)
+            log.debug("textures decoded and staged, materials staged")
             self.textures.record_textures(cmd.cmd)
             self.models.record_uploads(ctx, cmd.cmd, init_data.models, staging)
             cmd.end()
+            log.debug("models staged; uploading")
             cmd.submit_and_wait(ctx, self.queue_graphics)
+            log.debug("uploads done (mipmaps generated)")
         finally:
             for buffer in staging:
                 buffer.cleanup(ctx)

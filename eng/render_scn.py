@@ -5,6 +5,7 @@ The draw loop calls the `vulkan` package's `lib` functions with cdata built befo
 create, resize or when the scene changes), so a frame allocates nothing per mesh.
 """
 
+import logging
 import struct
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
 from eng.vk.util import MATRIX_SIZE, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
 
+log = logging.getLogger("eng.render")
 SHADERS = PROJECT_ROOT / "shaders"
 DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
@@ -119,6 +121,7 @@ class RenderScn:
         ]
         for module in modules:
             module.cleanup(ctx)
+        log.debug("pipelines created")
         scn._create_depth(ctx, target)
         return scn
 

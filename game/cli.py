@@ -310,27 +310,33 @@ def run(args: argparse.Namespace) -> int:
 def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.com.common import ConfigError
     from eng.model_data import ModelError
-    from eng.model_gen import ConvertError
     from eng.texture_cache import TextureError
     from eng.vk.util import VulkanError
     from eng.vk.vma import VmaError
     from eng.wnd import WindowError
 
+    # the converter (and trimesh, slow to import) is loaded only when a model is converted
+    model_gen = sys.modules.get("eng.model_gen")
+    converting = (model_gen.ConvertError,) if model_gen is not None else ()
     return (
         ConfigError,
         ModelError,
-        ConvertError,
         TextureError,
         VulkanError,
         VmaError,
         WindowError,
         UsageError,
+        *converting,
     )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    fmt = "%(levelname)s %(name)s: %(message)s"
+    if args.log_level == "debug":  # milliseconds since start: where start-up time goes
+        fmt = "%(relativeCreated)6.0f ms " + fmt
+    logging.basicConfig(level=args.log_level.upper(), format=fmt)
+    logging.getLogger("PIL").setLevel(max(logging.INFO, logging.root.level))
     try:
         import vulkan  # noqa: F401  (its import fails without a Vulkan loader)
     except OSError:
@@ -340,14 +346,13 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    known = _known_errors()
     try:
         return run(args)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except known as exc:
-        if args.debug:
+    except Exception as exc:
+        if args.debug or not isinstance(exc, _known_errors()):
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, UsageError) else 1
