@@ -1,0 +1,73 @@
+"""Scenes as users give them to --scene: converted glTF/GLB/OBJ, missing textures, and more
+textures than the device can bind - rendered headless with validation on."""
+
+import logging
+import shutil
+
+import numpy as np
+import pytest
+
+import eng.render
+from eng.texture_cache import TextureError
+from game import scenes
+
+from .conftest import BOOK_MODELS
+from .render_utils import compare_golden, render_headless
+from .test_model_gen import textured_box
+
+
+@pytest.fixture
+def model_cache(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(scenes, "MODEL_CACHE", cache)
+    return cache
+
+
+def test_glb_renders_and_its_conversion_is_cached(constants, tmp_path, model_cache):
+    mesh, _ = textured_box()
+    glb = tmp_path / "box.glb"
+    mesh.export(glb)
+    image, messages = render_headless(constants, glb, None, (96, 96))
+    assert messages == []
+    assert image[..., :3].std() > 10  # the random texture reached the screen
+    converted = list(model_cache.iterdir())
+    assert len(converted) == 1
+    stamp = (converted[0] / "box.vtx").stat().st_mtime_ns
+    again, _ = render_headless(constants, glb, None, (96, 96))
+    assert (converted[0] / "box.vtx").stat().st_mtime_ns == stamp  # reused, not converted
+    assert np.array_equal(image, again)
+
+
+def test_obj_with_texture_renders(constants, tmp_path, model_cache):
+    mesh, _ = textured_box(uv_seed=3)
+    obj = tmp_path / "box.obj"
+    mesh.export(obj)
+    image, messages = render_headless(constants, obj, None, (96, 96))
+    assert messages == []
+    assert image[..., :3].std() > 10
+
+
+def test_missing_texture_falls_back_to_the_material_colour(constants, tmp_path, caplog):
+    for name in ("cube.json", "cube-mat.json", "cube.vtx", "cube.idx"):
+        shutil.copy(BOOK_MODELS / "cube" / name, tmp_path / name)
+    caplog.set_level(logging.WARNING, logger="eng.texture")
+    image, messages = render_headless(constants, tmp_path / "cube.json", None, (64, 64))
+    assert messages == []
+    warnings = [r.getMessage() for r in caplog.records if r.name == "eng.texture"]
+    assert len(warnings) == 1 and "cube_base.png" in warnings[0]
+    # the cube's material colour is white: the middle of the picture is white
+    assert (image[28:36, 28:36, :3] == 255).all()
+
+
+def test_a_scene_with_more_textures_than_the_device_binds_fails_clearly(constants, monkeypatch):
+    monkeypatch.setattr(eng.render, "device_texture_limit", lambda phys: 3)
+    with pytest.raises(TextureError, match="more than 3 textures"):
+        render_headless(constants, None, None, (64, 48))
+
+
+def test_a_lower_device_limit_sizes_the_sampler_array(lavapipe, monkeypatch):
+    """Bookworm's own lavapipe binds 32 samplers: the array shrinks, the picture does not."""
+    monkeypatch.setattr(eng.render, "device_texture_limit", lambda phys: 8)
+    image, messages = render_headless(lavapipe, None, None, (320, 240))
+    assert messages == []
+    compare_golden(image, "default_scene", regenerate=False)
