@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: setup run test lint format bench soak clean
+.PHONY: setup run test lint format bench soak shaders clean
 
 setup:
 	@bash scripts/setup.sh
@@ -27,6 +27,10 @@ bench: setup
 
 soak: setup
 	$(PY) scripts/soak.py $(ARGS)
+
+shaders:  # recompile the committed SPIR-V after editing shaders/*.glsl
+	glslc -fshader-stage=vert shaders/scn_vtx.glsl -o shaders/scn_vtx.spv
+	glslc -fshader-stage=frag shaders/scn_frg.glsl -o shaders/scn_frg.spv
 
 clean:
 	rm -rf build $(VENV)
