@@ -310,7 +310,15 @@ def load_geometry(model: ModelData) -> tuple[np.ndarray, np.ndarray]:
                 f"mesh '{mesh.id}' index {int(used[bad[0]])} is out of range "
                 f"(the mesh has {limits[k]} vertices) in {model.idx_path.name}",
             )
-    return vtx.reshape(-1, VTX_FLOATS), idx
+    vertices = vtx.reshape(-1, VTX_FLOATS)
+    bad_rows = np.flatnonzero(~np.isfinite(vertices).all(axis=1))
+    if bad_rows.size:  # NaN or infinity: bit rot, or not a .vtx file at all
+        raise ModelError(
+            model.vtx_path,
+            f"vertex {int(bad_rows[0])} has a value that is not a finite number "
+            f"({bad_rows.size} such vertices)",
+        )
+    return vertices, idx
 
 
 # --- scenes -------------------------------------------------------------------------------

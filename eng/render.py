@@ -59,9 +59,13 @@ class Attachment:
             ),
             name,
         )
-        view = VkImageView.create(
-            ctx.device, image.image, VkImageViewData(format=fmt, aspect_mask=aspect), name
-        )
+        try:
+            view = VkImageView.create(
+                ctx.device, image.image, VkImageViewData(format=fmt, aspect_mask=aspect), name
+            )
+        except BaseException:
+            image.cleanup(ctx)
+            raise
         return cls(image, view)
 
     def cleanup(self, ctx) -> None:
@@ -83,11 +87,19 @@ class OffscreenTarget:
     def create(cls, ctx, width: int, height: int, image_flags: int = VmaFlags.NONE):
         fmt = vk.VK_FORMAT_R8G8B8A8_SRGB
         usage = vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT
-        attachments = [
-            Attachment.create(ctx, width, height, fmt, usage, f"offscreen {i}", image_flags)
-            for i in range(FRAMES_IN_FLIGHT)
-        ]
-        return cls(attachments, Extent(width, height), fmt)
+        target = cls([], Extent(width, height), fmt)
+        try:
+            for i in range(FRAMES_IN_FLIGHT):
+                attachment = Attachment.create(
+                    ctx, width, height, fmt, usage, f"offscreen {i}", image_flags
+                )
+                target.attachments.append(attachment)
+                target.images.append(attachment.image.image)
+                target.image_views.append(attachment.view)
+        except BaseException:
+            target.cleanup(ctx)
+            raise
+        return target
 
     def cleanup(self, ctx) -> None:
         for attachment in self.attachments:

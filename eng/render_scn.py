@@ -57,6 +57,9 @@ class RenderScn:
     def __init__(self) -> None:
         self.depth_attachments: list = []
         self.cam_buffers: list[VkBuffer] = []
+        self.layouts: list[VkDescSetLayout] = []  # camera, materials, textures (sets 0-2)
+        self.pipelines: list[VkPipeline] = []  # opaque, blend
+        self.sampler: VkTextSampler | None = None
         self.draw_items: list[DrawItem] = []
         self.visible_items: list[DrawItem] = []  # what the next recording draws, in order
         self._draw_key = None
@@ -71,75 +74,76 @@ class RenderScn:
         cls, ctx, target, texture_count: int, sampler_info: VkTextSamplerInfo, image_flags: int
     ):
         """`target` gives the colour format, extent and images (swapchain or offscreen);
-        `image_flags` are the VMA flags of the depth attachments."""
+        `image_flags` are the VMA flags of the depth attachments. Everything is added to its
+        list as soon as it exists, so a failure part-way cleans up exactly what was made."""
         scn = cls()
         scn.image_flags = image_flags
         scn.texture_count = texture_count
-        modules = [
-            VkShaderModule.create(ctx, SHADERS / "scn_vtx.spv", vk.VK_SHADER_STAGE_VERTEX_BIT),
-            VkShaderModule.create(ctx, SHADERS / "scn_frg.spv", vk.VK_SHADER_STAGE_FRAGMENT_BIT),
-        ]
-        scn.sampler = VkTextSampler.create(ctx, sampler_info)
-        frag = vk.VK_SHADER_STAGE_FRAGMENT_BIT
-        scn.layout_vtx = VkDescSetLayout.create(
-            ctx, 0, vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VK_SHADER_STAGE_VERTEX_BIT, 1, "camera"
-        )
-        scn.layout_frg_st = VkDescSetLayout.create(
-            ctx, 0, vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, frag, 1, "materials"
-        )
-        scn.layout_textures = VkDescSetLayout.create(
-            ctx, 0, vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, frag, texture_count, "textures"
-        )
-        scn.cam_buffers = [
-            create_host_visible_buff(
-                ctx,
-                f"{DESC_ID_CAM}{i}",
-                MATRIX_SIZE * 2,
-                vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
-                scn.layout_vtx,
-            )
-            for i in range(FRAMES_IN_FLIGHT)
-        ]
-        # Two pipelines: opaque meshes need no blending (the same picture, less work for
-        # the rasterizer); transparent ones blend as in the book, and are drawn last.
-        scn.pipelines = [
-            VkPipeline.create(
-                ctx,
-                VkPipelineCreateInfo(
+        modules = []
+        try:
+            for name, stage in (
+                ("scn_vtx.spv", vk.VK_SHADER_STAGE_VERTEX_BIT),
+                ("scn_frg.spv", vk.VK_SHADER_STAGE_FRAGMENT_BIT),
+            ):
+                modules.append(VkShaderModule.create(ctx, SHADERS / name, stage))
+            scn.sampler = VkTextSampler.create(ctx, sampler_info)
+            frag = vk.VK_SHADER_STAGE_FRAGMENT_BIT
+            for desc_type, stage, count, name in (
+                (vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VK_SHADER_STAGE_VERTEX_BIT, 1, "camera"),
+                (vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, frag, 1, "materials"),
+                (vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, frag, texture_count, "textures"),
+            ):
+                scn.layouts.append(VkDescSetLayout.create(ctx, 0, desc_type, stage, count, name))
+            for i in range(FRAMES_IN_FLIGHT):
+                scn.cam_buffers.append(
+                    create_host_visible_buff(
+                        ctx,
+                        f"{DESC_ID_CAM}{i}",
+                        MATRIX_SIZE * 2,
+                        vk.VK_BUFFER_USAGE_UNIFORM_BUFFER_BIT,
+                        scn.layouts[0],
+                    )
+                )
+            # Two pipelines: opaque meshes need no blending (the same picture, less work for
+            # the rasterizer); transparent ones blend as in the book, and are drawn last.
+            for blend in (False, True):
+                info = VkPipelineCreateInfo(
                     color_format=target.format,
                     depth_format=DEPTH_FORMAT,
-                    desc_set_layouts=[scn.layout_vtx, scn.layout_frg_st, scn.layout_textures],
+                    desc_set_layouts=scn.layouts,
                     modules=modules,
                     push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
                     vtx_buff_desc=VTX_DESC,
                     use_blend=blend,
                     spec_constants={0: texture_count},
-                ),
-                "scene blend" if blend else "scene opaque",
-            )
-            for blend in (False, True)
-        ]
-        for module in modules:
-            module.cleanup(ctx)
-        log.debug("pipelines created")
-        scn._create_depth(ctx, target)
+                )
+                name = "scene blend" if blend else "scene opaque"
+                scn.pipelines.append(VkPipeline.create(ctx, info, name))
+            log.debug("pipelines created")
+            scn._create_depth(ctx, target)
+        except BaseException:
+            scn.cleanup(ctx)
+            raise
+        finally:
+            for module in modules:
+                module.cleanup(ctx)
         return scn
 
     def _create_depth(self, ctx, target) -> None:
         from eng.render import Attachment
 
-        self.depth_attachments = [
-            Attachment.create(
-                ctx,
-                target.extent.width,
-                target.extent.height,
-                DEPTH_FORMAT,
-                vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
-                f"depth {i}",
-                self.image_flags,
+        for i in range(len(target.images)):
+            self.depth_attachments.append(
+                Attachment.create(
+                    ctx,
+                    target.extent.width,
+                    target.extent.height,
+                    DEPTH_FORMAT,
+                    vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+                    f"depth {i}",
+                    self.image_flags,
+                )
             )
-            for i in range(len(target.images))
-        ]
         self._build_frame_structs(target)
 
     def _build_frame_structs(self, target) -> None:
@@ -221,11 +225,12 @@ class RenderScn:
 
     def init(self, ctx, texture_cache, materials_cache) -> None:
         """Book: RenderScn.init - descriptor sets for the textures and the materials."""
-        textures = ctx.desc_allocator.add_desc_set(ctx, DESC_ID_TEXTS, self.layout_textures)
+        _, layout_materials, layout_textures = self.layouts
+        textures = ctx.desc_allocator.add_desc_set(ctx, DESC_ID_TEXTS, layout_textures)
         textures.set_image_arr(
             ctx, texture_cache.descriptor_views(self.texture_count), self.sampler, 0
         )
-        materials = ctx.desc_allocator.add_desc_set(ctx, DESC_ID_MAT, self.layout_frg_st)
+        materials = ctx.desc_allocator.add_desc_set(ctx, DESC_ID_MAT, layout_materials)
         materials.set_buffer(
             ctx, materials_cache.materials_buffer, 0, vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
         )
@@ -372,20 +377,26 @@ class RenderScn:
         lib.vkCmdEndRendering(cmd)
 
     def resize(self, ctx, target) -> None:
-        for attachment in self.depth_attachments:
-            attachment.cleanup(ctx)
+        self._cleanup_depth(ctx)
         self._create_depth(ctx, target)
 
-    def cleanup(self, ctx) -> None:
-        for attachment in self.depth_attachments:
+    def _cleanup_depth(self, ctx) -> None:
+        attachments, self.depth_attachments = self.depth_attachments, []
+        for attachment in attachments:  # emptied first: never destroyed twice
             attachment.cleanup(ctx)
-        for buffer in self.cam_buffers:
-            buffer.cleanup(ctx)
+
+    def cleanup(self, ctx) -> None:
+        """Destroys what exists, in reverse order of creation; safe after a failed create."""
+        self._cleanup_depth(ctx)
         for pipeline in self.pipelines:
             pipeline.cleanup(ctx)
-        for layout in (self.layout_vtx, self.layout_frg_st, self.layout_textures):
+        for buffer in self.cam_buffers:
+            buffer.cleanup(ctx)
+        for layout in self.layouts:
             layout.cleanup(ctx)
-        self.sampler.cleanup(ctx)
+        if self.sampler is not None:
+            self.sampler.cleanup(ctx)
+        self.pipelines, self.cam_buffers, self.layouts, self.sampler = [], [], [], None
 
 
 _ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])

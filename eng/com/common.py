@@ -80,6 +80,9 @@ def load(path: Path = DEFAULT_CFG) -> Constants:
 
 def check(c: Constants, source: str) -> None:
     """Rejects values the engine cannot run with (`source` names where they came from)."""
+    for key, value in (("fov", c.fov), ("ups", c.ups), ("zNear", c.z_near), ("zFar", c.z_far)):
+        if not math.isfinite(value):  # TOML allows nan and inf
+            raise ConfigError(f"{source}: '{key}' must be a finite number, not {value}")
     fov = math.degrees(c.fov)
     if not 0 < fov < 180:
         raise ConfigError(f"{source}: 'fov' must be between 0 and 180 degrees, not {fov:g}")

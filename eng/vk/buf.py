@@ -51,10 +51,7 @@ class VkBuffer:
         buffer = vma.to_vk("VkBuffer", p_buffer[0])
         if name:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_BUFFER, buffer, name)
-            lib.vmaSetAllocationName(ctx.vma.vma_alloc, p_allocation[0], name.encode())
-            if vma_flags & VmaFlags.DEDICATED_MEMORY:  # its own VkDeviceMemory: name it too
-                memory = vma.to_vk("VkDeviceMemory", info.deviceMemory)
-                ctx.device.set_name(vk.VK_OBJECT_TYPE_DEVICE_MEMORY, memory, f"{name} memory")
+            vma.name_allocation(ctx, p_allocation[0], info, vma_flags, name)
         mapped = info.pMappedData if info.pMappedData != ffi.NULL else None
         return cls(size, buffer, p_allocation[0], mapped)
 

@@ -58,7 +58,7 @@ class VkCmdBuff:
         vk.lib.vkEndCommandBuffer(self.cmd)
 
     def submit_and_wait(self, ctx, queue) -> None:
-        fence = VkFence.create(ctx, signaled=False)
+        fence = VkFence.create(ctx, signaled=False, name="submit and wait")
         queue.submit([self.cmd], fence=fence.fence)
         fence.wait(ctx)
         fence.cleanup(ctx)

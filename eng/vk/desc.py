@@ -82,7 +82,7 @@ class VkDescSet:
 
 
 class _Pool:
-    def __init__(self, ctx) -> None:
+    def __init__(self, ctx, name: str) -> None:
         sizes = [vk.VkDescriptorPoolSize(type=t, descriptorCount=n) for t, n in _POOL_SIZES.items()]
         info = vk.VkDescriptorPoolCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -92,6 +92,7 @@ class _Pool:
             pPoolSizes=sizes,
         )
         self.pool = vk.vkCreateDescriptorPool(ctx.device.device, info, None)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, self.pool, name)
         self.left = dict(_POOL_SIZES)
         self.sets_left = _POOL_MAX_SETS
 
@@ -113,7 +114,7 @@ class VkDescAllocator:
             raise VulkanError(f"descriptor set '{set_id}' needs more descriptors than a pool holds")
         pool = next((p for p in self.pools if p.fits(layout)), None)
         if pool is None:
-            pool = _Pool(ctx)
+            pool = _Pool(ctx, f"descriptor pool {len(self.pools)}")
             self.pools.append(pool)
         info = vk.VkDescriptorSetAllocateInfo(
             sType=vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,

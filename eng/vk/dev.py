@@ -53,7 +53,13 @@ class VkDevice:
                 f"could not create the logical device ({type(exc).__name__})"
             ) from exc
         set_name = instance.proc("vkSetDebugUtilsObjectNameEXT") if instance.debug_utils else None
-        return cls(device, set_name)
+        dev = cls(device, set_name)
+        dev.set_name(vk.VK_OBJECT_TYPE_DEVICE, device, "zvk-py device")
+        for family in families:  # VkQueue.create gets these same queues
+            role = "graphics" if family == phys.queues_info.graphics_family else "present"
+            queue = vk.vkGetDeviceQueue(device, family, 0)
+            dev.set_name(vk.VK_OBJECT_TYPE_QUEUE, queue, f"{role} queue (family {family})")
+        return dev
 
     def set_name(self, object_type: int, handle, name: str) -> None:
         """Gives a Vulkan object a debug name that validation messages then show."""

@@ -56,16 +56,17 @@ class VkImage:
         )
         p_image = ffi.new("VkImage*")
         p_allocation = ffi.new("VmaAllocation*")
+        info = ffi.new("VmaAllocationInfo*")
         vma.check(
             lib.vmaCreateImage(
-                ctx.vma.vma_alloc, create_info, alloc_info, p_image, p_allocation, ffi.NULL
+                ctx.vma.vma_alloc, create_info, alloc_info, p_image, p_allocation, info
             ),
             f"vmaCreateImage({name or f'{data.width}x{data.height}'})",
         )
         image = vma.to_vk("VkImage", p_image[0])
         if name:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_IMAGE, image, name)
-            lib.vmaSetAllocationName(ctx.vma.vma_alloc, p_allocation[0], name.encode())
+            vma.name_allocation(ctx, p_allocation[0], info, data.vma_flags, name)
         return cls(image, p_allocation[0], data)
 
     def cleanup(self, ctx) -> None:

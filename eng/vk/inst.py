@@ -40,17 +40,35 @@ def instance_layers() -> set[str]:
     return {layer.layerName for layer in vk.vkEnumerateInstanceLayerProperties()}
 
 
+def _c_str(value) -> str:
+    """A char* field of a callback struct as str (the `vulkan` package often hands over str)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    if value == vk.ffi.NULL:
+        return ""
+    return vk.ffi.string(value).decode(errors="replace")
+
+
 class ValidationLog:
-    """Collects the messages (warnings and errors) of the validation layers."""
+    """Collects the messages (warnings and errors) of the validation layers.
+
+    `messages[i]` is the text of a message and `message_ids[i]` its id (such as
+    "VUID-vkCmdDraw-None-02699" or "UNASSIGNED-BestPractices-..."), so tests can accept
+    named messages one by one.
+    """
 
     def __init__(self) -> None:
         self.messages: list[str] = []
+        self.message_ids: list[str] = []
 
     def callback(self, severity, types, data, user_data) -> int:
-        text = data.pMessage  # the `vulkan` package hands char* fields over as str
-        if not isinstance(text, str):
-            text = vk.ffi.string(text).decode(errors="replace")
+        text = _c_str(data.pMessage)
         self.messages.append(text)
+        self.message_ids.append(_c_str(data.pMessageIdName))
         if severity & vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT:
             vlog.error(text)
         else:
@@ -135,6 +153,11 @@ class VkInstance:
         )
         try:
             instance = vk.vkCreateInstance(create_info, None)
+        except vk.VkErrorIncompatibleDriver as exc:
+            raise VulkanError(
+                "no Vulkan driver found: the Vulkan loader has no usable driver (ICD) for "
+                f"Vulkan 1.3; {vulkan_missing_hint()}"
+            ) from exc
         except vk.VkError as exc:
             raise VulkanError(f"could not create a Vulkan instance ({type(exc).__name__})") from exc
         messenger = None

@@ -216,7 +216,9 @@ class VkPipelineCache:
             initialDataSize=len(data),
             pInitialData=vk.ffi.from_buffer(data) if data else None,
         )
-        return cls(vk.vkCreatePipelineCache(ctx.device.device, info, None), path)
+        cache = vk.vkCreatePipelineCache(ctx.device.device, info, None)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_CACHE, cache, "pipeline cache")
+        return cls(cache, path)
 
     def cleanup(self, ctx) -> None:
         if self.path is not None:

@@ -20,6 +20,21 @@ class Extent:
     height: int
 
 
+SIZE_FROM_SWAPCHAIN = 0xFFFFFFFF
+"""currentExtent's value when the surface takes its size from the swapchain (Wayland)."""
+
+
+def choose_extent(caps, window) -> tuple[int, int]:
+    """The swapchain size: the surface's currentExtent, or else the window's size in pixels
+    (not its logical size, which is smaller on HiDPI) clamped to the surface's limits."""
+    if caps.currentExtent.width != SIZE_FROM_SWAPCHAIN:
+        return caps.currentExtent.width, caps.currentExtent.height
+    width, height = window.pixel_size()
+    width = min(max(width, caps.minImageExtent.width), caps.maxImageExtent.width)
+    height = min(max(height, caps.minImageExtent.height), caps.maxImageExtent.height)
+    return width, height
+
+
 class VkSwapChain:
     def __init__(self) -> None:
         self.swap_chain = None
@@ -64,12 +79,7 @@ class VkSwapChain:
         count = max(requested_images, caps.minImageCount)
         if caps.maxImageCount:
             count = min(count, caps.maxImageCount)
-        if caps.currentExtent.width != 0xFFFFFFFF:
-            width, height = caps.currentExtent.width, caps.currentExtent.height
-        else:  # the surface takes its size from the swapchain: use the window's pixels
-            width, height = window.pixel_size()
-            width = min(max(width, caps.minImageExtent.width), caps.maxImageExtent.width)
-            height = min(max(height, caps.minImageExtent.height), caps.maxImageExtent.height)
+        width, height = choose_extent(caps, window)
         if width == 0 or height == 0:
             raise VulkanError("cannot create a swapchain for a window of size 0")
         sc.extent = Extent(width, height)
@@ -99,11 +109,20 @@ class VkSwapChain:
         )
         dev = ctx.device
         sc.swap_chain = dev.proc("vkCreateSwapchainKHR")(dev.device, info, None)
-        sc.images = list(dev.proc("vkGetSwapchainImagesKHR")(dev.device, sc.swap_chain))
-        sc.image_views = [
-            VkImageView.create(dev, image, VkImageViewData(format=sc.format), f"swapchain {i}")
-            for i, image in enumerate(sc.images)
-        ]
+        try:
+            name = f"swapchain {width}x{height}"
+            dev.set_name(vk.VK_OBJECT_TYPE_SWAPCHAIN_KHR, sc.swap_chain, name)
+            sc.images = list(dev.proc("vkGetSwapchainImagesKHR")(dev.device, sc.swap_chain))
+            for i, image in enumerate(sc.images):
+                dev.set_name(vk.VK_OBJECT_TYPE_IMAGE, image, f"swapchain image {i}")
+                sc.image_views.append(  # one by one: cleanup() sees each view made
+                    VkImageView.create(
+                        dev, image, VkImageViewData(format=sc.format), f"swapchain {i}"
+                    )
+                )
+        except BaseException:
+            sc.cleanup(ctx)
+            raise
         sc._acquire = dev.raw_proc("vkAcquireNextImageKHR")
         sc._present = dev.raw_proc("vkQueuePresentKHR")
         log.debug("swapchain %dx%d, %d images, mode %d", width, height, len(sc.images), mode)
@@ -151,4 +170,7 @@ class VkSwapChain:
     def cleanup(self, ctx) -> None:
         for view in self.image_views:
             view.cleanup(ctx.device)
-        ctx.device.proc("vkDestroySwapchainKHR")(ctx.device.device, self.swap_chain, None)
+        self.image_views = []
+        if self.swap_chain is not None:
+            ctx.device.proc("vkDestroySwapchainKHR")(ctx.device.device, self.swap_chain, None)
+            self.swap_chain = None

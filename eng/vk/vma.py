@@ -72,6 +72,14 @@ def vma_version() -> str:
     return ffi.string(lib.zvkVmaVersion()).decode()
 
 
+def name_allocation(ctx, allocation, info, flags: int, name: str) -> None:
+    """Names a VMA allocation, and its VkDeviceMemory when it has one of its own."""
+    lib.vmaSetAllocationName(ctx.vma.vma_alloc, allocation, name.encode())
+    if flags & VmaFlags.DEDICATED_MEMORY:
+        memory = to_vk("VkDeviceMemory", info.deviceMemory)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_DEVICE_MEMORY, memory, f"{name} memory")
+
+
 def check(result: int, what: str) -> None:
     if result != 0:
         raise VmaError(f"{what} failed (VkResult {result})")

@@ -1,0 +1,412 @@
+"""Lifetimes: leaks are reported, garbage collection at the worst moment changes nothing,
+errors and Ctrl-C midway still clean up everything, and no `__del__` frees Vulkan handles."""
+
+import gc
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import vulkan as vk
+import vulkan._vulkan as vk_impl
+
+from eng.engine import Engine
+from eng.model_data import ModelError
+from eng.render import Render
+from eng.vk.ctx import VkCtx
+from game.__main__ import TITLE, Game
+from game.scenes import load_spec
+
+from .conftest import BOOK_MODELS, ROOT
+
+CUBE = BOOK_MODELS / "cube" / "cube.json"
+
+
+# --- leaks are reported at vkDestroyDevice --------------------------------------------------
+
+
+def test_a_leaked_child_object_is_reported_when_the_device_is_destroyed(constants):
+    ctx = VkCtx.create(constants)
+    device = ctx.device
+    sampler = vk.vkCreateSampler(
+        device.device,
+        vk.VkSamplerCreateInfo(sType=vk.VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO, maxLod=1.0),
+        None,
+    )
+    device.set_name(vk.VK_OBJECT_TYPE_SAMPLER, sampler, "leaked sampler")
+    buffer = vk.vkCreateBuffer(
+        device.device,
+        vk.VkBufferCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+            size=64,
+            usage=vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+        ),
+        None,
+    )
+    device.set_name(vk.VK_OBJECT_TYPE_BUFFER, buffer, "leaked buffer")
+    validation_log = ctx.instance.validation_log
+    ctx.cleanup()  # destroys the device with both still alive, then the instance
+    leaks = [
+        m
+        for i, m in zip(validation_log.message_ids, validation_log.messages, strict=True)
+        if i == "VUID-vkDestroyDevice-device-00378"
+    ]
+    assert len(leaks) == 2, validation_log.messages
+    assert any("VkBuffer" in m and "[leaked buffer]" in m for m in leaks)
+    assert any("VkSampler" in m and "[leaked sampler]" in m for m in leaks)
+    assert ctx.device is None and ctx.instance is None
+
+
+@pytest.mark.parametrize(
+    ("target", "name"),
+    [
+        ("eng.vk.texture.VkTextSampler.cleanup", "texture sampler"),
+        ("eng.vk.desc.VkDescSetLayout.cleanup", "materials"),
+        ("eng.vk.imv.VkImageView.cleanup", "depth 0"),
+    ],
+)
+def test_an_engine_object_not_cleaned_up_is_reported_by_name(constants, monkeypatch, target, name):
+    """If a cleanup stopped destroying its object, the leak would not go unnoticed: the layer
+    names the object at vkDestroyDevice (every other test demands zero messages)."""
+    monkeypatch.setattr(target, lambda self, *args: None)
+    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (32, 32), headless=True)
+    validation_log = engine.ctx.instance.validation_log
+    engine.run(1)
+    leaks = [m for m in validation_log.messages if "has not been destroyed" in m]
+    assert any(f"[{name}]" in m for m in leaks), validation_log.messages
+
+
+# --- garbage collection right before every create / submit ----------------------------------
+
+GC_FUNCTIONS = (
+    "vkCreateInstance",
+    "vkCreateDevice",
+    "vkCreateSwapchainKHR",
+    "vkCreateImageView",
+    "vkCreateGraphicsPipelines",
+    "vkCreatePipelineLayout",
+    "vkCreateDescriptorSetLayout",
+    "vkCreateDescriptorPool",
+    "vkAllocateDescriptorSets",
+    "vkUpdateDescriptorSets",
+    "vkCreateSampler",
+    "vkCreateShaderModule",
+    "vkAllocateCommandBuffers",
+    "vkCmdPipelineBarrier2",
+    "vkCmdCopyBufferToImage",
+    "vkCmdBlitImage",
+    "vkQueueSubmit2",
+    "vkQueuePresentKHR",
+)
+
+
+class CollectBeforeCalls:
+    """Runs gc.collect() right before the real C call of each GC_FUNCTIONS function, after the
+    `vulkan` package has converted the arguments to cdata: a struct that is only reachable
+    through a cycle, or not at all, is gone when the driver reads it."""
+
+    def __init__(self, monkeypatch) -> None:
+        self.calls: dict[str, int] = {}
+        by_type = {}
+        for name in GC_FUNCTIONS:
+            try:
+                by_type[vk.ffi.typeof(f"PFN_{name}")] = name
+            except vk.ffi.error:
+                by_type[vk.ffi.typeof(getattr(vk.lib, name))] = name
+        real_call = vk_impl._callApi
+
+        def call_api(fn, *args):
+            name = by_type.get(vk.ffi.typeof(fn))
+            if name is None:
+                return real_call(fn, *args)
+            types = vk.ffi.typeof(fn).args
+            fn_args = [vk_impl._auto_handle(i, j) for i, j in zip(args, types, strict=False)]
+            self._collect(name)
+            return fn(*fn_args)
+
+        monkeypatch.setattr(vk_impl, "_callApi", call_api)
+        recorder = self
+
+        class Lib:  # the engine's per-frame calls go through vk.lib directly
+            def __getattr__(self, attr):
+                fn = getattr(real_lib, attr)
+                if attr not in GC_FUNCTIONS:
+                    return fn
+
+                def collected(*args):
+                    recorder._collect(attr)
+                    return fn(*args)
+
+                return collected
+
+        real_lib = vk.lib
+        monkeypatch.setattr(vk, "lib", Lib())
+        from eng.vk.dev import VkDevice
+
+        real_raw_proc = VkDevice.raw_proc
+
+        def raw_proc(dev, name):
+            fn = real_raw_proc(dev, name)
+            if name not in GC_FUNCTIONS:
+                return fn
+
+            def collected(*args):
+                recorder._collect(name)
+                return fn(*args)
+
+            return collected
+
+        monkeypatch.setattr(VkDevice, "raw_proc", raw_proc)
+
+    def _collect(self, name: str) -> None:
+        self.calls[name] = self.calls.get(name, 0) + 1
+        gc.collect()
+
+
+def _render(constants, headless: bool, size=(96, 72), frames=4):
+    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, size, headless=headless)
+    validation_log = engine.ctx.instance.validation_log
+    stats, image = engine.run(frames, capture=True)
+    assert stats.frames == frames
+    return image, list(validation_log.messages)
+
+
+def test_collecting_garbage_before_every_create_and_submit_changes_nothing(constants, monkeypatch):
+    expected, messages = _render(constants, headless=True)
+    assert messages == []
+    stress = CollectBeforeCalls(monkeypatch)
+    image, messages = _render(constants, headless=True)
+    assert messages == []
+    assert np.array_equal(image, expected)
+    seen = set(stress.calls)
+    assert {
+        "vkCreateInstance",
+        "vkCreateDevice",
+        "vkCreateImageView",
+        "vkCreateGraphicsPipelines",
+        "vkCreateDescriptorSetLayout",
+        "vkAllocateDescriptorSets",
+        "vkUpdateDescriptorSets",
+        "vkQueueSubmit2",
+    } <= seen, stress.calls
+
+
+def test_collecting_garbage_before_every_create_and_present_windowed(
+    xvfb_display, constants, monkeypatch
+):
+    constants = constants.with_overrides(vsync=False)
+    expected, messages = _render(constants, headless=False)
+    assert messages == []
+    stress = CollectBeforeCalls(monkeypatch)
+    image, messages = _render(constants, headless=False)
+    assert messages == []
+    assert np.array_equal(image, expected)
+    assert {"vkCreateSwapchainKHR", "vkQueuePresentKHR", "vkQueueSubmit2"} <= set(stress.calls)
+
+
+# --- errors midway clean up everything ------------------------------------------------------
+
+
+class InjectedError(RuntimeError):
+    pass
+
+
+def _fail_on_call(monkeypatch, target: str, n: int) -> None:
+    """Makes the `n`th call of `target` (a dotted path to a function) raise InjectedError."""
+    module_path, _, attr = target.rpartition(".")
+    owner_path, _, owner_attr = module_path.rpartition(".")
+    import importlib
+
+    try:
+        owner = getattr(importlib.import_module(owner_path), owner_attr)
+    except (ImportError, AttributeError):
+        owner = importlib.import_module(module_path)
+    real = owner.__dict__[attr]
+    is_classmethod = isinstance(real, classmethod)
+    func = real.__func__ if is_classmethod else real
+    count = {"n": 0}
+
+    def failing(*args, **kwargs):
+        count["n"] += 1
+        if count["n"] == n:
+            raise InjectedError(f"injected failure in {target} (call {n})")
+        return func(*args, **kwargs)
+
+    monkeypatch.setattr(owner, attr, classmethod(failing) if is_classmethod else failing)
+
+
+@pytest.fixture
+def created_contexts(monkeypatch):
+    """Every VkCtx made during the test, with its validation log."""
+    made = []
+    real = VkCtx.create.__func__
+
+    def create(cls, *args, **kwargs):
+        ctx = real(cls, *args, **kwargs)
+        made.append((ctx, ctx.instance.validation_log))
+        return ctx
+
+    monkeypatch.setattr(VkCtx, "create", classmethod(create))
+    return made
+
+
+def assert_cleaned_up(made) -> None:
+    assert len(made) == 1
+    ctx, validation_log = made[0]
+    assert ctx.vma is None and ctx.device is None and ctx.instance is None, "cleanup did not run"
+    assert validation_log.messages == []
+
+
+@pytest.mark.parametrize(
+    ("target", "n"),
+    [
+        ("eng.vk.image.VkImage.create", 2),  # in Render.create: the second offscreen image
+        ("eng.vk.imv.VkImageView.create", 1),  # in Render.create: the first offscreen view
+        ("eng.vk.pipe.VkPipeline.create", 2),  # in Render.create: the second pipeline
+        ("eng.vk.image.VkImage.create", 3),  # in Render.create: the first depth image
+        ("eng.vk.texture.VkTexture.create", 3),  # in Render.init: the third texture
+        ("eng.models_cache.staged_upload", 4),  # in Render.init: a model's index buffer
+        ("eng.vk.desc.VkDescAllocator.add_desc_set", 4),  # in RenderScn.init
+        ("eng.vk.cmd.VkCmdBuff.submit_and_wait", 1),  # the upload submit
+        ("eng.render_scn.RenderScn.record", 1),  # the first frame, mid-recording
+        ("eng.vk.sync.VkFence.wait", 4),  # the third frame
+    ],
+)
+def test_a_failure_midway_leaves_no_leak_and_no_message(
+    constants, monkeypatch, created_contexts, target, n
+):
+    _fail_on_call(monkeypatch, target, n)
+    with pytest.raises(InjectedError):
+        engine = Engine.create(
+            Game(load_spec(None, None)), constants, TITLE, (64, 48), headless=True
+        )
+        engine.run(5)
+    assert_cleaned_up(created_contexts)
+
+
+def test_a_corrupt_index_file_fails_the_upload_cleanly(constants, tmp_path, created_contexts):
+    """A model whose .idx passes the JSON checks but points past its vertices: the textures and
+    materials are already on the GPU when the model upload finds it."""
+    for f in CUBE.parent.iterdir():
+        shutil.copy(f, tmp_path / f.name)
+    idx = np.fromfile(tmp_path / "cube.idx", "<u4")
+    idx[7] = 10_000
+    idx.tofile(tmp_path / "cube.idx")
+    engine = Engine.create(
+        Game(load_spec(tmp_path / "cube.json", None)), constants, TITLE, (32, 32), headless=True
+    )
+    with pytest.raises(ModelError, match="index 10000 is out of range"):
+        engine.run(2)
+    assert_cleaned_up(created_contexts)
+
+
+def test_keyboard_interrupt_in_the_loop_still_cleans_up(constants, monkeypatch, created_contexts):
+    real = Render.render
+    calls = {"n": 0}
+
+    def render(self, eng_ctx, capture=False):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(self, eng_ctx, capture)
+
+    monkeypatch.setattr(Render, "render", render)
+    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (64, 48), headless=True)
+    vma = engine.ctx.vma
+    with pytest.raises(KeyboardInterrupt):
+        engine.run(100)
+    assert calls["n"] == 3
+    assert vma.vma_alloc is None and vma.live_at_destroy == 0  # the allocator was destroyed
+    assert_cleaned_up(created_contexts)
+
+
+def test_keyboard_interrupt_gives_exit_status_130_from_the_cli(
+    constants, monkeypatch, created_contexts, capsys
+):
+    from game import cli
+
+    real = Render.render
+
+    def render(self, eng_ctx, capture=False):
+        if self.frames_rendered == 2:
+            raise KeyboardInterrupt
+        return real(self, eng_ctx, capture)
+
+    monkeypatch.setattr(Render, "render", render)
+    status = cli.main(["--headless", "--validation", "--frames", "50", "--size", "32x32"])
+    assert status == 130
+    assert capsys.readouterr().err.strip() == "interrupted"
+    assert_cleaned_up(created_contexts)
+
+
+def test_ctrl_c_on_a_running_game_exits_cleanly(tmp_path):
+    """A real SIGINT to `python -m game` while it renders: exit 130, one line, and nothing
+    from the validation layers or VMA (each would print a line on stderr)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "game", "--headless", "--validation", "--frames", "100000"]
+        + ["--size", "64x48", "-v", "info"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    stderr_lines = []
+    deadline = time.monotonic() + 60
+    for line in proc.stderr:  # wait until the models are on the GPU and frames are running
+        stderr_lines.append(line)
+        if "loaded" in line or time.monotonic() > deadline:
+            break
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    stderr_lines += err.splitlines(keepends=True)
+    assert proc.returncode == 130, "".join(stderr_lines)
+    text = "".join(stderr_lines)
+    assert "Traceback" not in text
+    assert text.strip().splitlines()[-1] == "interrupted"
+    assert not re.search(r"^(WARNING|ERROR) ", text, re.M), text
+
+
+# --- no Vulkan handle is freed by the garbage collector -------------------------------------
+
+
+def test_no_del_methods_in_the_engine():
+    """Vulkan objects are destroyed by explicit cleanup in reverse order of creation; a
+    `__del__` would run in any order (or at exit after the device is gone)."""
+    sources = [*(ROOT / "eng").rglob("*.py"), *(ROOT / "game").rglob("*.py")]
+    assert len(sources) > 20
+    offenders = [
+        f"{p.relative_to(ROOT)}:{i}"
+        for p in sources
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if re.search(r"def\s+__del__\s*\(|weakref\.finalize\(", line)
+    ]
+    assert offenders == []
+
+
+def test_cleanup_is_in_reverse_order_of_creation_in_the_context():
+    """VkCtx.create's order (instance ... pipeline cache) reversed is VkCtx.cleanup's order."""
+    source = Path(sys.modules[VkCtx.__module__].__file__).read_text()
+    create = source[source.index("def create(") : source.index("def _name_instance_objects")]
+    cleanup = source[source.index("def cleanup(") :]
+    fields = ["instance", "surface", "phys", "device", "swap_chain", "desc_allocator", "vma"]
+    fields.append("pipeline_cache")
+
+    def order(text, pattern):
+        found = {f: text.find(pattern.format(f)) for f in fields}
+        return [f for f in sorted(found, key=found.get) if found[f] >= 0]
+
+    created = order(create, "ctx.{} =")
+    created.insert(created.index("device") + 1, "swap_chain")  # create_swap_chain()
+    destroyed = order(cleanup, "self.{}.cleanup")
+    assert destroyed == [f for f in reversed(created) if f in destroyed]
+    assert json.dumps(destroyed)  # keeps the list printable in a failure

@@ -1,0 +1,344 @@
+"""Validation stricter than the book: plain, synchronization and best-practices validation on
+the headless and the windowed path, and debug names that show up in the messages.
+
+Zero messages is the bar. The only exceptions are the best-practices messages listed one by
+one in ACCEPTED_BEST_PRACTICES, each with its reason; an accepted id that no longer appears is
+fine, any other message fails.
+"""
+
+import inspect
+
+import pytest
+import vulkan as vk
+
+from eng.engine import Engine
+from eng.vk.buf import VkBuffer
+from eng.vk.cmd import VkCmdBuff, VkCmdPool
+from eng.vk.dev import VkDevice
+from eng.vk.queue import VkQueue
+from eng.vk.util import vk_int
+from eng.vk.vma import VmaFlags, VmaMemoryFlags
+from game.__main__ import TITLE, Game
+from game.scenes import load_spec
+
+from .conftest import BOOK_MODELS, finish_ctx
+
+SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
+
+ACCEPTED_BEST_PRACTICES = {
+    # VK_EXT_debug_utils is enabled only together with the validation layers: it carries the
+    # debug messenger and the object names that these very messages print.
+    "UNASSIGNED-BestPractices-vkCreateInstance-specialuse-extension-debugging",
+    # Staging buffers get their own VkDeviceMemory on purpose: they are transient (freed once
+    # the upload's fence has signalled) and so never grow VMA's long-lived blocks; some are
+    # small (a 1x1 default texture is 4 bytes). With dedicated images (the book's way, opt-in)
+    # small textures and attachments get their own memory too. Each such allocation gives one
+    # of each of these two messages.
+    "UNASSIGNED-BestPractices-vkAllocateMemory-small-allocation",
+    "UNASSIGNED-BestPractices-vkBindMemory-small-dedicated-allocation",
+    # The frame command pools allow resetting command buffers one by one: each frame slot keeps
+    # one recorded command buffer per target image and re-records only a stale one.
+    "UNASSIGNED-BestPractices-vkCreateCommandPool-command-buffer-reset",
+}
+
+
+def unaccepted(validation_log, features) -> list[str]:
+    """The messages that fail a run: all of them, less the accepted best-practices ids."""
+    accepted = ACCEPTED_BEST_PRACTICES if "best-practices" in features else set()
+    return [
+        m
+        for i, m in zip(validation_log.message_ids, validation_log.messages, strict=True)
+        if i not in accepted
+    ]
+
+
+class ResizeOnce(Game):
+    """Resizes the window once, so the windowed runs cover swapchain recreation too."""
+
+    def __init__(self, spec, at: int, size: tuple[int, int]) -> None:
+        super().__init__(spec)
+        self.at, self.size, self.calls = at, size, 0
+
+    def input(self, eng_ctx, delta_sec):
+        self.calls += 1
+        if self.calls == self.at:
+            eng_ctx.wnd.set_size(*self.size)
+
+
+def run_engine(constants, features, headless, scene=None, size=(96, 64), frames=12, **kw):
+    """Runs the game with validation `features`; returns (stats, image, validation log)."""
+    spec = load_spec(scene, None)
+    game = Game(spec) if headless else ResizeOnce(spec, frames // 2, (size[0] + 20, size[1] + 12))
+    engine = Engine.create(
+        game, constants, TITLE, size, headless=headless, validation_features=features, **kw
+    )
+    validation_log = engine.ctx.instance.validation_log
+    assert validation_log is not None, "validation layers are not active"
+    stats, image = engine.run(frames, capture=True)  # cleanup raises on a VMA leak
+    assert stats.frames == frames
+    assert image[..., :3].max() > 0
+    return stats, image, validation_log
+
+
+FEATURES = [(), ("sync",), ("best-practices",)]
+
+
+@pytest.mark.parametrize("features", FEATURES, ids=["plain", "sync", "best-practices"])
+def test_headless_path_is_clean_under_every_validator(constants, features):
+    _, _, validation_log = run_engine(constants, features, headless=True)
+    assert unaccepted(validation_log, features) == []
+
+
+@pytest.mark.parametrize("features", FEATURES, ids=["plain", "sync", "best-practices"])
+def test_windowed_path_is_clean_under_every_validator(xvfb_display, constants, features):
+    constants = constants.with_overrides(vsync=False)
+    _, image, validation_log = run_engine(constants, features, headless=False)
+    assert image.shape == (76, 116, 4)  # the size after the resize
+    assert unaccepted(validation_log, features) == []
+
+
+def test_sponza_with_sync_and_best_practices_together(constants):
+    """The book's scene: 25 textures with mipmaps, 103 meshes, blending, both validators."""
+    features = ("sync", "best-practices")
+    _, _, validation_log = run_engine(constants, features, True, SPONZA, (80, 48), frames=3)
+    assert unaccepted(validation_log, features) == []
+
+
+def test_dedicated_images_the_books_way_with_best_practices(constants):
+    features = ("sync", "best-practices")
+    _, _, validation_log = run_engine(constants, features, True, dedicated_images=True, frames=3)
+    assert unaccepted(validation_log, features) == []
+
+
+def test_the_validation_features_are_really_on(constants):
+    """Controls: best-practices speaks at instance creation and sync validation reports a
+    hazard that plain validation does not see - so a clean run above means something."""
+    engine = Engine.create(
+        Game(load_spec(None, None)),
+        constants,
+        TITLE,
+        (32, 32),
+        headless=True,
+        validation_features=("sync", "best-practices"),
+    )
+    ctx = engine.ctx
+    validation_log = ctx.instance.validation_log
+    assert (
+        "UNASSIGNED-BestPractices-vkCreateInstance-specialuse-extension-debugging"
+        in validation_log.message_ids
+    )
+    validation_log.messages.clear()
+    validation_log.message_ids.clear()
+    # two copies into one buffer without a barrier between them: a write-after-write hazard
+    queue = VkQueue.create(ctx, ctx.phys.queues_info.graphics_family)
+    pool = VkCmdPool.create(ctx, queue.family, name="hazard pool")
+    cmd = VkCmdBuff.create(ctx, pool, True, "hazard cmd")
+    src = VkBuffer.create(
+        ctx,
+        256,
+        vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+        VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE,
+        required_flags=VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
+        name="hazard src",
+    )
+    dst = VkBuffer.create(ctx, 256, vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT, name="hazard dst")
+    cmd.begin()
+    region = [vk.VkBufferCopy(srcOffset=0, dstOffset=0, size=256)]
+    vk.vkCmdCopyBuffer(cmd.cmd, src.buffer, dst.buffer, 1, region)
+    vk.vkCmdCopyBuffer(cmd.cmd, src.buffer, dst.buffer, 1, region)
+    cmd.end()
+    cmd.submit_and_wait(ctx, queue)
+    ids = list(validation_log.message_ids)
+    validation_log.messages.clear()
+    validation_log.message_ids.clear()
+    for b in (src, dst):
+        b.cleanup(ctx)
+    pool.cleanup(ctx)
+    engine.cleanup()
+    assert "SYNC-HAZARD-WRITE-AFTER-WRITE" in ids, ids
+
+
+# --- debug names ----------------------------------------------------------------------------
+
+
+def test_validation_messages_name_the_objects(constants):
+    """A named command buffer, a named VMA buffer and an engine image (offscreen 0) appear by
+    name in the validation messages about them."""
+    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (32, 32), headless=True)
+    ctx = engine.ctx
+    validation_log = ctx.instance.validation_log
+    pool = VkCmdPool.create(ctx, ctx.phys.queues_info.graphics_family, True, "probe pool")
+    cmd = VkCmdBuff.create(ctx, pool, True, "probe command buffer")
+    buffer = VkBuffer.create(ctx, 64, vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT, name="probe buffer")
+    try:
+        vk.lib.vkEndCommandBuffer(cmd.cmd)  # not recording: VUID-vkEndCommandBuffer-...-00059
+        cmd.begin()
+        too_far = [vk.VkBufferCopy(srcOffset=0, dstOffset=0, size=128)]
+        vk.vkCmdCopyBuffer(cmd.cmd, buffer.buffer, buffer.buffer, 1, too_far)
+        clear = vk.VkClearColorValue(float32=[0.0, 0.0, 0.0, 1.0])
+        whole = vk.VkImageSubresourceRange(
+            aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, levelCount=1, layerCount=1
+        )
+        offscreen = engine.render.offscreen.images[0]  # no TRANSFER_DST usage: invalid
+        vk.vkCmdClearColorImage(cmd.cmd, offscreen, vk.VK_IMAGE_LAYOUT_GENERAL, clear, 1, [whole])
+        cmd.end()
+        messages = list(validation_log.messages)
+    finally:
+        validation_log.messages.clear()
+        validation_log.message_ids.clear()
+        buffer.cleanup(ctx)
+        pool.cleanup(ctx)
+        engine.cleanup()
+
+    def about(name):
+        return [m for m in messages if f"name = {name}," in m]
+
+    assert any("VUID-vkEndCommandBuffer" in m for m in about("probe command buffer")), messages
+    assert any("vkCmdCopyBuffer" in m for m in about("probe buffer")), messages
+    assert any("vkCmdClearColorImage" in m for m in about("offscreen 0")), messages
+
+
+class CreationRecorder:
+    """Records every Vulkan object the engine creates and every debug name it sets.
+
+    Objects made through the `vulkan` package's create/allocate functions (and the extension
+    functions got through vkGetDevice/InstanceProcAddr), buffers and images made by VMA and the
+    window surface are seen; events are kept in order, so a name must follow its object's
+    creation before that handle value is created again."""
+
+    SKIP = {"vkCreateInstance", "vkCreateDevice"}  # named later (see test)
+
+    def __init__(self, monkeypatch) -> None:
+        self.events: list[tuple[str, int, str]] = []  # ("create", handle, what) / ("name", ...)
+        self.mp = monkeypatch
+        for name in dir(vk):
+            if name.startswith(("vkCreate", "vkAllocate")) and name not in self.SKIP:
+                if name in ("vkAllocateMemory",):
+                    continue
+                self._wrap_module(name)
+        for getter in ("vkGetDeviceProcAddr", "vkGetInstanceProcAddr"):
+            self._wrap_getter(getter)
+        from eng.vk import vma
+
+        real_to_vk = vma.to_vk
+
+        def to_vk(ctype, handle):
+            result = real_to_vk(ctype, handle)
+            if ctype in ("VkBuffer", "VkImage"):
+                self._created(result, f"{ctype} by VMA")
+            return result
+
+        monkeypatch.setattr(vma, "to_vk", to_vk)
+        real_set_name = VkDevice.set_name
+
+        def set_name(dev, object_type, handle, name):
+            real_set_name(dev, object_type, handle, name)
+            if name and dev._set_name is not None:
+                self.events.append(("name", vk_int(handle), name))
+
+        monkeypatch.setattr(VkDevice, "set_name", set_name)
+        from eng.vk.surf import VkSurface
+
+        real_surface = VkSurface.create.__func__
+
+        def surface_create(cls, window, instance):
+            surface = real_surface(cls, window, instance)
+            self._created(surface.surface, "VkSurfaceKHR")
+            return surface
+
+        monkeypatch.setattr(VkSurface, "create", classmethod(surface_create))
+
+    def _created(self, result, what: str) -> None:
+        callers = " <- ".join(
+            f"{f.function} ({f.filename.rsplit('/', 1)[-1]})" for f in inspect.stack()[2:6]
+        )
+        where = f"{what} in {callers}"
+        if isinstance(result, vk.ffi.CData) and vk.ffi.typeof(result).kind == "array":
+            handles = list(result)
+        else:
+            handles = result if isinstance(result, list) else [result]
+        for h in handles:
+            self.events.append(("create", vk_int(h), where))
+
+    def _wrapper(self, name, fn):
+        def wrapped(*args, **kwargs):
+            result = fn(*args, **kwargs)
+            if not name.startswith("vkCreateDebugUtilsMessenger"):
+                self._created(result, name)
+            return result
+
+        return wrapped
+
+    def _wrap_module(self, name) -> None:
+        self.mp.setattr(vk, name, self._wrapper(name, getattr(vk, name)))
+
+    def _wrap_getter(self, getter) -> None:
+        real = getattr(vk, getter)
+
+        def get(handle, fn_name):
+            fn = real(handle, fn_name)
+            if fn_name.startswith("vkCreate"):
+                return self._wrapper(fn_name, fn)
+            return fn
+
+        self.mp.setattr(vk, getter, get)
+
+    def unnamed(self) -> list[str]:
+        pending: dict[int, str] = {}
+        missing = []
+        for kind, handle, what in self.events:
+            if kind == "create":
+                if handle in pending:
+                    missing.append(pending[handle])
+                pending[handle] = what
+            else:
+                pending.pop(handle, None)
+        return missing + list(pending.values())
+
+
+# Creations that stay unnamed for now, each with its reason. Entries that no longer occur are
+# fine; anything else unnamed fails.
+ACCEPTED_UNNAMED = {
+    # VkCmdBuff.submit_and_wait (eng/vk/cmd.py, owned by the per-frame work) makes its fence
+    # without a name; docs/reliability.md proposes the one-line fix.
+    ("vkCreateFence", "submit_and_wait (cmd.py)"),
+}
+
+
+def _accepted(what: str) -> bool:
+    function, callers = what.split(" in ", 1)
+    first_outside = callers.split(" <- ")[1]  # callers[0] is VkFence.create and the like
+    return (function, first_outside) in ACCEPTED_UNNAMED
+
+
+def test_every_object_the_engine_creates_has_a_debug_name(xvfb_display, constants, monkeypatch):
+    recorder = CreationRecorder(monkeypatch)
+    # headless, then windowed with a resize (swapchain, its images and views made twice)
+    run_engine(constants, (), headless=True, frames=3)
+    run_engine(constants.with_overrides(vsync=False), (), headless=False, frames=6)
+    created = [e for e in recorder.events if e[0] == "create"]
+    assert len(created) > 50, "the recorder saw too few creations to mean anything"
+    assert {"vkCreateSwapchainKHR", "VkSurfaceKHR", "vkCreateSampler"} <= {
+        w.split(" in ")[0] for _, _, w in created
+    }
+    unnamed = [w for w in recorder.unnamed() if not _accepted(w)]
+    assert unnamed == [], "created without a debug name:\n" + "\n".join(sorted(set(unnamed)))
+
+
+def test_the_device_and_its_queues_are_named(constants, monkeypatch):
+    names = {}
+    real = VkDevice.set_name
+
+    def set_name(dev, object_type, handle, name):
+        real(dev, object_type, handle, name)
+        names[object_type] = name
+
+    monkeypatch.setattr(VkDevice, "set_name", set_name)
+    from eng.vk.ctx import VkCtx
+
+    ctx = VkCtx.create(constants)
+    finish_ctx(ctx)
+    assert names[vk.VK_OBJECT_TYPE_DEVICE] == "zvk-py device"
+    assert "graphics queue" in names[vk.VK_OBJECT_TYPE_QUEUE]
+    assert names[vk.VK_OBJECT_TYPE_PHYSICAL_DEVICE]
+    assert names[vk.VK_OBJECT_TYPE_PIPELINE_CACHE] == "pipeline cache"
