@@ -1,8 +1,7 @@
-"""Frustum culling and draw ordering (not in the book).
+"""Frustum culling (not in the book).
 
 Each mesh's bounding box, moved into world space by its entity's model matrix, is tested against
-the six planes of the camera's frustum; what cannot be seen is not drawn. Opaque meshes are then
-drawn nearest first, so the depth test rejects hidden fragments before they are shaded.
+the six planes of the camera's frustum; what cannot be seen is not drawn.
 """
 
 import numpy as np

@@ -126,7 +126,7 @@ class Render:
         self.recordings: dict[tuple[int, int], list] = {}
         self._submits: dict = {}
         self.timings: StageTimings | None = None
-        self.cull = True  # frustum culling and front-to-back order (not in the book)
+        self.cull = True  # frustum culling (not in the book)
         self.gpu_timer: GpuTimer | None = None
 
     @property

