@@ -29,16 +29,12 @@ ACCEPTED_BEST_PRACTICES = {
     # VK_EXT_debug_utils is enabled only together with the validation layers: it carries the
     # debug messenger and the object names that these very messages print.
     "UNASSIGNED-BestPractices-vkCreateInstance-specialuse-extension-debugging",
-    # Staging buffers get their own VkDeviceMemory on purpose: they are transient (freed once
-    # the upload's fence has signalled) and so never grow VMA's long-lived blocks; some are
-    # small (a 1x1 default texture is 4 bytes). With dedicated images (the book's way, opt-in)
-    # small textures and attachments get their own memory too. Each such allocation gives one
-    # of each of these two messages.
+    # With dedicated images (the book's way, --dedicated-images) every texture and attachment
+    # gets its own VkDeviceMemory, small ones included (the 1x1 default texture is 4 bytes).
+    # Each such allocation gives one of each of these two messages. The engine's default (VMA
+    # pools, dedicated memory only for staging buffers of 1 MiB and more) gives neither.
     "UNASSIGNED-BestPractices-vkAllocateMemory-small-allocation",
     "UNASSIGNED-BestPractices-vkBindMemory-small-dedicated-allocation",
-    # The frame command pools allow resetting command buffers one by one: each frame slot keeps
-    # one recorded command buffer per target image and re-records only a stale one.
-    "UNASSIGNED-BestPractices-vkCreateCommandPool-command-buffer-reset",
 }
 
 
