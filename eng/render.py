@@ -13,7 +13,7 @@ import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.models_cache import MaterialsCache, ModelsCache
-from eng.render_scn import RenderScn, image_barrier
+from eng.render_scn import RenderScn
 from eng.texture_cache import TextureCache, device_texture_limit
 from eng.vk.buf import VkBuffer
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
@@ -23,7 +23,7 @@ from eng.vk.queue import VkQueue
 from eng.vk.swap import Extent
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
-from eng.vk.util import vk_int
+from eng.vk.util import ImageBarrier, copy_region, vk_int
 from eng.vk.vma import VmaFlags
 
 log = logging.getLogger("eng.render")
@@ -194,7 +194,7 @@ class Render:
         offscreen image needs no finishing barrier: it stays a colour attachment until a
         capture copies it."""
         self._color_init = [
-            image_barrier(
+            ImageBarrier(
                 image,
                 vk.VK_IMAGE_LAYOUT_UNDEFINED,
                 _COLOR_OPT,
@@ -207,7 +207,7 @@ class Render:
             for image in self.target.images
         ]
         self._color_finish = [
-            image_barrier(
+            ImageBarrier(
                 image,
                 _COLOR_OPT,
                 vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
@@ -328,12 +328,12 @@ class Render:
         cmd = cmd_buff.cmd
         if self.gpu_timer is not None:
             self.gpu_timer.record_begin(cmd, frame)
-        vk.lib.vkCmdPipelineBarrier2(cmd, self._color_init[index][1])
+        self._color_init[index].record(cmd)
         self.scn.record(cmd, index, frame)
         if capture:
             self._record_capture(cmd, index)
         elif self._color_finish:
-            vk.lib.vkCmdPipelineBarrier2(cmd, self._color_finish[index][1])
+            self._color_finish[index].record(cmd)
         if self.gpu_timer is not None:
             self.gpu_timer.record_end(cmd, frame)
         cmd_buff.end()
@@ -372,7 +372,7 @@ class Render:
         )
         self._capture = (buffer, self.current_frame)
         image = self.target.images[index]
-        to_src = image_barrier(
+        to_src = ImageBarrier(
             image,
             _COLOR_OPT,
             _TRANSFER_SRC,
@@ -382,18 +382,11 @@ class Render:
             vk.VK_ACCESS_2_TRANSFER_READ_BIT,
             vk.VK_IMAGE_ASPECT_COLOR_BIT,
         )
-        vk.lib.vkCmdPipelineBarrier2(cmd, to_src[1])
-        region = vk.VkBufferImageCopy(
-            bufferOffset=0,
-            imageSubresource=vk.VkImageSubresourceLayers(
-                aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, mipLevel=0, baseArrayLayer=0, layerCount=1
-            ),
-            imageOffset=vk.VkOffset3D(x=0, y=0, z=0),
-            imageExtent=vk.VkExtent3D(width=extent.width, height=extent.height, depth=1),
-        )
+        to_src.record(cmd)
+        region = copy_region(extent.width, extent.height)
         vk.vkCmdCopyImageToBuffer(cmd, image, _TRANSFER_SRC, buffer.buffer, 1, [region])
         if self.offscreen is None:  # back to the presentation engine
-            back = image_barrier(
+            back = ImageBarrier(
                 image,
                 _TRANSFER_SRC,
                 vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
@@ -403,7 +396,7 @@ class Render:
                 0,
                 vk.VK_IMAGE_ASPECT_COLOR_BIT,
             )
-            vk.lib.vkCmdPipelineBarrier2(cmd, back[1])
+            back.record(cmd)
 
     def read_capture(self) -> np.ndarray:
         """The captured frame as an (height, width, 4) RGBA uint8 array."""

@@ -19,7 +19,7 @@ from eng.vk.buf import VkBuffer
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
 from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
-from eng.vk.util import MATRIX_SIZE, create_host_visible_buff
+from eng.vk.util import MATRIX_SIZE, ImageBarrier, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
 
 log = logging.getLogger("eng.render")
@@ -190,7 +190,7 @@ class RenderScn:
                     "pDepthAttachment": depth_att,
                 },
             )
-            barrier = image_barrier(
+            barrier = ImageBarrier(
                 depth.image.image,
                 vk.VK_IMAGE_LAYOUT_UNDEFINED,
                 vk.VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL,
@@ -203,9 +203,9 @@ class RenderScn:
                 | vk.VK_ACCESS_2_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT,
                 vk.VK_IMAGE_ASPECT_DEPTH_BIT,
             )
-            keep += [color_att, depth_att, barrier]
+            keep += [color_att, depth_att]
             self.rendering_infos.append(info)
-            self.depth_barriers.append(barrier[1])
+            self.depth_barriers.append(barrier)
         # the book flips y with a negative viewport height, so +y is up as in OpenGL
         self.viewport = ffi.new(
             "VkViewport*",
@@ -337,7 +337,7 @@ class RenderScn:
     def record(self, cmd, image_index: int, frame: int) -> None:
         """Records the scene pass (book: RenderScn.render) with prebuilt cdata."""
         lib = vk.lib
-        lib.vkCmdPipelineBarrier2(cmd, self.depth_barriers[image_index])
+        self.depth_barriers[image_index].record(cmd)
         lib.vkCmdBeginRendering(cmd, self.rendering_infos[image_index])
         graphics = vk.VK_PIPELINE_BIND_POINT_GRAPHICS
         opaque, blend = self.pipelines
@@ -399,38 +399,3 @@ _ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])
 
 def _scene_key(scene) -> tuple:
     return tuple((e.id, e.model_id) for e in scene.entities.values())
-
-
-def image_barrier(image, old, new, src_stage, src_access, dst_stage, dst_access, aspect):
-    """A prebuilt VkDependencyInfo with one image barrier: (barrier, dependency info)."""
-    barrier = vk.ffi.new(
-        "VkImageMemoryBarrier2*",
-        {
-            "sType": vk.VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER_2,
-            "srcStageMask": src_stage,
-            "srcAccessMask": src_access,
-            "dstStageMask": dst_stage,
-            "dstAccessMask": dst_access,
-            "oldLayout": old,
-            "newLayout": new,
-            "srcQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
-            "dstQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
-            "image": image,
-            "subresourceRange": {
-                "aspectMask": aspect,
-                "baseMipLevel": 0,
-                "levelCount": vk.VK_REMAINING_MIP_LEVELS,
-                "baseArrayLayer": 0,
-                "layerCount": vk.VK_REMAINING_ARRAY_LAYERS,
-            },
-        },
-    )
-    dep = vk.ffi.new(
-        "VkDependencyInfo*",
-        {
-            "sType": vk.VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
-            "imageMemoryBarrierCount": 1,
-            "pImageMemoryBarriers": barrier,
-        },
-    )
-    return barrier, dep

@@ -9,6 +9,7 @@ import vulkan as vk
 from eng.vk.buf import VkBuffer, staging_flags
 from eng.vk.image import VkImage, VkImageData
 from eng.vk.imv import VkImageView, VkImageViewData
+from eng.vk.util import ImageBarrier, copy_region
 from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
 
 
@@ -54,35 +55,11 @@ class VkTextSampler:
         vk.vkDestroySampler(ctx.device.device, self.sampler, None)
 
 
-def _barrier(image, old, new, src_stage, src_access, dst_stage, dst_access, base_mip, mips):
-    return vk.VkImageMemoryBarrier2(
-        sType=vk.VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER_2,
-        srcStageMask=src_stage,
-        srcAccessMask=src_access,
-        dstStageMask=dst_stage,
-        dstAccessMask=dst_access,
-        oldLayout=old,
-        newLayout=new,
-        srcQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
-        dstQueueFamilyIndex=vk.VK_QUEUE_FAMILY_IGNORED,
-        image=image,
-        subresourceRange=vk.VkImageSubresourceRange(
-            aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT,
-            baseMipLevel=base_mip,
-            levelCount=mips,
-            baseArrayLayer=0,
-            layerCount=1,
-        ),
-    )
-
-
-def _pipeline_barrier(cmd, *barriers) -> None:
-    dep = vk.VkDependencyInfo(
-        sType=vk.VK_STRUCTURE_TYPE_DEPENDENCY_INFO,
-        imageMemoryBarrierCount=len(barriers),
-        pImageMemoryBarriers=list(barriers),
-    )
-    vk.vkCmdPipelineBarrier2(cmd, dep)
+def _barrier(cmd, image, old, new, src_stage, src_access, dst_stage, dst_access, mip, mips):
+    """Records a layout transition of mip levels [mip, mip + mips) of a colour image."""
+    ImageBarrier(
+        image, old, new, src_stage, src_access, dst_stage, dst_access, base_mip=mip, mip_count=mips
+    ).record(cmd)
 
 
 _TRANSFER = vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT
@@ -158,28 +135,19 @@ class VkTexture:
         if self.recorded:
             return
         img = self.image.image
-        _pipeline_barrier(
+        _barrier(
             cmd,
-            _barrier(
-                img,
-                vk.VK_IMAGE_LAYOUT_UNDEFINED,
-                _DST,
-                vk.VK_PIPELINE_STAGE_2_NONE,
-                0,
-                _TRANSFER,
-                _WRITE,
-                0,
-                self.mip_levels,
-            ),
+            img,
+            vk.VK_IMAGE_LAYOUT_UNDEFINED,
+            _DST,
+            vk.VK_PIPELINE_STAGE_2_NONE,
+            0,
+            _TRANSFER,
+            _WRITE,
+            0,
+            self.mip_levels,
         )
-        region = vk.VkBufferImageCopy(
-            bufferOffset=0,
-            imageSubresource=vk.VkImageSubresourceLayers(
-                aspectMask=vk.VK_IMAGE_ASPECT_COLOR_BIT, mipLevel=0, baseArrayLayer=0, layerCount=1
-            ),
-            imageOffset=vk.VkOffset3D(x=0, y=0, z=0),
-            imageExtent=vk.VkExtent3D(width=self.width, height=self.height, depth=1),
-        )
+        region = copy_region(self.width, self.height)
         vk.vkCmdCopyBufferToImage(cmd, self.staging.buffer, img, _DST, 1, [region])
         self._record_mipmaps(cmd)
         self.recorded = True
@@ -188,11 +156,8 @@ class VkTexture:
         """Book ch.9: each level is blitted from the one above, then made shader-readable."""
         w, h = self.width, self.height
         for level in range(1, self.mip_levels):
-            _pipeline_barrier(
-                cmd,
-                _barrier(
-                    self.image.image, _DST, _SRC, _TRANSFER, _WRITE, _TRANSFER, _READ, level - 1, 1
-                ),
+            _barrier(
+                cmd, self.image.image, _DST, _SRC, _TRANSFER, _WRITE, _TRANSFER, _READ, level - 1, 1
             )
             nw, nh = max(w // 2, 1), max(h // 2, 1)
             blit = vk.VkImageBlit(
@@ -214,27 +179,31 @@ class VkTexture:
             vk.vkCmdBlitImage(
                 cmd, self.image.image, _SRC, self.image.image, _DST, 1, [blit], vk.VK_FILTER_LINEAR
             )
-            _pipeline_barrier(
+            _barrier(
                 cmd,
-                _barrier(
-                    self.image.image,
-                    _SRC,
-                    _SHADER,
-                    _TRANSFER,
-                    _READ,
-                    _FRAGMENT,
-                    _SHADER_READ,
-                    level - 1,
-                    1,
-                ),
+                self.image.image,
+                _SRC,
+                _SHADER,
+                _TRANSFER,
+                _READ,
+                _FRAGMENT,
+                _SHADER_READ,
+                level - 1,
+                1,
             )
             w, h = nw, nh
         last = self.mip_levels - 1
-        _pipeline_barrier(
+        _barrier(
             cmd,
-            _barrier(
-                self.image.image, _DST, _SHADER, _TRANSFER, _WRITE, _FRAGMENT, _SHADER_READ, last, 1
-            ),
+            self.image.image,
+            _DST,
+            _SHADER,
+            _TRANSFER,
+            _WRITE,
+            _FRAGMENT,
+            _SHADER_READ,
+            last,
+            1,
         )
 
     def cleanup_staging(self, ctx) -> None:
