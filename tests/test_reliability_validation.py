@@ -29,6 +29,7 @@ ACCEPTED_BEST_PRACTICES = {
     # VK_EXT_debug_utils is enabled only together with the validation layers: it carries the
     # debug messenger and the object names that these very messages print.
     "UNASSIGNED-BestPractices-vkCreateInstance-specialuse-extension-debugging",
+    "BestPractices-specialuse-extension",  # the same message, as layers 1.4 (Debian 13) name it
     # With dedicated images (the book's way, --dedicated-images) every texture and attachment
     # gets its own VkDeviceMemory, small ones included (the 1x1 default texture is 4 bytes).
     # Each such allocation gives one of each of these two messages. The engine's default (VMA
@@ -119,10 +120,7 @@ def test_the_validation_features_are_really_on(constants):
     )
     ctx = engine.ctx
     validation_log = ctx.instance.validation_log
-    assert (
-        "UNASSIGNED-BestPractices-vkCreateInstance-specialuse-extension-debugging"
-        in validation_log.message_ids
-    )
+    assert any("specialuse-extension" in i for i in validation_log.message_ids)
     validation_log.messages.clear()
     validation_log.message_ids.clear()
     # two copies into one buffer without a barrier between them: a write-after-write hazard
@@ -178,7 +176,7 @@ def test_validation_messages_name_the_objects(constants):
         offscreen = engine.render.offscreen.images[0]  # no TRANSFER_DST usage: invalid
         vk.vkCmdClearColorImage(cmd.cmd, offscreen, vk.VK_IMAGE_LAYOUT_GENERAL, clear, 1, [whole])
         cmd.end()
-        messages = list(validation_log.messages)
+        messages = list(zip(validation_log.message_ids, validation_log.messages, strict=True))
     finally:
         validation_log.messages.clear()
         validation_log.message_ids.clear()
@@ -187,11 +185,12 @@ def test_validation_messages_name_the_objects(constants):
         engine.cleanup()
 
     def about(name):
-        return [m for m in messages if f"name = {name}," in m]
+        """(id, text) of the messages naming `name`: layers 1.3 write "name = X,", 1.4 "[X]"."""
+        return [(i, m) for i, m in messages if f"name = {name}," in m or f"[{name}]" in m]
 
-    assert any("VUID-vkEndCommandBuffer" in m for m in about("probe command buffer")), messages
-    assert any("vkCmdCopyBuffer" in m for m in about("probe buffer")), messages
-    assert any("vkCmdClearColorImage" in m for m in about("offscreen 0")), messages
+    assert any(i.startswith("VUID-vkEndCommandBuffer") for i, _ in about("probe command buffer"))
+    assert any("vkCmdCopyBuffer" in m for _, m in about("probe buffer")), messages
+    assert any("vkCmdClearColorImage" in m for _, m in about("offscreen 0")), messages
 
 
 class CreationRecorder:

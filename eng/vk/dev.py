@@ -31,20 +31,25 @@ class VkDevice:
             for family, prio in zip(families, priorities, strict=True)
         ]
         exts = [SWAPCHAIN_EXT] if swapchain else []
-        features = vk.VkPhysicalDeviceFeatures(samplerAnisotropy=phys.features.samplerAnisotropy)
         f13 = vk.VkPhysicalDeviceVulkan13Features(
             sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
             dynamicRendering=vk.VK_TRUE,
             synchronization2=vk.VK_TRUE,
         )
+        # the features in a VkPhysicalDeviceFeatures2 chain (not pEnabledFeatures), as
+        # validation layers 1.4 expect when newer feature structs are chained
+        features = vk.VkPhysicalDeviceFeatures2(
+            sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+            pNext=f13,
+            features=vk.VkPhysicalDeviceFeatures(samplerAnisotropy=phys.features.samplerAnisotropy),
+        )
         create_info = vk.VkDeviceCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-            pNext=f13,
+            pNext=features,
             queueCreateInfoCount=len(queue_infos),
             pQueueCreateInfos=queue_infos,
             enabledExtensionCount=len(exts),
             ppEnabledExtensionNames=exts,
-            pEnabledFeatures=features,
         )
         try:
             device = vk.vkCreateDevice(phys.pdev, create_info, None)
