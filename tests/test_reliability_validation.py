@@ -36,6 +36,9 @@ ACCEPTED_BEST_PRACTICES = {
     # pools, dedicated memory only for staging buffers of 1 MiB and more) gives neither.
     "UNASSIGNED-BestPractices-vkAllocateMemory-small-allocation",
     "UNASSIGNED-BestPractices-vkBindMemory-small-dedicated-allocation",
+    # ... and the same two as layers 1.4 (Debian 13) name them
+    "BestPractices-vkAllocateMemory-small-allocation",
+    "BestPractices-vkBindImageMemory-small-dedicated-allocation",
 }
 
 
