@@ -1,5 +1,6 @@
 """Book ch.5/6 (vkPipeline.zig): shader modules and the graphics pipeline (dynamic rendering)."""
 
+import os
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,7 +229,7 @@ class VkPipelineCache:
                 data = vk.ffi.new("char[]", size[0])
                 vk.lib.vkGetPipelineCacheData(ctx.device.device, self.cache, size, data)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(".tmp")
+                tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # one per process
                 tmp.write_bytes(vk.ffi.buffer(data, size[0]))
                 tmp.replace(self.path)
             except OSError:
