@@ -110,7 +110,6 @@ class Render:
     def __init__(self, ctx, offscreen: OffscreenTarget | None, image_flags: int) -> None:
         self.ctx = ctx
         self.offscreen = offscreen
-        self.image_flags = image_flags
         self.current_frame = 0
         self.must_resize = False
         self.frames_rendered = 0
@@ -128,6 +127,7 @@ class Render:
         self.timings: StageTimings | None = None
         self.cull = True  # frustum culling (not in the book)
         self.gpu_timer: GpuTimer | None = None
+        self.fences: list[VkFence] = []
 
     @property
     def target(self):
@@ -156,7 +156,8 @@ class Render:
             queues = ctx.phys.queues_info
             r.queue_graphics = VkQueue.create(ctx, queues.graphics_family)
             r.queue_present = VkQueue.create(ctx, queues.present_family)
-            r.fences = [VkFence.create(ctx, True, f"frame {i}") for i in range(FRAMES_IN_FLIGHT)]
+            for i in range(FRAMES_IN_FLIGHT):
+                r.fences.append(VkFence.create(ctx, True, f"frame {i}"))
             if profile:
                 r.timings = StageTimings()
                 r.gpu_timer = GpuTimer.create(ctx)
@@ -444,7 +445,7 @@ class Render:
             pool.cleanup(ctx)
         if self.gpu_timer is not None:
             self.gpu_timer.cleanup(ctx)
-        for fence in getattr(self, "fences", []):
+        for fence in self.fences:
             fence.cleanup(ctx)
         for sem in self.sems_render_complete + self.sems_pres_complete:
             sem.cleanup(ctx)
