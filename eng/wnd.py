@@ -78,7 +78,10 @@ class Wnd:
     def create(cls, title: str, width: int, height: int) -> "Wnd":
         sdl = import_sdl()
         if not sdl.SDL_Init(sdl.SDL_INIT_VIDEO):
-            raise WindowError(f"cannot open a window: {sdl.SDL_GetError().decode()}")
+            display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "none"
+            raise WindowError(
+                f"cannot open a window (display {display}): {sdl.SDL_GetError().decode()}"
+            )
         flags = sdl.SDL_WINDOW_VULKAN | sdl.SDL_WINDOW_RESIZABLE | sdl.SDL_WINDOW_HIGH_PIXEL_DENSITY
         window = sdl.SDL_CreateWindow(title.encode(), width, height, flags)
         if not window:

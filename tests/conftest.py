@@ -62,6 +62,7 @@ def xvfb_display():
     os.environ["DISPLAY"] = f":{number}"
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     yield f":{number}"
+    assert proc.poll() is None, f"Xvfb :{number} exited during the tests ({proc.returncode})"
     proc.terminate()
     proc.wait(timeout=10)
     if old is None:
