@@ -4,6 +4,7 @@ pysdl3 downloads SDL binaries and metadata at import unless told otherwise; `_pr
 points it at the SDL3 that scripts/setup.sh found or built, with no network access.
 """
 
+import atexit
 import ctypes
 import logging
 import os
@@ -44,6 +45,24 @@ def import_sdl():
     return sdl3
 
 
+_video_kept = False
+
+
+def _init_video(sdl) -> bool:
+    """SDL_InitSubSystem(VIDEO), keeping one extra reference until the process exits.
+
+    SDL 3.2 cannot initialise its X11 video again once it has been shut down after a Vulkan
+    surface existed ("x11 not available"), so between windows (tests open dozens in one
+    process) the subsystem stays up; `atexit` quits SDL for good."""
+    global _video_kept
+    if not _video_kept:
+        if not sdl.SDL_InitSubSystem(sdl.SDL_INIT_VIDEO):
+            return False
+        atexit.register(sdl.SDL_Quit)
+        _video_kept = True
+    return bool(sdl.SDL_InitSubSystem(sdl.SDL_INIT_VIDEO))
+
+
 def display_available() -> bool:
     """Whether a window could be opened here (an X11 or Wayland display is set)."""
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
@@ -77,7 +96,7 @@ class Wnd:
     @classmethod
     def create(cls, title: str, width: int, height: int) -> "Wnd":
         sdl = import_sdl()
-        if not sdl.SDL_Init(sdl.SDL_INIT_VIDEO):
+        if not _init_video(sdl):
             display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "none"
             raise WindowError(
                 f"cannot open a window (display {display}): {sdl.SDL_GetError().decode()}"
@@ -86,7 +105,7 @@ class Wnd:
         window = sdl.SDL_CreateWindow(title.encode(), width, height, flags)
         if not window:
             error = sdl.SDL_GetError().decode()
-            sdl.SDL_Quit()
+            sdl.SDL_QuitSubSystem(sdl.SDL_INIT_VIDEO)
             raise WindowError(f"cannot create a Vulkan window: {error}")
         return cls(sdl, window)
 
@@ -161,7 +180,7 @@ class Wnd:
 
     def cleanup(self) -> None:
         self.sdl.SDL_DestroyWindow(self.window)
-        self.sdl.SDL_Quit()
+        self.sdl.SDL_QuitSubSystem(self.sdl.SDL_INIT_VIDEO)
 
 
 def sdl_version() -> str:
