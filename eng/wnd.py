@@ -58,9 +58,17 @@ def _init_video(sdl) -> bool:
     if not _video_kept:
         if not sdl.SDL_InitSubSystem(sdl.SDL_INIT_VIDEO):
             return False
-        atexit.register(sdl.SDL_Quit)
+        atexit.register(quit_video)
         _video_kept = True
     return bool(sdl.SDL_InitSubSystem(sdl.SDL_INIT_VIDEO))
+
+
+def quit_video() -> None:
+    """Shuts SDL down for good (at exit, or before the display it uses goes away)."""
+    global _video_kept
+    if _video_kept:
+        import_sdl().SDL_Quit()
+        _video_kept = False
 
 
 def display_available() -> bool:

@@ -13,6 +13,7 @@ import pytest
 
 from eng.com import common
 from eng.vk.ctx import VkCtx
+from eng.wnd import quit_video
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT.parent / "shared" / "book"
@@ -63,6 +64,7 @@ def xvfb_display():
     os.environ.setdefault("XDG_RUNTIME_DIR", "/tmp")
     yield f":{number}"
     assert proc.poll() is None, f"Xvfb :{number} exited during the tests ({proc.returncode})"
+    quit_video()  # SDL lets go of the display before the display goes
     proc.terminate()
     proc.wait(timeout=10)
     if old is None:
