@@ -25,9 +25,10 @@ debian_mirror() {
         | grep -v snapshot | grep -v security | head -1 | tr -d ' ' | sed 's#/$##' || true
 }
 
+can_be_root() { [ "$(id -u)" = 0 ] || { command -v sudo >/dev/null && sudo -n true 2>/dev/null; }; }
 as_root() {  # run an apt command as root, or tell the user exactly what to run
     if [ "$(id -u)" = 0 ]; then "$@"; return; fi
-    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo "$@"; return; fi
+    if can_be_root; then sudo "$@"; return; fi
     die "this step needs root. Run:  sudo $*   then run make again."
 }
 
@@ -81,8 +82,12 @@ if [ "$CODENAME" = bookworm ]; then
         list=/etc/apt/sources.list.d/bookworm-backports.list
         if ! grep -rqs "bookworm-backports" /etc/apt/sources.list /etc/apt/sources.list.d/; then
             mirror=$(debian_mirror); mirror=${mirror:-http://deb.debian.org/debian}
+            line="deb $mirror bookworm-backports main"
+            can_be_root || die "Mesa 25 comes from bookworm-backports, which needs root to add. Run:
+  echo '$line' | sudo tee $list && sudo apt-get update
+then run make again."
             say "adding bookworm-backports ($mirror) for Mesa 25"
-            echo "deb $mirror bookworm-backports main" | as_root tee "$list" >/dev/null
+            echo "$line" | as_root tee "$list" >/dev/null
             APT_UPDATED=0
         fi
         apt_update
