@@ -163,3 +163,13 @@ def test_gpu_name_matches_a_case_insensitive_substring(constants):
     ctx = VkCtx.create(constants.with_overrides(gpu="LLVMPIPE"))
     assert "llvmpipe" in ctx.phys.name.lower()
     finish_ctx(ctx)
+
+
+def test_heap_budgets_count_what_vma_allocated(ctx):
+    heaps = ctx.phys.mem_props.memoryHeapCount
+    before = sum(usage for usage, _ in ctx.vma.heap_budgets(heaps))
+    buffer = VkBuffer.create(ctx, 8 << 20, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT)
+    budgets = ctx.vma.heap_budgets(heaps)
+    assert sum(usage for usage, _ in budgets) >= before + (8 << 20)
+    assert all(budget > 0 for _, budget in budgets)
+    buffer.cleanup(ctx)

@@ -86,7 +86,6 @@ class _Pool:
         sizes = [vk.VkDescriptorPoolSize(type=t, descriptorCount=n) for t, n in _POOL_SIZES.items()]
         info = vk.VkDescriptorPoolCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
-            flags=vk.VK_DESCRIPTOR_POOL_CREATE_FREE_DESCRIPTOR_SET_BIT,
             maxSets=_POOL_MAX_SETS,
             poolSizeCount=len(sizes),
             pPoolSizes=sizes,
@@ -105,7 +104,7 @@ class VkDescAllocator:
 
     def __init__(self) -> None:
         self.pools: list[_Pool] = []
-        self.desc_sets: dict[str, tuple[VkDescSet, _Pool, VkDescSetLayout]] = {}
+        self.desc_sets: dict[str, VkDescSet] = {}
 
     def add_desc_set(self, ctx, set_id: str, layout: VkDescSetLayout) -> VkDescSet:
         if set_id in self.desc_sets:
@@ -126,17 +125,11 @@ class VkDescAllocator:
         ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_SET, desc_set.desc_set, set_id)
         pool.left[layout.desc_type] -= layout.count
         pool.sets_left -= 1
-        self.desc_sets[set_id] = (desc_set, pool, layout)
+        self.desc_sets[set_id] = desc_set
         return desc_set
 
     def get_desc_set(self, set_id: str) -> VkDescSet:
-        return self.desc_sets[set_id][0]
-
-    def free_desc_set(self, ctx, set_id: str) -> None:
-        desc_set, pool, layout = self.desc_sets.pop(set_id)
-        vk.vkFreeDescriptorSets(ctx.device.device, pool.pool, 1, [desc_set.desc_set])
-        pool.left[layout.desc_type] += layout.count
-        pool.sets_left += 1
+        return self.desc_sets[set_id]
 
     def cleanup(self, ctx) -> None:
         for pool in self.pools:

@@ -16,24 +16,8 @@ class VkQueue:
 
     def submit(self, cmd_buffs, wait_sems=(), signal_sems=(), fence=None) -> None:
         """vkQueueSubmit2: `wait_sems`/`signal_sems` are (semaphore, stage mask) pairs."""
-        cmd_infos = [
-            vk.VkCommandBufferSubmitInfo(
-                sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_SUBMIT_INFO, commandBuffer=c
-            )
-            for c in cmd_buffs
-        ]
-        waits = [_sem_info(s, stage) for s, stage in wait_sems]
-        signals = [_sem_info(s, stage) for s, stage in signal_sems]
-        submit = vk.VkSubmitInfo2(
-            sType=vk.VK_STRUCTURE_TYPE_SUBMIT_INFO_2,
-            waitSemaphoreInfoCount=len(waits),
-            pWaitSemaphoreInfos=waits or None,
-            commandBufferInfoCount=len(cmd_infos),
-            pCommandBufferInfos=cmd_infos,
-            signalSemaphoreInfoCount=len(signals),
-            pSignalSemaphoreInfos=signals or None,
-        )
-        vk.vkQueueSubmit2(self.queue, 1, [submit], fence or vk.VK_NULL_HANDLE)
+        prebuilt = self.prebuild_submit(cmd_buffs, wait_sems, signal_sems)
+        self.submit_prebuilt(prebuilt, fence or vk.ffi.NULL)
 
     def prebuild_submit(self, cmd_buffs, wait_sems=(), signal_sems=()):
         """A VkSubmitInfo2 built once with cffi, for `submit_prebuilt` every frame."""
@@ -82,12 +66,3 @@ class VkQueue:
         result = vk.lib.vkQueueSubmit2(self.queue, 1, prebuilt[0], fence)
         if result != vk.VK_SUCCESS:
             raise VulkanError(f"vkQueueSubmit2 failed (VkResult {result})")
-
-    def wait_idle(self) -> None:
-        vk.vkQueueWaitIdle(self.queue)
-
-
-def _sem_info(semaphore, stage: int):
-    return vk.VkSemaphoreSubmitInfo(
-        sType=vk.VK_STRUCTURE_TYPE_SEMAPHORE_SUBMIT_INFO, semaphore=semaphore, stageMask=stage
-    )
