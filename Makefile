@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: setup run test lint format bench soak shaders clean
+.PHONY: setup run test lint format bench soak shaders book-data clean
 
 setup:
 	@bash scripts/setup.sh
@@ -22,15 +22,19 @@ format: setup
 test: lint
 	$(PY) -m pytest -q $(ARGS)
 
+book-data: setup  # the book's Sponza and cube, downloaded and checked (game/book_data.py)
+	$(PY) -m game.book_data
+
 bench: setup
 	$(PY) -m game.bench
 
 soak: setup
 	$(PY) scripts/soak.py $(ARGS)
 
-shaders:  # recompile the committed SPIR-V after editing shaders/*.glsl
-	glslc -fshader-stage=vert shaders/scn_vtx.glsl -o shaders/scn_vtx.spv
-	glslc -fshader-stage=frag shaders/scn_frg.glsl -o shaders/scn_frg.spv
+SHADERS := eng/res/shaders
+shaders:  # recompile the committed SPIR-V after editing eng/res/shaders/*.glsl
+	glslc -fshader-stage=vert $(SHADERS)/scn_vtx.glsl -o $(SHADERS)/scn_vtx.spv
+	glslc -fshader-stage=frag $(SHADERS)/scn_frg.glsl -o $(SHADERS)/scn_frg.spv
 
 clean:
 	rm -rf build $(VENV)

@@ -20,7 +20,6 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -211,10 +210,6 @@ def _load_scene(input_path: Path) -> tuple[trimesh.Scene, dict[bytes, Path]]:
     return scene, resolver.files
 
 
-def _progress(items: list, desc: str) -> Iterable:
-    return tqdm(items, desc=desc, unit="mesh") if sys.stderr.isatty() else items
-
-
 def convert(
     input_path: Path | str, output_dir: Path | str, name: str | None = None
 ) -> ConvertSummary:
@@ -232,6 +227,15 @@ def convert(
         raise ConvertError(
             input_path, "the output would overwrite the input; choose another --name or folder"
         )
+    # on a terminal, a bar says which stage a long conversion is in (tqdm: off elsewhere)
+    progress = tqdm(desc=f"{name}: reading {input_path.name}", unit="mesh", disable=None)
+    with progress:
+        return _convert_scene(input_path, output_dir, name, outputs, progress)
+
+
+def _convert_scene(
+    input_path: Path, output_dir: Path, name: str, outputs: list[Path], progress: tqdm
+) -> ConvertSummary:
     scene, files = _load_scene(input_path)
     nodes = [
         n
@@ -245,7 +249,9 @@ def convert(
     textures = _Textures(output_dir, name, files)
     materials: dict[object, MaterialData] = {}
     meshes = []
-    for node in _progress(nodes, name):
+    progress.reset(total=len(nodes))
+    progress.set_description(f"{name}: meshes")
+    for node in nodes:
         transform, geometry_name = scene.graph[node]
         mesh = scene.geometry[geometry_name]
         key, color, image = _material_parts(mesh.visual)
@@ -262,7 +268,9 @@ def convert(
             len(vertices),
             len(indices) // 3,
         )
+        progress.update()
 
+    progress.set_description(f"{name}: writing")
     model_path = write_model(output_dir, name, meshes, list(materials.values()))
     return ConvertSummary(
         model_path=model_path,
@@ -291,6 +299,11 @@ def convert_cached(input_path: Path | str, cache_root: Path | str) -> Path:
         log.info("using cached conversion %s", model_path)
         return model_path
     cache_root.mkdir(parents=True, exist_ok=True)
+    notice = f"converting {input_path} once, into the cache {target}"
+    if sys.stderr.isatty():
+        print(notice, file=sys.stderr)
+    else:
+        log.info(notice)
     tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=cache_root))
     try:
         convert(input_path, tmp)

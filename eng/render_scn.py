@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import vulkan as vk
 
-from eng.com.common import FRAMES_IN_FLIGHT, PROJECT_ROOT
+from eng.com.common import FRAMES_IN_FLIGHT, RES_DIR
 from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
 from eng.models_cache import DEFAULT_MATERIAL_ID
 from eng.vk.buf import VkBuffer
@@ -23,7 +23,7 @@ from eng.vk.util import MATRIX_SIZE, ImageBarrier, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
 
 log = logging.getLogger("eng.render")
-SHADERS = PROJECT_ROOT / "shaders"
+SHADERS = RES_DIR / "shaders"
 DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
 DESC_ID_MAT = "SCN_DESC_ID_MAT"

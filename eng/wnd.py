@@ -71,9 +71,16 @@ def quit_video() -> None:
         _video_kept = False
 
 
-def display_available() -> bool:
-    """Whether a window could be opened here (an X11 or Wayland display is set)."""
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+def window_unavailable() -> str | None:
+    """Why no window can be opened here, or None if one can: SDL decides (on any system)."""
+    try:
+        sdl = import_sdl()
+    except WindowError as exc:
+        return str(exc)
+    if not _init_video(sdl):
+        return f"SDL cannot start its video ({sdl.SDL_GetError().decode() or 'no display'})"
+    sdl.SDL_QuitSubSystem(sdl.SDL_INIT_VIDEO)
+    return None
 
 
 @dataclass

@@ -5,18 +5,16 @@ prints a table. Figures are measured, never asserted: compare runs made on one m
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from eng.com.common import PROJECT_ROOT
+from game import book_data
 
 # Stages of a frame that are the engine's own CPU work (waits for the GPU are left out)
 CPU_STAGES = ("input_update", "uniforms", "record", "submit", "present")
-SPONZA = PROJECT_ROOT.parent / "shared" / "book" / "res" / "models" / "sponza" / "Sponza.json"
 
 
 def process_age() -> float:
@@ -32,6 +30,16 @@ def process_age() -> float:
 
 
 _IMPORTED = time.perf_counter()
+
+
+def peak_rss_mb() -> float | None:
+    """The process's peak resident memory in MB (None where the resource module is missing)."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return None
+    kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return round(kib / (1024 * 1024 if sys.platform == "darwin" else 1024), 1)  # macOS: bytes
 
 
 def _median_p95(values: list[float], scale: float = 1.0) -> dict[str, float]:
@@ -72,7 +80,7 @@ def report(stats, scene: str, size: tuple[int, int], device: str, validation: bo
             "block_bytes": vma.block_bytes,
         },
         "device_memory_allocations": vma.blocks,
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "peak_rss_mb": peak_rss_mb(),
         "validation_messages": stats.validation_messages,
         "vma_live_allocations_at_exit": stats.vma_live_at_exit,
     }
@@ -80,15 +88,15 @@ def report(stats, scene: str, size: tuple[int, int], device: str, validation: bo
 
 RUNS = [  # (label, --scene or None for the default scene, size, frames)
     ("default scene", None, "1280x720", 300),
-    ("Sponza (book)", SPONZA, "1920x1080", 100),
+    ("Sponza (book)", "sponza", "1920x1080", 100),
 ]
 
 
 def main() -> int:
     rows = []
     for label, scene, size, frames in RUNS:
-        if scene is not None and not Path(scene).exists():
-            print(f"skipping {label}: {scene} not found")
+        if scene in book_data.MODELS and book_data.find_res() is None:
+            print(f"skipping {label}: run `make book-data` to download the book's models")
             continue
         out = PROJECT_ROOT / "build" / f"bench-{label.split()[0].lower()}.json"
         args = [

@@ -57,14 +57,15 @@ def build_parser() -> argparse.ArgumentParser:
         "free-flying camera (W/S/A/D, Up/Down, right mouse button to look).",
     )
     p.add_argument(
-        "--config", type=Path, metavar="PATH", help="cfg.toml to read (default: resources/cfg.toml)"
+        "--config", type=Path, metavar="PATH", help="cfg.toml to read (default: eng/res/cfg.toml)"
     )
     p.add_argument(
         "--scene",
         type=Path,
         metavar="PATH",
-        help="a scene .json, a model in the book's format (X.json + X-mat.json) or "
-        "a .gltf/.glb/.obj file (default: the project's own scene)",
+        help="a scene .json, a model in the book's format (X.json + X-mat.json), "
+        "a .gltf/.glb/.obj file, or the book's 'sponza' or 'cube' (see `make book-data`) "
+        "(default: the project's own scene)",
     )
     p.add_argument(
         "--view",
@@ -261,15 +262,15 @@ def run(args: argparse.Namespace) -> int:
     if args.bench is not None and not args.bench.parent.is_dir():
         raise UsageError(f"--bench {args.bench}: folder '{args.bench.parent}' does not exist")
 
-    from eng.wnd import display_available
+    from eng.wnd import window_unavailable
 
     headless = args.headless
     screenshot = args.screenshot
-    if not headless and not display_available():
+    if not headless and (reason := window_unavailable()):
         headless = True
         screenshot = screenshot or _unused_name()
         _check_screenshot(screenshot)
-        print(f"no display found: rendering headless into {screenshot}", file=sys.stderr)
+        print(f"no window ({reason}): rendering headless into {screenshot}", file=sys.stderr)
     frames = args.frames or (HEADLESS_FRAMES if headless else None)
 
     from eng.engine import Engine
@@ -313,6 +314,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.vk.util import VulkanError
     from eng.vk.vma import VmaError
     from eng.wnd import WindowError
+    from game.book_data import BookDataError
 
     # the converter (and trimesh, slow to import) is loaded only when a model is converted
     model_gen = sys.modules.get("eng.model_gen")
@@ -325,6 +327,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         VmaError,
         WindowError,
         UsageError,
+        BookDataError,
         *converting,
     )
 

@@ -1,16 +1,17 @@
 """What `--scene` can name, turned into models, materials, entities and a camera.
 
-- a scene file of ours (resources/scene/scene.json: models, entities, camera);
+- a scene file of ours (eng/res/scene/scene.json: models, entities, camera);
 - one model in the book's format (`X.json` with `X-mat.json` beside it), placed as main.zig
   places Sponza (`--view book`) or framed by its bounds (`--view fit`);
-- a glTF/GLB/OBJ file, converted once into a cache folder and then loaded as a model.
+- a glTF/GLB/OBJ file, converted once into a cache folder and then loaded as a model;
+- `sponza` or `cube`: the book's own models, wherever `make book-data` or ZVK_BOOK_RES put them.
 """
 
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from eng.com.common import CACHE_DIR, PROJECT_ROOT
+from eng.com.common import CACHE_DIR, RES_DIR
 from eng.model_data import (
     CameraData,
     EntityData,
@@ -23,8 +24,9 @@ from eng.model_data import (
     load_scene,
     materials_path_for,
 )
+from game import book_data
 
-DEFAULT_SCENE = PROJECT_ROOT / "resources" / "scene" / "scene.json"
+DEFAULT_SCENE = RES_DIR / "scene" / "scene.json"
 MODEL_CACHE = CACHE_DIR / "models"
 CONVERTIBLE = {".gltf", ".glb", ".obj"}
 # main.zig: Sponza at (0, 0, -4) scaled by 0.01; the camera at (0, 3, -4), turned 90 degrees
@@ -45,6 +47,8 @@ class SceneSpec:
 def load_spec(path: Path | None, view: str | None) -> SceneSpec:
     """The scene to render for `--scene PATH` (None: the project's default scene)."""
     path = DEFAULT_SCENE if path is None else Path(path)
+    if str(path) in book_data.MODELS and not path.exists():
+        path = book_data.model_path(str(path))
     if path.suffix.lower() in CONVERTIBLE:
         from eng.model_gen import convert_cached
 

@@ -2,6 +2,10 @@
 
 Every context made here fails its test if the validation layers said anything (warning or
 error) or if VMA still holds allocations when the context is destroyed.
+
+Tests marked `book_data` use the book's own models (Sponza, its cube): found through
+ZVK_BOOK_RES or where `make book-data` put them. Without them those tests skip, with one line
+saying how to get them, unless ZVK_REQUIRE_BOOK_DATA=1 (CI), where they fail instead.
 """
 
 import os
@@ -14,10 +18,27 @@ import pytest
 from eng.com import common
 from eng.vk.ctx import VkCtx
 from eng.wnd import quit_video
+from game import book_data
 
 ROOT = Path(__file__).resolve().parents[1]
-BOOK = ROOT.parent / "shared" / "book"
-BOOK_MODELS = BOOK / "res" / "models"
+SCENE = ROOT / "eng" / "res" / "scene"
+CRATE = SCENE / "crate" / "crate.json"  # a textured box of the project's own, in the book's format
+_BOOK_ENTRIES = book_data.load_manifest()
+BOOK_RES = book_data.find_res(_BOOK_ENTRIES) or book_data.data_dir()
+BOOK_MODELS = BOOK_RES / "models"
+HAS_BOOK_DATA = book_data.is_complete(BOOK_RES, _BOOK_ENTRIES)
+NO_BOOK_DATA = "needs the book's models: run `make book-data` or set ZVK_BOOK_RES"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", f"book_data: {NO_BOOK_DATA}")
+
+
+def pytest_runtest_setup(item):
+    if item.get_closest_marker("book_data") and not HAS_BOOK_DATA:
+        if os.environ.get("ZVK_REQUIRE_BOOK_DATA") == "1":
+            pytest.fail(f"ZVK_REQUIRE_BOOK_DATA=1 but {BOOK_RES} lacks the book's models")
+        pytest.skip(NO_BOOK_DATA)
 
 
 @pytest.fixture

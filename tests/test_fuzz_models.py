@@ -1,8 +1,9 @@
-"""Fuzzing the model loader: 200 seeded mutations of a copy of the book's cube (.json, .vtx,
-.idx, -mat.json) - bit flips, truncations, wrong sizes, swapped, removed and retyped keys, huge
-and negative numbers. Each must end in a clean ModelError or load; the mutations that load are
-rendered (up to RENDER_AT_MOST of them, 32x32, validation on) and must render without a
-validation message or a leak. Never a crash, a hang or another exception."""
+"""Fuzzing the model loader: 200 seeded mutations of a copy of the project's crate, a textured
+box in the book's format (.json, .vtx, .idx, -mat.json) - bit flips, truncations, wrong sizes,
+swapped, removed and retyped keys, huge and negative numbers. Each must end in a clean ModelError
+or load; the mutations that load are rendered (up to RENDER_AT_MOST of them, 32x32, validation
+on) and must render without a validation message or a leak. Never a crash, a hang or another
+exception."""
 
 import json
 import random
@@ -18,10 +19,10 @@ from eng.model_data import ModelError, load_geometry
 from game.__main__ import TITLE, Game
 from game.scenes import load_spec
 
-from .conftest import BOOK_MODELS
+from .conftest import CRATE
 
-CUBE = BOOK_MODELS / "cube"
-FILES = ("cube.json", "cube.vtx", "cube.idx", "cube-mat.json")
+MODEL = CRATE.parent
+FILES = ("crate.json", "crate.vtx", "crate.idx", "crate-mat.json")
 MUTATIONS = 200
 RENDER_AT_MOST = 20
 SEED = 6
@@ -117,8 +118,8 @@ def mutate_bytes(data: bytes, rng: random.Random, unit: int) -> tuple[bytes, str
 
 
 def make_mutation(folder: Path, rng: random.Random) -> str:
-    """Writes a fresh copy of the cube into `folder` with one or two mutations."""
-    originals = {name: (CUBE / name).read_bytes() for name in FILES}
+    """Writes a fresh copy of the model into `folder` with one or two mutations."""
+    originals = {name: (MODEL / name).read_bytes() for name in FILES}
     for name, data in originals.items():
         (folder / name).write_bytes(data)
     described = []
@@ -160,7 +161,7 @@ def outcomes(tmp_path_factory):
     root = tmp_path_factory.mktemp("fuzz")
     work = root / "work"
     work.mkdir()
-    for extra in CUBE.iterdir():  # the textures and the rest, never mutated
+    for extra in MODEL.iterdir():  # the textures and the rest, never mutated
         if extra.name not in FILES:
             shutil.copy(extra, work / extra.name)
     rng = random.Random(SEED)
@@ -169,7 +170,7 @@ def outcomes(tmp_path_factory):
         for i in range(MUTATIONS):
             what = make_mutation(work, rng)
             try:
-                load_checked(work / "cube.json")
+                load_checked(work / "crate.json")
             except ModelError as exc:
                 message = str(exc)
                 assert "\n" not in message and message.strip(), (what, message)
@@ -192,7 +193,7 @@ def test_every_mutation_is_rejected_cleanly_or_loads(outcomes):
     assert accepted, "no mutation loaded; the fuzzer is too blunt"
     # every rejection names a file of the model
     for what, _, message in rejected:
-        assert any(name in message for name in (*FILES, "cube")), (what, message)
+        assert any(name in message for name in (*FILES, "crate")), (what, message)
 
 
 def test_accepted_mutations_render_without_a_validation_message(constants, outcomes):
@@ -201,7 +202,7 @@ def test_accepted_mutations_render_without_a_validation_message(constants, outco
     with deadline(20 * len(accepted), f"rendering {len(accepted)} accepted mutations"):
         for what, folder, _ in accepted:
             engine = Engine.create(
-                Game(load_spec(folder / "cube.json", "fit")),
+                Game(load_spec(folder / "crate.json", "fit")),
                 constants,
                 TITLE,
                 (32, 32),

@@ -14,7 +14,7 @@ from eng.wnd import MouseState
 from game.__main__ import Game
 from game.scenes import load_spec
 
-from .conftest import BOOK_MODELS
+from .conftest import CRATE
 
 
 class FakeWnd:
@@ -79,7 +79,7 @@ def test_moving_the_mouse_without_the_button_does_nothing():
 
 def test_fit_view_frames_the_model():
     """--view fit scales the model to a known radius around the origin, camera in front."""
-    spec = load_spec(BOOK_MODELS / "cube" / "cube.json", "fit")
+    spec = load_spec(CRATE, "fit")
     game = Game(spec)
     eng_ctx = EngCtx(Constants(), Scene(), None)
     game.init(eng_ctx)

@@ -18,9 +18,24 @@ from eng.model_data import (
     materials_path_for,
 )
 
-MODELS = Path(__file__).parents[1] / ".." / "shared" / "book" / "res" / "models"
+from .conftest import BOOK_MODELS as MODELS
+from .conftest import CRATE
 
 
+def test_project_crate() -> None:
+    model = load_model(CRATE)
+    materials = load_materials(materials_path_for(CRATE))
+    check_materials(model, materials)
+    vertices, indices = load_geometry(model)
+    assert model.id == "crate"
+    assert model.vtx_path == CRATE.with_suffix(".vtx") and model.vtx_path.is_file()
+    assert vertices.shape == (24, 5) and vertices.dtype == np.float32
+    assert indices.shape == (36,) and indices.dtype == np.uint32
+    assert materials[0].texture_path == CRATE.parent / "crate.png"
+    assert materials[0].color == (1.0, 1.0, 1.0, 1.0)
+
+
+@pytest.mark.book_data
 def test_book_cube() -> None:
     model = load_model(MODELS / "cube" / "cube.json")
     materials = load_materials(materials_path_for(MODELS / "cube" / "cube.json"))
@@ -34,6 +49,7 @@ def test_book_cube() -> None:
     assert materials[0].color == (1.0, 1.0, 1.0, 1.0)
 
 
+@pytest.mark.book_data
 def test_book_sponza() -> None:
     path = MODELS / "sponza" / "Sponza.json"
     model = load_model(path)
@@ -263,6 +279,7 @@ def test_bad_texture_path_type(tmp_path: Path) -> None:
     assert_error(write_model(tmp_path, materials=materials), "m-mat.json", "not a string")
 
 
+@pytest.mark.book_data
 def test_sponza_index_check_is_fast() -> None:
     import time
 

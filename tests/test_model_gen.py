@@ -1,4 +1,4 @@
-"""eng.model_gen: glTF / GLB / OBJ -> the book's format, checked against the book's own cube."""
+"""eng.model_gen: glTF / GLB / OBJ -> the book's format, on models made here and the book's cube."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from eng.model_data import check_materials, load_geometry, load_materials, load_
 from eng.model_data import materials_path_for as mat_path
 from eng.model_gen import ConvertError, convert, convert_cached
 
-ROOT = Path(__file__).parents[1]
-CUBE = ROOT / ".." / "shared" / "book" / "res" / "models" / "cube"
+from .conftest import BOOK_MODELS, ROOT
+
+CUBE = BOOK_MODELS / "cube"
 
 
 def load_converted(model_path: Path):
@@ -50,6 +51,30 @@ def textured_box(uv_seed: int = 1) -> tuple[trimesh.Trimesh, Image.Image]:
     return mesh, image
 
 
+def obj_files(folder: Path) -> tuple[Path, trimesh.Trimesh]:
+    """The textured box as box.obj + material.mtl + its texture file in `folder`."""
+    mesh, _ = textured_box()
+    folder.mkdir(exist_ok=True)
+    mesh.export(folder / "box.obj")
+    return folder / "box.obj", mesh
+
+
+def test_gltf_with_separate_buffers_round_trips(tmp_path: Path) -> None:
+    """A text .gltf with its .bin buffers beside it: the converted geometry is the mesh's."""
+    mesh, image = textured_box()
+    for name, data in trimesh.Scene(mesh).export(file_type="gltf").items():
+        (tmp_path / name).write_bytes(data)
+    summary = convert(tmp_path / "model.gltf", tmp_path / "out")
+    assert (summary.meshes, summary.vertices, summary.triangles) == (1, len(mesh.vertices), 12)
+    _, materials, vertices, indices = load_converted(summary.model_path)
+    uv = mesh.visual.uv * [1, -1] + [0, 1]  # stored as glTF has it: v = 0 at the top
+    expected = np.hstack([mesh.vertices, uv]).astype(np.float32)
+    assert triangle_set(vertices, indices) == triangle_set(expected, mesh.faces.reshape(-1))
+    texture = materials[0].texture_path
+    assert np.array_equal(np.asarray(Image.open(texture).convert("RGB")), np.asarray(image))
+
+
+@pytest.mark.book_data
 def test_book_cube_matches_book_data(tmp_path: Path) -> None:
     summary = convert(CUBE / "cube.gltf", tmp_path)
     assert (summary.meshes, summary.vertices, summary.triangles) == (1, 36, 12)
@@ -163,13 +188,16 @@ def test_cli_garbage_file(tmp_path: Path, name: str) -> None:
 
 def test_cli_output_is_a_file(tmp_path: Path) -> None:
     (tmp_path / "out").write_text("")
-    assert_cli_error(run_cli(CUBE / "cube.gltf", tmp_path / "out"), "is a file")
+    obj, _ = obj_files(tmp_path / "in")
+    assert_cli_error(run_cli(obj, tmp_path / "out"), "is a file")
 
 
 def test_cli_converts_and_summarises(tmp_path: Path) -> None:
-    result = run_cli(CUBE / "cube.gltf", tmp_path, "--name", "c")
+    obj, mesh = obj_files(tmp_path / "in")
+    result = run_cli(obj, tmp_path, "--name", "c")
     assert result.returncode == 0, result.stderr
-    assert "1 meshes, 36 vertices, 12 triangles, 1 materials, 1 textures" in result.stdout
+    count = len(mesh.vertices)
+    assert f"1 meshes, {count} vertices, 12 triangles, 1 materials, 1 textures" in result.stdout
     assert (tmp_path / "c.json").is_file() and (tmp_path / "c-mat.json").is_file()
 
 
@@ -206,9 +234,9 @@ def test_convert_cached_reuses_its_cache(tmp_path: Path) -> None:
 
 
 def test_convert_into_the_input_folder(tmp_path: Path) -> None:
-    for name in ("cube.gltf", "cube.bin", "cube_base.png"):
-        (tmp_path / name).write_bytes((CUBE / name).read_bytes())
+    obj, _ = obj_files(tmp_path)
+    (texture,) = tmp_path.glob("*.png")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    summary = convert(tmp_path / "cube.gltf", tmp_path)
+    summary = convert(obj, tmp_path)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir() if p.name in before} == before
-    assert load_converted(summary.model_path)[1][0].texture_path == tmp_path / "cube_base.png"
+    assert load_converted(summary.model_path)[1][0].texture_path == texture

@@ -19,10 +19,9 @@ from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
 from eng.vk.util import VulkanError
 
-from .conftest import BOOK_MODELS, finish_ctx
+from .conftest import CRATE, finish_ctx
 from .test_cli import assert_one_line_error, run_game
 
-CUBE = BOOK_MODELS / "cube"
 QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
 
 
@@ -254,7 +253,7 @@ def test_a_device_without_anisotropy_renders_cleanly(constants, monkeypatch):
     finish_ctx(ctx)
     from .render_utils import render_headless
 
-    image, messages = render_headless(constants, CUBE / "cube.json", None, (64, 64))
+    image, messages = render_headless(constants, CRATE, None, (64, 64))
     assert messages == []
     assert image[..., :3].max() > 0
 
@@ -263,10 +262,10 @@ def test_a_device_without_anisotropy_renders_cleanly(constants, monkeypatch):
 
 
 @pytest.fixture
-def cube_copy(tmp_path):
-    folder = tmp_path / "cube"
+def crate_copy(tmp_path):
+    folder = tmp_path / "crate"
     folder.mkdir()
-    for f in CUBE.iterdir():
+    for f in CRATE.parent.iterdir():
         shutil.copy(f, folder / f.name)
     return folder
 
@@ -280,27 +279,27 @@ def _edit_json(path, change):
 @pytest.mark.parametrize(
     ("breakage", "words"),
     [
-        ("truncated-vtx", ["cube.vtx", "not a multiple of 20"]),
-        ("index-out-of-range", ["index 36 is out of range"]),
-        ("missing-materials", ["cube-mat.json", "not found"]),
-        ("bad-json", ["cube.json", "JSON"]),
+        ("truncated-vtx", ["crate.vtx", "not a multiple of 20"]),
+        ("index-out-of-range", ["index 24 is out of range"]),
+        ("missing-materials", ["crate-mat.json", "not found"]),
+        ("bad-json", ["crate.json", "JSON"]),
         ("negative-size", ["idxSize", "negative"]),
         ("unknown-material", ["uses material 'nope'"]),
         ("missing-idx", ["idxFilename", "not found"]),
-        ("nan-vertex", ["cube.vtx", "vertex 3", "not a finite number"]),
+        ("nan-vertex", ["crate.vtx", "vertex 3", "not a finite number"]),
     ],
 )
-def test_broken_models_end_with_one_line(cube_copy, breakage, words):
-    model = cube_copy / "cube.json"
+def test_broken_models_end_with_one_line(crate_copy, breakage, words):
+    model = crate_copy / "crate.json"
     if breakage == "truncated-vtx":
-        data = (cube_copy / "cube.vtx").read_bytes()
-        (cube_copy / "cube.vtx").write_bytes(data[:-7])
+        data = (crate_copy / "crate.vtx").read_bytes()
+        (crate_copy / "crate.vtx").write_bytes(data[:-7])
     elif breakage == "index-out-of-range":
-        idx = np.fromfile(cube_copy / "cube.idx", "<u4")
-        idx[-1] = 36
-        idx.tofile(cube_copy / "cube.idx")
+        idx = np.fromfile(crate_copy / "crate.idx", "<u4")
+        idx[-1] = 24
+        idx.tofile(crate_copy / "crate.idx")
     elif breakage == "missing-materials":
-        (cube_copy / "cube-mat.json").unlink()
+        (crate_copy / "crate-mat.json").unlink()
     elif breakage == "bad-json":
         model.write_text(model.read_text()[:-10])
     elif breakage == "negative-size":
@@ -308,22 +307,22 @@ def test_broken_models_end_with_one_line(cube_copy, breakage, words):
     elif breakage == "unknown-material":
         _edit_json(model, lambda d: d["meshes"]["items"][0].update(materialId="nope"))
     elif breakage == "missing-idx":
-        (cube_copy / "cube.idx").unlink()
+        (crate_copy / "crate.idx").unlink()
     elif breakage == "nan-vertex":
-        vtx = np.fromfile(cube_copy / "cube.vtx", "<f4")
+        vtx = np.fromfile(crate_copy / "crate.vtx", "<f4")
         vtx[3 * 5 + 1] = np.nan
-        vtx.tofile(cube_copy / "cube.vtx")
+        vtx.tofile(crate_copy / "crate.vtx")
     result = run_game(*QUICK, "--validation", "--scene", str(model))
     assert_one_line_error(result, *words)
 
 
-def test_a_texture_that_is_not_an_image_warns_and_renders(cube_copy, tmp_path):
-    (cube_copy / "cube_base.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+def test_a_texture_that_is_not_an_image_warns_and_renders(crate_copy, tmp_path):
+    (crate_copy / "crate.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     out = tmp_path / "o.png"
     result = run_game(
-        *QUICK, "--validation", "--scene", str(cube_copy / "cube.json"), "--screenshot", str(out)
+        *QUICK, "--validation", "--scene", str(crate_copy / "crate.json"), "--screenshot", str(out)
     )
     assert result.returncode == 0, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cube_base.png" in lines[0] and "cannot decode" in lines[0]
+    assert len(lines) == 1 and "crate.png" in lines[0] and "cannot decode" in lines[0]
     assert out.is_file()

@@ -24,10 +24,7 @@ from eng.vk.ctx import VkCtx
 from game.__main__ import TITLE, Game
 from game.scenes import load_spec
 
-from .conftest import BOOK_MODELS, ROOT
-
-CUBE = BOOK_MODELS / "cube" / "cube.json"
-
+from .conftest import CRATE, ROOT
 
 # --- leaks are reported at vkDestroyDevice --------------------------------------------------
 
@@ -294,13 +291,13 @@ def test_a_failure_midway_leaves_no_leak_and_no_message(
 def test_a_corrupt_index_file_fails_the_upload_cleanly(constants, tmp_path, created_contexts):
     """A model whose .idx passes the JSON checks but points past its vertices: the textures and
     materials are already on the GPU when the model upload finds it."""
-    for f in CUBE.parent.iterdir():
+    for f in CRATE.parent.iterdir():
         shutil.copy(f, tmp_path / f.name)
-    idx = np.fromfile(tmp_path / "cube.idx", "<u4")
+    idx = np.fromfile(tmp_path / "crate.idx", "<u4")
     idx[7] = 10_000
-    idx.tofile(tmp_path / "cube.idx")
+    idx.tofile(tmp_path / "crate.idx")
     engine = Engine.create(
-        Game(load_spec(tmp_path / "cube.json", None)), constants, TITLE, (32, 32), headless=True
+        Game(load_spec(tmp_path / "crate.json", None)), constants, TITLE, (32, 32), headless=True
     )
     with pytest.raises(ModelError, match="index 10000 is out of range"):
         engine.run(2)

@@ -97,6 +97,7 @@ def test_windowed_path_is_clean_under_every_validator(xvfb_display, constants, f
     assert unaccepted(validation_log, features) == []
 
 
+@pytest.mark.book_data
 def test_sponza_with_sync_and_best_practices_together(constants):
     """The book's scene: 25 textures with mipmaps, 103 meshes, blending, both validators."""
     features = ("sync", "best-practices")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import BOOK_MODELS
+from .conftest import BOOK_MODELS, CRATE
 from .render_utils import compare_golden, render_headless
 
 SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
@@ -13,8 +13,9 @@ CUBE = BOOK_MODELS / "cube" / "cube.json"
     ("name", "scene", "view", "size"),
     [
         ("default_scene", None, None, (320, 240)),
-        ("cube_fit", CUBE, None, (256, 256)),
-        ("sponza_book", SPONZA, None, (480, 270)),
+        ("crate_fit", CRATE, None, (256, 256)),
+        pytest.param("cube_fit", CUBE, None, (256, 256), marks=pytest.mark.book_data),
+        pytest.param("sponza_book", SPONZA, None, (480, 270), marks=pytest.mark.book_data),
     ],
 )
 def test_headless_render_matches_golden_image(lavapipe, regenerate, name, scene, view, size):
@@ -24,15 +25,19 @@ def test_headless_render_matches_golden_image(lavapipe, regenerate, name, scene,
     compare_golden(image, name, regenerate)
 
 
-def test_render_is_not_blank_and_shows_texture_detail(lavapipe):
-    """The cube's texture must reach the screen: many distinct colours, not a flat fill."""
-    image, messages = render_headless(lavapipe, CUBE, None, (128, 128))
+@pytest.mark.parametrize(
+    "model", [CRATE, pytest.param(CUBE, marks=pytest.mark.book_data)], ids=["crate", "cube"]
+)
+def test_render_is_not_blank_and_shows_texture_detail(lavapipe, model):
+    """The model's texture must reach the screen: many distinct colours, not a flat fill."""
+    image, messages = render_headless(lavapipe, model, None, (128, 128))
     assert messages == []
     rgb = image[..., :3].reshape(-1, 3)
     assert len({tuple(p) for p in rgb[::7]}) > 200
     assert (image[..., :3].max(axis=2) == 0).mean() < 0.9  # not all background
 
 
+@pytest.mark.book_data
 def test_camera_moves_the_picture(lavapipe):
     """The same scene from the book's camera and from the fitted one differs."""
     book, _ = render_headless(lavapipe, SPONZA, "book", (96, 64))

@@ -11,7 +11,7 @@ import eng.render
 from eng.texture_cache import TextureError
 from game import scenes
 
-from .conftest import BOOK_MODELS
+from .conftest import CRATE
 from .render_utils import compare_golden, render_headless
 from .test_model_gen import textured_box
 
@@ -48,14 +48,14 @@ def test_obj_with_texture_renders(constants, tmp_path, model_cache):
 
 
 def test_missing_texture_falls_back_to_the_material_colour(constants, tmp_path, caplog):
-    for name in ("cube.json", "cube-mat.json", "cube.vtx", "cube.idx"):
-        shutil.copy(BOOK_MODELS / "cube" / name, tmp_path / name)
+    for name in ("crate.json", "crate-mat.json", "crate.vtx", "crate.idx"):
+        shutil.copy(CRATE.parent / name, tmp_path / name)
     caplog.set_level(logging.WARNING, logger="eng.texture")
-    image, messages = render_headless(constants, tmp_path / "cube.json", None, (64, 64))
+    image, messages = render_headless(constants, tmp_path / "crate.json", None, (64, 64))
     assert messages == []
     warnings = [r.getMessage() for r in caplog.records if r.name == "eng.texture"]
-    assert len(warnings) == 1 and "cube_base.png" in warnings[0]
-    # the cube's material colour is white: the middle of the picture is white
+    assert len(warnings) == 1 and "crate.png" in warnings[0]
+    # the crate's material colour is white: the middle of the picture is white
     assert (image[28:36, 28:36, :3] == 255).all()
 
 

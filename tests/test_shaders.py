@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-SHADERS = Path(__file__).resolve().parents[1] / "shaders"
+SHADERS = Path(__file__).resolve().parents[1] / "eng" / "res" / "shaders"
 OP_DECORATE, OP_MEMBER_DECORATE = 71, 72
 DEBUG_OPS = {2, 3, 4, 5, 6, 7, 8, 330}  # OpSourceContinued..OpLine, OpModuleProcessed
 INTERFACE = {1, 30, 33, 34, 35}  # SpecId, Location, Binding, DescriptorSet, Offset
@@ -57,5 +57,5 @@ def test_committed_spirv_is_compiled_from_the_glsl(tmp_path, name, stage):
         check=True,
     )
     assert semantic(out.read_bytes()) == semantic((SHADERS / f"{name}.spv").read_bytes()), (
-        f"shaders/{name}.spv is stale: run `make shaders`"
+        f"eng/res/shaders/{name}.spv is stale: run `make shaders`"
     )

@@ -1,18 +1,21 @@
-"""Book ch.1 (com/common.zig): the engine's constants, read from resources/cfg.toml."""
+"""Book ch.1 (com/common.zig): the engine's constants, read from eng/res/cfg.toml."""
 
 import logging
 import math
-import os
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+import platformdirs
+
 log = logging.getLogger("eng")
 
 FRAMES_IN_FLIGHT = 2
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_CFG = PROJECT_ROOT / "resources" / "cfg.toml"
-CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "zvk-py"
+PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout (holds build/ after set-up)
+RES_DIR = Path(__file__).resolve().parents[1] / "res"
+"""The book's res/ folder: cfg.toml, shaders and the default scene (shipped in the wheel)."""
+DEFAULT_CFG = RES_DIR / "cfg.toml"
+CACHE_DIR = Path(platformdirs.user_cache_dir("zvk-py", appauthor=False))
 """Where the pipeline cache and converted models are kept between runs."""
 
 

@@ -2,7 +2,7 @@
 
 Book ch.10 compiles VMA from a one-line vma.cpp; we do the same through cffi's API mode, so that
 the structs of the header keep their real layout. Run at install time by setup.py; the header is
-looked up in VMA_INCLUDE_DIR (set by scripts/setup.sh), VULKAN_SDK/include, then /usr/include.
+looked up by `find_include_dir`.
 """
 
 import os
@@ -14,20 +14,22 @@ from cffi import FFI
 HERE = Path(__file__).parent
 
 
-def _include_dirs() -> list[str]:
+def find_include_dir() -> str | None:
+    """The first folder holding vk_mem_alloc.h: VMA_INCLUDE_DIR, VULKAN_SDK/include, the
+    checkout's build/ (where scripts/setup.sh unpacks it), then the system's."""
     candidates = [os.environ.get("VMA_INCLUDE_DIR", "")]
     if os.environ.get("VULKAN_SDK"):
         candidates.append(os.path.join(os.environ["VULKAN_SDK"], "include"))
+    candidates += [str(HERE.parents[1] / "build" / "vma" / "usr" / "include")]
     candidates += ["/usr/include", "/usr/local/include"]
-    found = [d for d in candidates if d and os.path.isfile(os.path.join(d, "vk_mem_alloc.h"))]
-    if not found:
-        raise SystemExit(
-            "vk_mem_alloc.h (VMA 3.x) not found: run scripts/setup.sh or set VMA_INCLUDE_DIR"
-        )
-    return found[:1]
+    return next(
+        (d for d in candidates if d and os.path.isfile(os.path.join(d, "vk_mem_alloc.h"))), None
+    )
 
 
-def _source(include_dir: str) -> str:
+def _source(include_dir: str | None) -> str:
+    if include_dir is None:  # setup.py stops the build with one line before compiling
+        return ""
     header = os.path.join(include_dir, "vk_mem_alloc.h")
     with open(header, encoding="utf-8", errors="replace") as f:
         found = re.search(r"Version (\d+\.\d+\.\d+)", f.read(4096))
@@ -53,12 +55,12 @@ static const char* zvkVmaVersion(void) { return "@VERSION@"; }
 
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "vma_decls.h").read_text())
-_INCLUDE_DIRS = _include_dirs()
+_INCLUDE_DIR = find_include_dir()
 ffibuilder.set_source(
     "eng.vk._vma",
-    _source(_INCLUDE_DIRS[0]),
+    _source(_INCLUDE_DIR),
     source_extension=".cpp",
-    include_dirs=_INCLUDE_DIRS,
+    include_dirs=[_INCLUDE_DIR] if _INCLUDE_DIR else [],
     libraries=["vulkan"],
     extra_compile_args=["-std=c++17", "-O2", "-w"],
 )

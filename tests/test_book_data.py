@@ -1,0 +1,230 @@
+"""game.book_data: the book's models fetched on demand, checked, never half-written.
+
+A small made-up res folder is served over http.server on 127.0.0.1 (the real manifest's files
+only where the book's data is at hand: the `book_data` tests)."""
+
+import functools
+import http.server
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from game import book_data
+
+from .conftest import BOOK_RES, ROOT
+from .render_utils import compare_golden, render_headless
+
+FILES = {  # made-up content, sizes that take several chunks
+    "models/cube/cube.json": b'{"id": "cube"}',
+    "models/cube/cube.vtx": np.random.default_rng(1).bytes(300_000),
+    "models/sponza/a.jpg": np.random.default_rng(2).bytes(5_000),
+}
+
+
+class _Server:
+    """http.server over `root` in a thread; `requests` lists the paths asked for."""
+
+    def __init__(self, root: Path, truncate: str | None = None) -> None:
+        self.requests: list[str] = []
+        server = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                server.requests.append(self.path)
+                if truncate and self.path.endswith(truncate):  # half a body, then hang up
+                    data = (root / truncate).read_bytes()
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data[: len(data) // 2])
+                    return
+                super().do_GET()
+
+            def log_message(self, *args):
+                pass
+
+        handler = functools.partial(Handler, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def served(tmp_path):
+    """(server factory, manifest entries, destination): a mirror of FILES to download."""
+    mirror = tmp_path / "mirror"
+    for rel, data in FILES.items():
+        (mirror / rel).parent.mkdir(parents=True, exist_ok=True)
+        (mirror / rel).write_bytes(data)
+    doc = book_data.make_manifest(mirror, FILES)
+    entries = [book_data.FileEntry(**e) for e in doc["files"]]
+    servers = []
+
+    def serve(truncate=None):
+        servers.append(_Server(mirror, truncate))
+        return servers[-1]
+
+    yield serve, mirror, entries, tmp_path / "data"
+    for s in servers:
+        s.close()
+
+
+def leftovers(folder: Path) -> list[Path]:
+    return [p for p in folder.rglob("*") if p.is_file() and p.name.endswith(".part")]
+
+
+def test_download_verifies_every_file_and_fetches_nothing_twice(served):
+    serve, _, entries, dest = served
+    server = serve()
+    assert book_data.download(server.url, entries, dest, show_progress=False) == 3
+    assert {e.path: (dest / e.path).read_bytes() for e in entries} == FILES
+    assert book_data.is_complete(dest, entries) and leftovers(dest) == []
+    asked = len(server.requests)
+    assert book_data.download(server.url, entries, dest, show_progress=False) == 0
+    assert len(server.requests) == asked  # already there and verified: not asked again
+
+
+def test_a_changed_local_file_is_fetched_again(served):
+    serve, _, entries, dest = served
+    server = serve()
+    book_data.download(server.url, entries, dest, show_progress=False)
+    (dest / "models/sponza/a.jpg").write_bytes(b"edited")
+    assert book_data.download(server.url, entries, dest, show_progress=False) == 1
+    assert (dest / "models/sponza/a.jpg").read_bytes() == FILES["models/sponza/a.jpg"]
+
+
+def test_a_corrupted_file_is_never_kept(served):
+    serve, mirror, entries, dest = served
+    data = bytearray(FILES["models/cube/cube.vtx"])
+    data[1000] ^= 0xFF
+    (mirror / "models/cube/cube.vtx").write_bytes(bytes(data))
+    with pytest.raises(book_data.BookDataError, match="cube.vtx: checksum mismatch"):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+    assert not (dest / "models/cube/cube.vtx").exists() and leftovers(dest) == []
+
+
+def test_a_missing_file_is_an_http_error(served):
+    serve, mirror, entries, dest = served
+    (mirror / "models/sponza/a.jpg").unlink()
+    with pytest.raises(book_data.BookDataError, match=r"a.jpg: HTTP 404"):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+    assert not (dest / "models/sponza/a.jpg").exists() and leftovers(dest) == []
+
+
+def test_a_connection_cut_mid_file_leaves_nothing(served):
+    serve, _, entries, dest = served
+    server = serve(truncate="models/cube/cube.vtx")
+    with pytest.raises(book_data.BookDataError, match="cube.vtx"):
+        book_data.download(server.url, entries, dest, show_progress=False)
+    assert not (dest / "models/cube/cube.vtx").exists() and leftovers(dest) == []
+
+
+def test_offline_is_one_clear_error(served):
+    serve, _, entries, dest = served
+    server = serve()
+    url = server.url
+    server.close()  # nothing listens there any more
+    with pytest.raises(book_data.BookDataError, match="cannot download .* check the network"):
+        book_data.download(url, entries, dest, show_progress=False)
+
+
+def test_ctrl_c_mid_download_leaves_no_complete_looking_file(served, monkeypatch):
+    serve, _, entries, dest = served
+    monkeypatch.setattr(book_data, "CHUNK", 10_000)
+
+    class InterruptingBar:  # tqdm's place: Ctrl-C on the 5th chunk, inside the 300 kB file
+        def __init__(self, **kwargs):
+            self.calls = 0
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def update(self, n):
+            self.calls += 1
+            if self.calls == 5:
+                raise KeyboardInterrupt
+
+    monkeypatch.setattr(book_data, "tqdm", InterruptingBar)
+    with pytest.raises(KeyboardInterrupt):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+    assert not (dest / "models/cube/cube.vtx").exists() and leftovers(dest) == []
+
+
+def run_module(*args, env_extra: dict, cwd=ROOT) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("ZVK_BOOK_RES", "ZVK_BOOK_URL")}
+    env.update(env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=300
+    )
+
+
+def test_without_the_data_scene_sponza_says_to_run_make_book_data(tmp_path):
+    result = run_module(
+        "game", "--headless", "--scene", "sponza", env_extra={"XDG_DATA_HOME": str(tmp_path)}
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "make book-data" in lines[0] and "sponza" in lines[0], lines
+
+
+def test_the_command_reports_a_bad_mirror_in_one_line(tmp_path, served):
+    serve, mirror, _, _ = served
+    result = run_module(
+        "game.book_data",
+        env_extra={"XDG_DATA_HOME": str(tmp_path), "ZVK_BOOK_URL": serve().url},
+    )
+    assert result.returncode == 1  # the mirror lacks the real manifest's files
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "HTTP 404" in lines[0], lines
+    assert leftovers(tmp_path) == []
+
+
+def test_a_local_copy_that_differs_is_refused(tmp_path):
+    copy = tmp_path / "res"
+    (copy / "models" / "cube").mkdir(parents=True)
+    (copy / "models" / "cube" / "cube-mat.json").write_text("{}")
+    result = run_module("game.book_data", env_extra={"ZVK_BOOK_RES": str(copy)})
+    assert result.returncode == 1
+    assert "cube-mat.json: missing or not the book's file" in result.stderr
+
+
+@pytest.mark.book_data
+def test_the_manifest_lists_what_the_books_models_need():
+    listed = {e.path for e in book_data.load_manifest()}
+    assert listed == set(book_data.book_files(BOOK_RES))
+    book_data.verify(BOOK_RES, book_data.load_manifest())
+
+
+@pytest.mark.book_data
+def test_make_book_data_from_a_mirror_renders_the_golden_sponza(tmp_path, lavapipe, monkeypatch):
+    """The whole path a stranger takes: download from a mirror, then --scene sponza."""
+    server = _Server(BOOK_RES)
+    try:
+        env = {"XDG_DATA_HOME": str(tmp_path), "ZVK_BOOK_URL": server.url}
+        result = run_module("game.book_data", env_extra=env)
+    finally:
+        server.close()
+    assert result.returncode == 0, result.stderr
+    entries = book_data.load_manifest()
+    assert f"{len(entries)} files verified" in result.stdout
+    res = tmp_path / "zvk-py" / "book-res"
+    assert book_data.is_complete(res, entries)
+    monkeypatch.delenv("ZVK_BOOK_RES", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))  # found where make book-data put it
+    assert book_data.model_path("sponza") == res / "models" / "sponza" / "Sponza.json"
+    image, messages = render_headless(lavapipe, Path("sponza"), None, (480, 270))
+    assert messages == []
+    compare_golden(image, "sponza_book", regenerate=False)
