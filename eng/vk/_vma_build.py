@@ -7,6 +7,7 @@ looked up by `find_include_dir`.
 
 import os
 import re
+import sys
 from pathlib import Path
 
 from cffi import FFI
@@ -53,6 +54,9 @@ static const VmaVulkanFunctions* zvkVulkanFunctions(void) {
 static const char* zvkVmaVersion(void) { return "@VERSION@"; }
 """
 
+_WINDOWS = sys.platform == "win32"  # the loader is vulkan-1.lib there, and the compiler MSVC
+_SDK = os.environ.get("VULKAN_SDK")  # the LunarG SDK (macOS, Windows) brings its own loader
+
 ffibuilder = FFI()
 ffibuilder.cdef((HERE / "vma_decls.h").read_text())
 _INCLUDE_DIR = find_include_dir()
@@ -61,6 +65,7 @@ ffibuilder.set_source(
     _source(_INCLUDE_DIR),
     source_extension=".cpp",
     include_dirs=[_INCLUDE_DIR] if _INCLUDE_DIR else [],
-    libraries=["vulkan"],
-    extra_compile_args=["-std=c++17", "-O2", "-w"],
+    libraries=["vulkan-1" if _WINDOWS else "vulkan"],
+    library_dirs=[os.path.join(_SDK, "Lib" if _WINDOWS else "lib")] if _SDK else [],
+    extra_compile_args=["/std:c++17", "/O2"] if _WINDOWS else ["-std=c++17", "-O2", "-w"],
 )
