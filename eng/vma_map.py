@@ -299,7 +299,7 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
             if not memory.dedicated or not labelled_dedicated:
                 title = "dedicated" if memory.dedicated else memory.label
                 detail = (
-                    f"each its own VkDeviceMemory"
+                    "each its own VkDeviceMemory"
                     if memory.dedicated
                     else f"{mib(memory.size)}, {fill(memory.used, memory.size)} used"
                 )
