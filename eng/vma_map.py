@@ -162,9 +162,10 @@ class _Layout:
 
 
 def _bar_width(memory: Memory, largest: int, layout: _Layout) -> int:
-    """To scale with the largest object, but wide enough for MIN_SPAN per allocation."""
+    """To scale with the largest object, but wide enough for MIN_SPAN per allocation (a
+    block of thousands of allocations makes the picture wider than asked)."""
     scaled = round(memory.size / largest * layout.bar_max) if largest else 0
-    return min(layout.bar_max, max(scaled, MIN_SPAN * memory.allocations + 2, 2 * MIN_SPAN))
+    return max(scaled, MIN_SPAN * memory.allocations + 2, 2 * MIN_SPAN)
 
 
 def _span_edges(memory: Memory, x0: int, width: int) -> list[tuple[Span, int, int]]:
@@ -235,7 +236,8 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
     head_h = fonts["head"].size * 2 + fonts["text"].size + 24
     top = layout.margin + fonts["title"].size + fonts["text"].size * 3 + 48
     height = top + sum(head_h + h for _, _, h in rows) + layout.margin
-    image = Image.new("RGB", (width, height), BACKGROUND)
+    right = max((x + w for _, placed, _ in rows for _, x, _, w in placed), default=0)
+    image = Image.new("RGB", (max(width, right + layout.margin), height), BACKGROUND)
     draw = ImageDraw.Draw(image)
 
     used = sum(m.used for m in memories)

@@ -5,12 +5,14 @@ import json
 
 import numpy as np
 import pytest
+import vulkan as vk
 from PIL import Image
 
 from eng.engine import Engine, window_title
 from eng.snapshots import MAP_METADATA, Snapshots
+from eng.vk.buf import VkBuffer
 from eng.vk.vma import VmaStats
-from eng.vma_map import COLOURS, kind_of
+from eng.vma_map import COLOURS, draw_map, kind_of
 from game.__main__ import TITLE, Game
 from game.scenes import load_spec
 
@@ -188,3 +190,24 @@ def test_keys_m_and_f12_write_their_files_and_the_title_shows_the_figures(
     assert f"VMA {vma.blocks} blocks / {vma.allocations} allocations" in game.seen_title
     assert " fps, " in game.seen_title and " ms, " in game.seen_title
     assert f"{stats.draws_per_frame} draws" in game.seen_title
+
+
+def test_a_block_of_many_allocations_widens_the_map_and_loses_none(ctx):
+    """700 small buffers in one block need more than 1920 pixels at 3 pixels each."""
+    buffers = [
+        VkBuffer.create(ctx, 256, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, name=f"b{i}")
+        for i in range(700)
+    ]
+    try:
+        report = json.loads(ctx.vma.stats_json())
+    finally:
+        for buffer in buffers:
+            buffer.cleanup(ctx)
+    image, summary = draw_map(report)
+    assert image.width > 1920
+    pixels = np.asarray(image)
+    counts = [
+        coloured_spans(pixels[y1 - 3, x0:x1])
+        for x0, _, x1, y1 in (m["box"] for m in summary["memories"])
+    ]
+    assert sum(counts) == summary["allocations"] == 700
