@@ -10,12 +10,16 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import vulkan as vk
 
 from eng.com.common import CACHE_DIR, Constants
 from eng.model_data import MaterialData, ModelData
 from eng.render import Render
 from eng.scene import Scene
+from eng.shader_watch import ShaderSet
+from eng.snapshots import Snapshots
 from eng.vk.ctx import VkCtx
+from eng.vk.util import VulkanError
 from eng.vk.vma import VmaStats
 from eng.wnd import Wnd
 
@@ -58,12 +62,31 @@ class RunStats:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
 
 
+def window_title(title: str, fps: float, draws: int, vma: VmaStats) -> str:
+    """The title bar: frame rate and time, draw calls, and VMA's memory objects."""
+    ms = 1000 / fps if fps > 0 else 0.0
+    return (
+        f"{title} - {fps:.1f} fps, {ms:.1f} ms, {draws} draws, "
+        f"VMA {vma.blocks} blocks / {vma.allocations} allocations"
+    )
+
+
 class Engine:
-    def __init__(self, game, eng_ctx: EngCtx, ctx: VkCtx, render: Render) -> None:
+    def __init__(
+        self,
+        game,
+        eng_ctx: EngCtx,
+        ctx: VkCtx,
+        render: Render,
+        shaders: ShaderSet,
+        snapshots: Snapshots,
+    ) -> None:
         self.game = game
         self.eng_ctx = eng_ctx
         self.ctx = ctx
         self.render = render
+        self.shaders = shaders
+        self.snapshots = snapshots
 
     @classmethod
     def create(
@@ -78,13 +101,23 @@ class Engine:
         dedicated_images: bool = False,
         culling: bool = True,
         anisotropy: bool = True,
+        shaders: ShaderSet | None = None,
+        snapshots: Snapshots | None = None,
     ) -> "Engine":
+        """`shaders` default to the committed SPIR-V; `snapshots` say what to write once the
+        scene is loaded (and where the M and F12 keys write)."""
+        shaders = shaders or ShaderSet.create()
         wnd = None if headless else Wnd.create(title, *size)
         ctx = None
         try:
             ctx = VkCtx.create(constants, wnd, validation_features, PIPELINE_CACHE)
             render = Render.create(
-                ctx, size if headless else None, profile, dedicated_images, anisotropy
+                ctx,
+                size if headless else None,
+                profile,
+                dedicated_images,
+                anisotropy,
+                shaders.stages,
             )
             render.cull = culling
         except BaseException:
@@ -92,8 +125,10 @@ class Engine:
                 ctx.cleanup()
             if wnd is not None:
                 wnd.cleanup()
+            shaders.cleanup()
             raise
-        return cls(game, EngCtx(constants, Scene(), wnd), ctx, render)
+        eng_ctx = EngCtx(constants, Scene(), wnd)
+        return cls(game, eng_ctx, ctx, render, shaders, snapshots or Snapshots())
 
     def run(
         self, frames: int | None = None, capture: bool = False
@@ -115,6 +150,7 @@ class Engine:
             stats.load_s = time.perf_counter() - start
             log.debug("loaded in %.3f s", stats.load_s)
             stats.vma = self.ctx.vma.statistics()
+            self.snapshots.loaded(self.ctx.vma)
             image = self._loop(stats, frames, capture)
             self._collect(stats)
         finally:
@@ -132,6 +168,7 @@ class Engine:
         cpu_start = time.process_time()
         delta_update = 0.0
         title_time, title_frames = start, 0
+        grab = False  # F12 was pressed: capture the next frame rendered
         while wnd is None or not wnd.closed:
             now = time.perf_counter()
             delta = now - last
@@ -142,6 +179,11 @@ class Engine:
                 if wnd.closed:
                     break
                 self.game.input(eng_ctx, delta)
+                if wnd.was_pressed("M"):
+                    self.snapshots.key_vma(self.ctx.vma)
+                grab = grab or wnd.was_pressed("F12")
+            if self.shaders.poll():
+                self._reload_shaders()
             if delta_update >= 1:
                 self.game.update(eng_ctx, now - update_time)
                 delta_update -= 1
@@ -149,10 +191,14 @@ class Engine:
             if render.timings is not None:
                 render.timings.add(input_update=time.perf_counter() - now)
             last_frame = frames is not None and stats.frames == frames - 1
-            if not render.render(eng_ctx, capture=capture and last_frame):
+            shot = capture and last_frame
+            if not render.render(eng_ctx, capture=shot or grab):
                 if wnd is not None and render.must_resize:
                     time.sleep(0.01)  # minimised: wait for a size instead of spinning
                 continue
+            if grab and not shot:
+                self.snapshots.key_screenshot(render.read_capture())
+            grab = False
             stats.frames += 1
             if stats.frames == 1:
                 log.debug("first frame submitted")
@@ -161,7 +207,8 @@ class Engine:
                 stats.first_frame_done = time.perf_counter()
             if wnd is not None and now - title_time >= 1.0:
                 fps = (stats.frames - title_frames) / (now - title_time)
-                wnd.set_title(f"{self.game.title} - {fps:.1f} fps")
+                draws = len(render.scn.visible_items)
+                wnd.set_title(window_title(self.game.title, fps, draws, self.ctx.vma.statistics()))
                 title_time, title_frames = now, stats.frames
             if last_frame:
                 break
@@ -169,6 +216,13 @@ class Engine:
         stats.seconds = time.perf_counter() - start
         stats.cpu_seconds = time.process_time() - cpu_start
         return render.read_capture() if capture and stats.frames else None
+
+    def _reload_shaders(self) -> None:
+        """--watch-shaders: new pipelines between frames; the old ones stay on a failure."""
+        try:
+            self.render.reload_shaders(self.shaders.stages)
+        except (VulkanError, vk.VkError, vk.VkException) as exc:
+            log.error("the new shaders make no pipeline (%s); keeping the last good ones", exc)
 
     def _collect(self, stats: RunStats) -> None:
         render = self.render
@@ -188,6 +242,7 @@ class Engine:
         if self.ctx is not None:
             self.ctx.cleanup()
             self.ctx = None
+        self.shaders.cleanup()
         if self.eng_ctx.wnd is not None:
             self.eng_ctx.wnd.cleanup()
             self.eng_ctx.wnd = None

@@ -13,7 +13,7 @@ import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.models_cache import MaterialsCache, ModelsCache
-from eng.render_scn import RenderScn
+from eng.render_scn import COMMITTED_SHADERS, RenderScn
 from eng.texture_cache import TextureCache, device_texture_limit
 from eng.vk.buf import VkBuffer
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
@@ -141,8 +141,10 @@ class Render:
         profile: bool = False,
         dedicated_images: bool = False,
         anisotropy: bool = True,
+        shader_stages: list = COMMITTED_SHADERS,
     ) -> "Render":
-        """With `profile`, stage times and GPU timestamps of every frame are recorded.
+        """With `profile`, stage times and GPU timestamps of every frame are recorded;
+        `shader_stages` are the scene's SPIR-V files and stages.
 
         The book gives every image its own VkDeviceMemory; by default we let VMA place
         textures and attachments in its blocks (`dedicated_images` restores the book's way).
@@ -168,6 +170,7 @@ class Render:
                 r.textures.limit,
                 VkTextSamplerInfo(anisotropy=anisotropy),
                 image_flags,
+                shader_stages,
             )
             r._build_color_barriers()
         except BaseException:
@@ -412,6 +415,11 @@ class Render:
         buffer.cleanup(self.ctx)
         self._capture = None
         return pixels.copy()
+
+    def reload_shaders(self, shader_stages: list) -> None:
+        """Between frames: the scene's pipelines from new shaders (`--watch-shaders`)."""
+        self.ctx.device.wait()
+        self.scn.rebuild_pipelines(self.ctx, self.target.format, shader_stages)
 
     def resize(self, eng_ctx) -> None:
         """Book: Render.resize - a new swapchain, semaphores, depth attachments, projection."""

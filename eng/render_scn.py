@@ -8,13 +8,15 @@ create, resize or when the scene changes), so a frame allocates nothing per mesh
 import logging
 import struct
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import vulkan as vk
 
-from eng.com.common import FRAMES_IN_FLIGHT, RES_DIR
+from eng.com.common import FRAMES_IN_FLIGHT
 from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
 from eng.models_cache import DEFAULT_MATERIAL_ID
+from eng.shader_watch import SHADERS, STAGES
 from eng.vk.buf import VkBuffer
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
@@ -23,7 +25,9 @@ from eng.vk.util import MATRIX_SIZE, ImageBarrier, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
 
 log = logging.getLogger("eng.render")
-SHADERS = RES_DIR / "shaders"
+COMMITTED_SHADERS = [
+    (SHADERS / f"{name}.spv", stage) for name, _, stage in STAGES
+]  # the SPIR-V of eng/res/shaders/
 DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
 DESC_ID_MAT = "SCN_DESC_ID_MAT"
@@ -71,21 +75,22 @@ class RenderScn:
 
     @classmethod
     def create(
-        cls, ctx, target, texture_count: int, sampler_info: VkTextSamplerInfo, image_flags: int
+        cls,
+        ctx,
+        target,
+        texture_count: int,
+        sampler_info: VkTextSamplerInfo,
+        image_flags: int,
+        shader_stages: list[tuple[Path, int]] = COMMITTED_SHADERS,
     ):
         """`target` gives the colour format, extent and images (swapchain or offscreen);
-        `image_flags` are the VMA flags of the depth attachments. Everything is added to its
-        list as soon as it exists, so a failure part-way cleans up exactly what was made."""
+        `image_flags` are the VMA flags of the depth attachments; `shader_stages` the SPIR-V
+        files and stages of the pipelines. Everything is added to its list as soon as it
+        exists, so a failure part-way cleans up exactly what was made."""
         scn = cls()
         scn.image_flags = image_flags
         scn.texture_count = texture_count
-        modules = []
         try:
-            for name, stage in (
-                ("scn_vtx.spv", vk.VK_SHADER_STAGE_VERTEX_BIT),
-                ("scn_frg.spv", vk.VK_SHADER_STAGE_FRAGMENT_BIT),
-            ):
-                modules.append(VkShaderModule.create(ctx, SHADERS / name, stage))
             scn.sampler = VkTextSampler.create(ctx, sampler_info)
             frag = vk.VK_SHADER_STAGE_FRAGMENT_BIT
             for desc_type, stage, count, name in (
@@ -104,30 +109,51 @@ class RenderScn:
                         scn.layouts[0],
                     )
                 )
-            # Two pipelines: opaque meshes need no blending (the same picture, less work for
-            # the rasterizer); transparent ones blend as in the book, and are drawn last.
-            for blend in (False, True):
-                info = VkPipelineCreateInfo(
-                    color_format=target.format,
-                    depth_format=DEPTH_FORMAT,
-                    desc_set_layouts=scn.layouts,
-                    modules=modules,
-                    push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
-                    vtx_buff_desc=VTX_DESC,
-                    use_blend=blend,
-                    spec_constants={0: texture_count},
-                )
-                name = "scene blend" if blend else "scene opaque"
-                scn.pipelines.append(VkPipeline.create(ctx, info, name))
+            scn.pipelines = scn._create_pipelines(ctx, target.format, shader_stages)
             log.debug("pipelines created")
             scn._create_depth(ctx, target)
         except BaseException:
             scn.cleanup(ctx)
             raise
+        return scn
+
+    def _create_pipelines(self, ctx, color_format: int, shader_stages) -> list[VkPipeline]:
+        """Two pipelines: opaque meshes need no blending (the same picture, less work for the
+        rasterizer); transparent ones blend as in the book, and are drawn last."""
+        modules, pipelines = [], []
+        try:
+            for path, stage in shader_stages:
+                modules.append(VkShaderModule.create(ctx, path, stage))
+            for blend in (False, True):
+                info = VkPipelineCreateInfo(
+                    color_format=color_format,
+                    depth_format=DEPTH_FORMAT,
+                    desc_set_layouts=self.layouts,
+                    modules=modules,
+                    push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
+                    vtx_buff_desc=VTX_DESC,
+                    use_blend=blend,
+                    spec_constants={0: self.texture_count},
+                )
+                name = "scene blend" if blend else "scene opaque"
+                pipelines.append(VkPipeline.create(ctx, info, name))
+        except BaseException:
+            for pipeline in pipelines:
+                pipeline.cleanup(ctx)
+            raise
         finally:
             for module in modules:
                 module.cleanup(ctx)
-        return scn
+        return pipelines
+
+    def rebuild_pipelines(self, ctx, color_format: int, shader_stages) -> None:
+        """New pipelines from other shaders (the device must be idle); the old ones stay if
+        creating the new ones fails. Recorded command buffers are then out of date."""
+        pipelines = self._create_pipelines(ctx, color_format, shader_stages)
+        for pipeline in self.pipelines:
+            pipeline.cleanup(ctx)
+        self.pipelines = pipelines
+        self.version += 1
 
     def _create_depth(self, ctx, target) -> None:
         from eng.render import Attachment

@@ -103,6 +103,7 @@ class Wnd:
         self.closed = False
         self.resized = False
         self.mouse = MouseState()
+        self.key_presses: set[int] = set()  # scancodes pressed (not repeats) since the last poll
         self._event = sdl.SDL_Event()
         self._keys = None
         self._mx = ctypes.c_float()
@@ -161,9 +162,14 @@ class Wnd:
         """The scancode for a key name such as "W" or "UP"."""
         return getattr(self.sdl, f"SDL_SCANCODE_{name}")
 
+    def was_pressed(self, name: str) -> bool:
+        """Whether the key (a name such as "M" or "F12") went down since the last poll."""
+        return self.scancode(name) in self.key_presses
+
     def poll_events(self) -> None:
         sdl = self.sdl
         self.resized = False
+        self.key_presses.clear()
         self.mouse.delta_x = self.mouse.delta_y = 0.0
         event = self._event
         while sdl.SDL_PollEvent(ctypes.byref(event)):
@@ -174,6 +180,8 @@ class Wnd:
                 and event.key.scancode == sdl.SDL_SCANCODE_ESCAPE
             ):
                 self.closed = True
+            elif kind == sdl.SDL_EVENT_KEY_DOWN and not event.key.repeat:
+                self.key_presses.add(event.key.scancode)
             elif kind == sdl.SDL_EVENT_MOUSE_MOTION:
                 self.mouse.delta_x += event.motion.xrel
                 self.mouse.delta_y += event.motion.yrel

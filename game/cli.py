@@ -11,7 +11,6 @@ import os
 import platform
 import re
 import sys
-import time
 from pathlib import Path
 
 log = logging.getLogger("game")
@@ -114,6 +113,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--screenshot", type=Path, metavar="PNG", help="write the last frame to this PNG file"
     )
     p.add_argument(
+        "--vma-report",
+        type=Path,
+        metavar="JSON",
+        help="write VMA's detailed statistics (vmaBuildStatsString, with every allocation's "
+        "name) once the scene is loaded",
+    )
+    p.add_argument(
+        "--vma-map",
+        type=Path,
+        metavar="PNG",
+        help="draw VMA's memory once the scene is loaded: every VkDeviceMemory block and "
+        "dedicated allocation, each allocation coloured by kind",
+    )
+    p.add_argument(
+        "--shaders",
+        type=Path,
+        metavar="DIR",
+        help="load scn_vtx / scn_frg (.glsl, compiled with glslc, or .spv) from DIR",
+    )
+    p.add_argument(
+        "--watch-shaders",
+        action="store_true",
+        help="recompile the shaders when they change and rebuild the pipelines between frames",
+    )
+    p.add_argument(
         "--culling",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -152,16 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _check_screenshot(path: Path) -> None:
-    if path.suffix.lower() != ".png":
-        raise UsageError(f"--screenshot {path}: the file name must end in .png")
+def _check_output(path: Path, option: str = "--screenshot", suffix: str = ".png") -> None:
+    """Fails early, before rendering, on an output file that could not be written."""
+    if path.suffix.lower() != suffix:
+        raise UsageError(f"{option} {path}: the file name must end in {suffix}")
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise UsageError(f"--screenshot {path}: folder '{folder}' does not exist")
+        raise UsageError(f"{option} {path}: folder '{folder}' does not exist")
     if path.is_dir():
-        raise UsageError(f"--screenshot {path}: is a folder")
+        raise UsageError(f"{option} {path}: is a folder")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise UsageError(f"--screenshot {path}: cannot write there (permission denied)")
+        raise UsageError(f"{option} {path}: cannot write there (permission denied)")
     # os.access says yes to root everywhere, even under /proc or /sys: try it for real, before
     # rendering, without truncating a file that is there nor leaving one behind
     try:
@@ -173,29 +198,7 @@ def _check_screenshot(path: Path) -> None:
                 pass
             path.unlink()
     except OSError as exc:
-        raise UsageError(
-            f"--screenshot {path}: cannot write there ({exc.strerror or exc})"
-        ) from None
-
-
-def _save_screenshot(image, path: Path) -> None:
-    from PIL import Image
-
-    try:
-        Image.fromarray(image[..., :3]).save(path, format="PNG")
-    except OSError as exc:
-        raise UsageError(f"--screenshot {path}: cannot write it ({exc.strerror or exc})") from None
-
-
-def _unused_name() -> Path:
-    """A screenshot name in the current folder that overwrites nothing."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    path = Path(f"zvk-screenshot-{stamp}.png")
-    n = 1
-    while path.exists():
-        n += 1
-        path = Path(f"zvk-screenshot-{stamp}-{n}.png")
-    return path
+        raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
 
 
 def print_info(constants) -> None:
@@ -257,8 +260,13 @@ def run(args: argparse.Namespace) -> int:
     unknown = [f for f in features if f not in VALIDATION_FEATURES]
     if unknown:
         raise UsageError(f"--validation-features: unknown feature(s) {', '.join(unknown)}")
-    if args.screenshot is not None:
-        _check_screenshot(args.screenshot)
+    for option, path, suffix in (
+        ("--screenshot", args.screenshot, ".png"),
+        ("--vma-report", args.vma_report, ".json"),
+        ("--vma-map", args.vma_map, ".png"),
+    ):
+        if path is not None:
+            _check_output(path, option, suffix)
     if args.bench is not None and not args.bench.parent.is_dir():
         raise UsageError(f"--bench {args.bench}: folder '{args.bench.parent}' does not exist")
 
@@ -268,12 +276,16 @@ def run(args: argparse.Namespace) -> int:
     screenshot = args.screenshot
     if not headless and (reason := window_unavailable()):
         headless = True
-        screenshot = screenshot or _unused_name()
-        _check_screenshot(screenshot)
+        from eng.snapshots import stamped_name
+
+        screenshot = screenshot or stamped_name("zvk-screenshot", ".png")
+        _check_output(screenshot)
         print(f"no window ({reason}): rendering headless into {screenshot}", file=sys.stderr)
     frames = args.frames or (HEADLESS_FRAMES if headless else None)
 
     from eng.engine import Engine
+    from eng.shader_watch import ShaderSet
+    from eng.snapshots import Snapshots, save_screenshot
     from game.__main__ import TITLE, Game
     from game.scenes import load_spec
 
@@ -290,6 +302,8 @@ def run(args: argparse.Namespace) -> int:
         dedicated_images=args.dedicated_images,
         culling=args.culling,
         anisotropy=args.anisotropy,
+        shaders=ShaderSet.create(args.shaders, args.watch_shaders),
+        snapshots=Snapshots(args.vma_report, args.vma_map),
     )
     device = engine.ctx.phys.name
     stats, image = engine.run(frames, capture=screenshot is not None)
@@ -301,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
         args.bench.write_text(json.dumps(data, indent=2) + "\n")
         print(f"benchmark: {args.bench}")
     if screenshot is not None and image is not None:
-        _save_screenshot(image, screenshot)
+        save_screenshot(image, screenshot)
         print(f"screenshot: {screenshot}")
     print(f"{stats.frames} frames in {stats.seconds:.2f} s ({stats.fps:.1f} fps)")
     return 0
@@ -310,6 +324,8 @@ def run(args: argparse.Namespace) -> int:
 def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.com.common import ConfigError
     from eng.model_data import ModelError
+    from eng.shader_watch import ShaderError
+    from eng.snapshots import SnapshotError
     from eng.texture_cache import TextureError
     from eng.vk.util import VulkanError
     from eng.vk.vma import VmaError
@@ -328,6 +344,8 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         WindowError,
         UsageError,
         BookDataError,
+        ShaderError,
+        SnapshotError,
         *converting,
     )
 

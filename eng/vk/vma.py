@@ -136,6 +136,16 @@ class VkVmaAlloc:
         lib.vmaGetHeapBudgets(self.vma_alloc, budgets)
         return [(budgets[i].usage, budgets[i].budget) for i in range(heap_count)]
 
+    def stats_json(self) -> str:
+        """vmaBuildStatsString with the detailed map: VMA's JSON dump (what its VmaDumpVis
+        tool reads), every block's allocations listed with their offset, size, usage and name."""
+        text = ffi.new("char**")
+        lib.vmaBuildStatsString(self.vma_alloc, text, 1)
+        try:
+            return ffi.string(text[0]).decode("utf-8", errors="replace")
+        finally:
+            lib.vmaFreeStatsString(self.vma_alloc, text[0])
+
     def cleanup(self) -> None:
         """Destroys the allocator; live allocations are a bug and raise VmaError."""
         if self.vma_alloc is None:

@@ -107,6 +107,8 @@ void vmaGetAllocationInfo(VmaAllocator allocator, VmaAllocation allocation, VmaA
 void vmaSetAllocationName(VmaAllocator allocator, VmaAllocation allocation, const char* pName);
 void vmaCalculateStatistics(VmaAllocator allocator, VmaTotalStatistics* pStats);
 void vmaGetHeapBudgets(VmaAllocator allocator, VmaBudget* pBudgets);
+void vmaBuildStatsString(VmaAllocator allocator, char** ppStatsString, uint32_t detailedMap);
+void vmaFreeStatsString(VmaAllocator allocator, char* pStatsString);
 
 /* Defined by _vma_build.py: VMA's function table filled from the Vulkan loader (as the book's
    vma.zig passes vkGetInstanceProcAddr / vkGetDeviceProcAddr). */

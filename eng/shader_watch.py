@@ -1,0 +1,144 @@
+"""Shader experiments (not in the book): the scene's two shaders from another folder
+(`--shaders DIR`), recompiled with glslc whenever they change (`--watch-shaders`).
+
+A folder may hold `scn_vtx.glsl` / `scn_frg.glsl` (compiled here with glslc) or `.spv` files;
+GLSL wins when both are there. Without a folder and without watching, the engine uses the
+committed SPIR-V of shaders/ and needs no glslc.
+"""
+
+import logging
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import vulkan as vk
+
+from eng.com.common import RES_DIR
+
+log = logging.getLogger("eng.shaders")
+SHADERS = RES_DIR / "shaders"
+STAGES = (
+    ("scn_vtx", "vert", vk.VK_SHADER_STAGE_VERTEX_BIT),
+    ("scn_frg", "frag", vk.VK_SHADER_STAGE_FRAGMENT_BIT),
+)
+SPIRV_MAGIC = b"\x03\x02\x23\x07"
+
+
+class ShaderError(RuntimeError):
+    """A shader folder lacks a shader, or a shader does not compile."""
+
+
+class ShaderSet:
+    """The scene's vertex and fragment shaders as SPIR-V files: `stages` lists (path, stage)."""
+
+    def __init__(self, folder: Path, compile_glsl: bool, watch: bool) -> None:
+        self.folder = folder
+        self.compile_glsl = compile_glsl
+        self.watch = watch
+        self.stages: list[tuple[Path, int]] = []
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._signature = None  # the sources' (mtime, size) behind `stages`
+        self._failed = None  # the signature whose error was reported
+        self._builds = 0
+
+    @classmethod
+    def create(cls, folder: Path | None = None, watch: bool = False) -> "ShaderSet":
+        """The shaders of `folder` (default: the project's); raises ShaderError."""
+        if folder is not None and not folder.is_dir():
+            raise ShaderError(f"--shaders {folder}: no such folder")
+        shaders = cls(folder or SHADERS, folder is not None or watch, watch)
+        shaders._signature = shaders._sources_signature()
+        shaders.stages = shaders._build()
+        return shaders
+
+    def sources(self) -> list[Path]:
+        """The file each stage comes from: GLSL when compiling and present, else SPIR-V."""
+        found = []
+        for name, _, _ in STAGES:
+            glsl, spv = self.folder / f"{name}.glsl", self.folder / f"{name}.spv"
+            if self.compile_glsl and glsl.is_file():
+                found.append(glsl)
+            elif spv.is_file():
+                found.append(spv)
+            else:
+                raise ShaderError(
+                    f"--shaders {self.folder}: has neither {glsl.name} nor {spv.name}"
+                )
+        return found
+
+    def _sources_signature(self) -> tuple:
+        try:
+            return tuple((p, p.stat().st_mtime_ns, p.stat().st_size) for p in self.sources())
+        except (OSError, ShaderError) as exc:
+            return (str(exc),)
+
+    def _build(self) -> list[tuple[Path, int]]:
+        """SPIR-V for each stage, compiling GLSL into fresh files (the last good ones stay)."""
+        stages = []
+        self._builds += 1
+        for source, (name, stage_name, stage) in zip(self.sources(), STAGES, strict=True):
+            if source.suffix == ".glsl":
+                stages.append(
+                    (self._compile(source, f"{name}-{self._builds}.spv", stage_name), stage)
+                )
+                continue
+            try:
+                code = source.read_bytes()
+            except OSError as exc:
+                raise ShaderError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+            if len(code) < 20 or len(code) % 4 or code[:4] != SPIRV_MAGIC:
+                raise ShaderError(f"{source}: is not SPIR-V")
+            stages.append((source, stage))
+        return stages
+
+    def _compile(self, source: Path, out_name: str, stage_name: str) -> Path:
+        glslc = shutil.which("glslc")
+        if glslc is None:
+            raise ShaderError(
+                f"{source}: glslc is needed to compile it (Debian: apt-get install glslc)"
+            )
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="zvk-shaders-")
+        out = Path(self._tmp.name) / out_name
+        result = subprocess.run(
+            [glslc, f"-fshader-stage={stage_name}", str(source), "-o", str(out)],
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode != 0:
+            message = (result.stderr or result.stdout).strip()
+            raise ShaderError(f"{source}: glslc failed:\n{message}")
+        return out
+
+    def poll(self) -> bool:
+        """With `watch`: True when the sources changed and compiled into new `stages`. A
+        failure is logged once per change and keeps the previous stages."""
+        if not self.watch:
+            return False
+        signature = self._sources_signature()
+        if signature == self._signature:
+            return False
+        self._signature = signature
+        try:
+            stages = self._build()
+        except ShaderError as exc:
+            if signature != self._failed:
+                log.error("%s (keeping the last good shaders)", exc)
+                self._failed = signature
+            return False
+        old, self.stages = self.stages, stages
+        self._remove_compiled(old)
+        log.info("shaders rebuilt from %s", self.folder)
+        return True
+
+    def _remove_compiled(self, stages: list[tuple[Path, int]]) -> None:
+        if self._tmp is not None:
+            for path, _ in stages:
+                if path.parent == Path(self._tmp.name):
+                    path.unlink(missing_ok=True)
+
+    def cleanup(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None

@@ -1,0 +1,112 @@
+"""Files a reader asks for while the engine runs (not in the book): VMA's report and map
+(`--vma-report`, `--vma-map`, key M) and screenshots (`--screenshot`, key F12).
+
+Each file is written under a temporary name in its folder and then renamed into place, so an
+interrupted write never leaves half a file behind nor destroys the one that was there.
+"""
+
+import io
+import json
+import logging
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, PngImagePlugin
+
+from eng.vma_map import draw_map
+
+log = logging.getLogger("eng.snapshots")
+MAP_METADATA = "zvk-vma-map"
+"""The PNG text chunk holding the map's summary (sizes, fill, rectangles) as JSON."""
+
+
+class SnapshotError(RuntimeError):
+    """A report, map or screenshot could not be written."""
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Writes `data` to a temporary file beside `path`, then renames it to `path`."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SnapshotError(f"{path}: cannot write it ({exc.strerror or exc})") from None
+
+
+def png_bytes(image: Image.Image, text: dict[str, str] | None = None) -> bytes:
+    info = PngImagePlugin.PngInfo()
+    for key, value in (text or {}).items():
+        info.add_text(key, value)
+    out = io.BytesIO()
+    image.save(out, format="PNG", pnginfo=info, optimize=True)
+    return out.getvalue()
+
+
+def save_screenshot(pixels: np.ndarray, path: Path) -> None:
+    """An (height, width, 4) RGBA frame as an RGB PNG."""
+    write_atomic(path, png_bytes(Image.fromarray(pixels[..., :3])))
+
+
+def save_vma_files(vma, report: Path | None = None, vma_map: Path | None = None) -> None:
+    """VMA's JSON dump (with every allocation's name) and/or its map, as they are now."""
+    text = vma.stats_json()
+    if report is not None:
+        write_atomic(report, text.encode())
+    if vma_map is not None:
+        image, summary = draw_map(json.loads(text))
+        write_atomic(vma_map, png_bytes(image, {MAP_METADATA: json.dumps(summary)}))
+
+
+def stamped_name(prefix: str, suffix: str, folder: Path = Path(".")) -> Path:
+    """`prefix-YYYYmmdd-HHMMSS[-n]suffix` in `folder`, a name that overwrites nothing."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{prefix}-{stamp}{suffix}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = folder / f"{prefix}-{stamp}-{n}{suffix}"
+    return path
+
+
+class Snapshots:
+    """What a run writes on request: `report` / `vma_map` once the scene is loaded, and the
+    keys' time-stamped files in `folder` (M: report and map, F12: a screenshot)."""
+
+    def __init__(
+        self, report: Path | None = None, vma_map: Path | None = None, folder: Path = Path(".")
+    ) -> None:
+        self.report = report
+        self.vma_map = vma_map
+        self.folder = folder
+
+    def loaded(self, vma) -> None:
+        if self.report is not None or self.vma_map is not None:
+            save_vma_files(vma, self.report, self.vma_map)
+            for option, path in (("VMA report", self.report), ("VMA map", self.vma_map)):
+                if path is not None:
+                    print(f"{option}: {path}")
+
+    def key_vma(self, vma) -> None:
+        """Key M: the report and the map, time-stamped; an error is logged, not raised."""
+        report = stamped_name("zvk-vma", ".json", self.folder)
+        vma_map = report.with_suffix(".png")
+        try:
+            save_vma_files(vma, report, vma_map)
+        except SnapshotError as exc:
+            log.error("%s", exc)
+            return
+        print(f"VMA report: {report}\nVMA map: {vma_map}", flush=True)
+
+    def key_screenshot(self, pixels: np.ndarray) -> None:
+        """Key F12: the frame as a time-stamped PNG; an error is logged, not raised."""
+        path = stamped_name("zvk-screenshot", ".png", self.folder)
+        try:
+            save_screenshot(pixels, path)
+        except SnapshotError as exc:
+            log.error("%s", exc)
+            return
+        print(f"screenshot: {path}", flush=True)

@@ -1,0 +1,88 @@
+"""Shader experiments (issue 13): `--shaders DIR` and `--watch-shaders` during a headless run."""
+
+import logging
+import shutil
+
+import numpy as np
+
+from eng.engine import Engine
+from eng.shader_watch import SHADERS, ShaderSet
+from game.__main__ import TITLE, Game
+from game.scenes import load_spec
+
+from .test_cli import assert_one_line_error, run_game
+
+QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
+MAGENTA = "    outFragColor = vec4(1.0, 0.0, 1.0, 1.0);\n}\n"
+
+
+def shader_folder(tmp_path):
+    folder = tmp_path / "shaders"
+    folder.mkdir()
+    for name in ("scn_vtx.glsl", "scn_frg.glsl"):
+        shutil.copy(SHADERS / name, folder / name)
+    return folder
+
+
+def edit_fragment_shader(folder, new_end: str) -> None:
+    """Replaces the closing brace of main() by `new_end`."""
+    path = folder / "scn_frg.glsl"
+    text = path.read_text()
+    path.write_text(text[: text.rindex("}")] + new_end)
+
+
+def test_a_changed_shader_changes_later_frames_and_a_broken_one_keeps_the_picture(
+    constants, tmp_path, caplog
+):
+    folder = shader_folder(tmp_path)
+    engine = Engine.create(
+        Game(load_spec(None, None)),
+        constants,
+        TITLE,
+        (160, 120),
+        headless=True,
+        shaders=ShaderSet.create(folder, watch=True),
+    )
+    validation_log = engine.ctx.instance.validation_log
+    render = engine.render
+    render_frame = render.render
+    frames: dict[int, np.ndarray] = {}
+    edits = {2: MAGENTA, 4: "    outFragColor = vec4(0.0, 1.0, 0.0, 1.0)  // no semicolon\n}\n"}
+
+    def render_and_edit(eng_ctx, capture=False):
+        number = render.frames_rendered + 1
+        done = render_frame(eng_ctx, capture=True)
+        frames[number] = render.read_capture()[..., :3]
+        if number in edits:  # the engine polls the shaders before the next frame
+            edit_fragment_shader(folder, edits[number])
+        return done
+
+    render.render = render_and_edit
+    with caplog.at_level(logging.ERROR, logger="eng"):
+        stats, _ = engine.run(8)
+    assert stats.frames == 8
+    assert validation_log.messages == []
+    assert np.array_equal(frames[1], frames[2])  # the committed shaders' picture
+    magenta = (frames[3] == (255, 0, 255)).all(axis=2).mean()
+    assert magenta > 0.2, f"only {magenta:.1%} of the pixels are magenta after the edit"
+    assert (frames[2] == (255, 0, 255)).all(axis=2).mean() < 0.01
+    for number in (4, 5, 8):  # after the broken edit: the last good pipeline still draws
+        assert np.array_equal(frames[number], frames[3]), number
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1, [r.getMessage() for r in errors]
+    message = errors[0].getMessage()
+    assert "scn_frg.glsl" in message and "error" in message and "last good" in message
+
+
+def test_spirv_from_a_folder_and_bad_shader_folders(tmp_path):
+    spv = tmp_path / "spv"
+    spv.mkdir()
+    for name in ("scn_vtx.spv", "scn_frg.spv"):
+        shutil.copy(SHADERS / name, spv / name)
+    result = run_game(*QUICK, "--shaders", str(spv))
+    assert result.returncode == 0, result.stderr
+    assert_one_line_error(run_game(*QUICK, "--shaders", str(tmp_path / "none")), "no such folder")
+    (spv / "scn_frg.spv").unlink()
+    assert_one_line_error(run_game(*QUICK, "--shaders", str(spv)), "scn_frg.glsl", "scn_frg.spv")
+    (spv / "scn_frg.spv").write_bytes(b"not SPIR-V at all!!!")
+    assert_one_line_error(run_game(*QUICK, "--shaders", str(spv)), "scn_frg.spv", "not SPIR-V")
