@@ -5,6 +5,7 @@ images that stands in for the swapchain; any frame can be captured into a host-v
 (a screenshot), windowed or not.
 """
 
+import contextlib
 import logging
 from time import perf_counter
 
@@ -23,7 +24,7 @@ from eng.vk.queue import VkQueue
 from eng.vk.swap import Extent
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
-from eng.vk.util import ImageBarrier, copy_region, vk_int
+from eng.vk.util import DeviceLostError, ImageBarrier, copy_region, raise_for, vk_int
 from eng.vk.vma import VmaFlags
 
 log = logging.getLogger("eng.render")
@@ -433,7 +434,8 @@ class Render:
 
     def cleanup(self) -> None:
         ctx = self.ctx
-        ctx.device.wait()
+        with contextlib.suppress(DeviceLostError):  # a lost device runs nothing: destroy all
+            ctx.device.wait()
         if self._capture is not None:
             self._capture[0].cleanup(ctx)
         if self.scn is not None:
@@ -519,6 +521,8 @@ class GpuTimer:
             if result == vk.VK_SUCCESS:
                 ticks = self._results[1] - self._results[0]
                 self.frame_ms.append(ticks * self.period_ns / 1e6)
+            elif result != vk.VK_NOT_READY:
+                raise_for(result, "vkGetQueryPoolResults")
         self.pending[frame] = True
 
     def collect_all(self, ctx) -> None:

@@ -3,6 +3,7 @@
 import vulkan as vk
 
 from eng.vk.sync import VkFence
+from eng.vk.util import check
 
 
 class VkCmdPool:
@@ -21,7 +22,7 @@ class VkCmdPool:
         return cls(pool)
 
     def reset(self, ctx) -> None:
-        vk.lib.vkResetCommandPool(ctx.device.device, self.pool, 0)
+        check(vk.lib.vkResetCommandPool(ctx.device.device, self.pool, 0), "vkResetCommandPool")
 
     def cleanup(self, ctx) -> None:
         vk.vkDestroyCommandPool(ctx.device.device, self.pool, None)
@@ -52,10 +53,10 @@ class VkCmdBuff:
         return cls(cmd, one_time)
 
     def begin(self) -> None:
-        vk.lib.vkBeginCommandBuffer(self.cmd, self._begin_info)
+        check(vk.lib.vkBeginCommandBuffer(self.cmd, self._begin_info), "vkBeginCommandBuffer")
 
     def end(self) -> None:
-        vk.lib.vkEndCommandBuffer(self.cmd)
+        check(vk.lib.vkEndCommandBuffer(self.cmd), "vkEndCommandBuffer")
 
     def submit_and_wait(self, ctx, queue) -> None:
         fence = VkFence.create(ctx, signaled=False, name="submit and wait")

@@ -2,6 +2,8 @@
 
 import vulkan as vk
 
+from eng.vk.util import check
+
 NO_TIMEOUT = 0xFFFFFFFFFFFFFFFF
 
 
@@ -21,10 +23,13 @@ class VkFence:
         return cls(fence)
 
     def wait(self, ctx) -> None:
-        vk.lib.vkWaitForFences(ctx.device.device, 1, self.fence_ptr, vk.VK_TRUE, NO_TIMEOUT)
+        check(
+            vk.lib.vkWaitForFences(ctx.device.device, 1, self.fence_ptr, vk.VK_TRUE, NO_TIMEOUT),
+            "vkWaitForFences",
+        )
 
     def reset(self, ctx) -> None:
-        vk.lib.vkResetFences(ctx.device.device, 1, self.fence_ptr)
+        check(vk.lib.vkResetFences(ctx.device.device, 1, self.fence_ptr), "vkResetFences")
 
     def cleanup(self, ctx) -> None:
         vk.vkDestroyFence(ctx.device.device, self.fence, None)

@@ -10,6 +10,37 @@ class VulkanError(RuntimeError):
     """A Vulkan object could not be created or a device requirement is not met."""
 
 
+class DeviceLostError(VulkanError):
+    """VK_ERROR_DEVICE_LOST: the driver gave up on the device; nothing more will run on it."""
+
+
+_SUCCESS = vk.VK_SUCCESS
+_RESULT_NAMES = {
+    value: name
+    for name, value in sorted(vars(vk).items(), reverse=True)  # core names over _KHR aliases
+    if name.startswith("VK_ERROR_") and isinstance(value, int) and value < 0
+}
+
+
+def check(result: int, what: str) -> None:
+    """Raises unless `result` is VK_SUCCESS (book: vkUtils.zig checkResult), for the raw
+    `vk.lib` calls whose VkResult the `vulkan` package does not check. One comparison when all
+    is well, so it is cheap enough for every call of every frame."""
+    if result != _SUCCESS:
+        raise_for(result, what)
+
+
+def raise_for(result: int, what: str) -> None:
+    """The exception for a failed call: DeviceLostError (one line) or VulkanError."""
+    if result == vk.VK_ERROR_DEVICE_LOST:
+        raise DeviceLostError(
+            f"the Vulkan device was lost in {what} (the driver crashed or the GPU was reset); "
+            "restart the program, and update the GPU driver if it happens again"
+        )
+    name = _RESULT_NAMES.get(result, f"VkResult {result}")
+    raise VulkanError(f"{what} failed ({name})")
+
+
 def vk_int(handle) -> int:
     """The integer value of a `vulkan`-package handle (0 for NULL)."""
     return int(vk.ffi.cast("uintptr_t", handle))
