@@ -1,5 +1,8 @@
 """Book ch.10 (vkUtils.zig) plus the small helpers every vk module shares."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import vulkan as vk
 
 MATRIX_SIZE = 64
@@ -39,6 +42,19 @@ def raise_for(result: int, what: str) -> None:
         )
     name = _RESULT_NAMES.get(result, f"VkResult {result}")
     raise VulkanError(f"{what} failed ({name})")
+
+
+@contextmanager
+def cleanup_on_error(owner, *args) -> Iterator:
+    """`with cleanup_on_error(cls(), ctx) as obj:` - if the block raises (an error, Ctrl-C),
+    `owner.cleanup(*args)` destroys whatever the block had stored in it so far. Create
+    functions store each handle into the owner in the statement that makes it, so nothing
+    made is ever out of reach of the cleanup; cleanups skip what is still None."""
+    try:
+        yield owner
+    except BaseException:
+        owner.cleanup(*args)
+        raise
 
 
 def vk_int(handle) -> int:
