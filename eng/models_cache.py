@@ -14,6 +14,7 @@ from pyglm import glm
 
 from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData, load_geometry
 from eng.vk.buf import VkBuffer, record_copy, staging_flags
+from eng.vk.util import cleanup_on_error
 from eng.vk.vma import VmaMemoryFlags, VmaUsage
 
 log = logging.getLogger("eng.models")
@@ -29,28 +30,26 @@ MATERIAL_RECORD = np.dtype(
 )
 
 
-def staged_upload(ctx, cmd, data, usage: int, name: str) -> tuple[VkBuffer, VkBuffer]:
-    """A device-local buffer filled from a staging buffer by `cmd`: (device buffer, staging)."""
+def staged_upload(ctx, cmd, data, usage: int, name: str, staging: list) -> VkBuffer:
+    """A device-local buffer filled by `cmd` from a staging buffer, which goes into `staging`
+    as it is made (the caller frees those once the commands have run, or on any error)."""
     data = memoryview(np.ascontiguousarray(data)).cast("B")
-    staging = VkBuffer.create(
-        ctx,
-        data.nbytes,
-        vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-        staging_flags(data.nbytes),
-        VmaUsage.AUTO,
-        VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
-        name=f"staging {name}",
-    )
-    staging.write(ctx, data)
-    try:
-        buffer = VkBuffer.create(
-            ctx, data.nbytes, usage | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT, name=name
+    staging.append(
+        VkBuffer.create(
+            ctx,
+            data.nbytes,
+            vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+            staging_flags(data.nbytes),
+            VmaUsage.AUTO,
+            VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
+            name=f"staging {name}",
         )
-    except BaseException:
-        staging.cleanup(ctx)
-        raise
-    record_copy(cmd, staging, buffer)
-    return buffer, staging
+    )
+    staging[-1].write(ctx, data)
+    usage |= vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT
+    with cleanup_on_error(VkBuffer.create(ctx, data.nbytes, usage, name=name), ctx) as buffer:
+        record_copy(cmd, staging[-1], buffer)
+        return buffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,14 +66,15 @@ class VulkanMesh:
 @dataclass
 class VulkanModel:
     id: str
-    vtx_buffer: VkBuffer
-    idx_buffer: VkBuffer
     meshes: list[VulkanMesh]
     bounds: tuple[glm.vec3, glm.vec3]  # axis-aligned box of the vertex positions
+    vtx_buffer: VkBuffer | None = None  # None until uploaded
+    idx_buffer: VkBuffer | None = None
 
     def cleanup(self, ctx) -> None:
-        self.vtx_buffer.cleanup(ctx)
-        self.idx_buffer.cleanup(ctx)
+        for buffer in (self.vtx_buffer, self.idx_buffer):
+            if buffer is not None:
+                buffer.cleanup(ctx)
 
 
 class ModelsCache:
@@ -86,18 +86,6 @@ class ModelsCache:
         (freed by the caller once the commands have run, even if this raises)."""
         for model in models:
             vertices, indices = load_geometry(model)
-            vtx, vtx_staging = staged_upload(
-                ctx, cmd, vertices, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT, f"{model.id} vertices"
-            )
-            staging.append(vtx_staging)
-            try:
-                idx, idx_staging = staged_upload(
-                    ctx, cmd, indices, vk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT, f"{model.id} indices"
-                )
-            except BaseException:
-                vtx.cleanup(ctx)
-                raise
-            staging.append(idx_staging)
             positions = vertices[:, :3]
             meshes = []
             for m in model.meshes:
@@ -117,7 +105,24 @@ class ModelsCache:
                     )
                 )
             bounds = (glm.vec3(*positions.min(axis=0)), glm.vec3(*positions.max(axis=0)))
-            self.models[model.id] = VulkanModel(model.id, vtx, idx, meshes, bounds)
+            # in the cache before its buffers exist, so that cleanup() finds each one made
+            uploaded = self.models[model.id] = VulkanModel(model.id, meshes, bounds)
+            uploaded.vtx_buffer = staged_upload(
+                ctx,
+                cmd,
+                vertices,
+                vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT,
+                f"{model.id} vertices",
+                staging,
+            )
+            uploaded.idx_buffer = staged_upload(
+                ctx,
+                cmd,
+                indices,
+                vk.VK_BUFFER_USAGE_INDEX_BUFFER_BIT,
+                f"{model.id} indices",
+                staging,
+            )
             log.debug("model %s: %d meshes, %d vertices", model.id, len(meshes), len(vertices))
 
     def cleanup(self, ctx) -> None:
@@ -157,10 +162,9 @@ class MaterialsCache:
                 records[i]["texture_idx"] = texture_cache.index_of(texture_id)
                 transparent = transparent or texture_cache.textures[texture_id].transparent
             self.materials[material.id] = VulkanMaterial(material.id, i, transparent)
-        self.materials_buffer, materials_staging = staged_upload(
-            ctx, cmd, records, vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, "materials"
+        self.materials_buffer = staged_upload(
+            ctx, cmd, records, vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT, "materials", staging
         )
-        staging.append(materials_staging)
         log.debug("%d materials", len(all_materials))
 
     def cleanup(self, ctx) -> None:

@@ -5,6 +5,7 @@ images that stands in for the swapchain; any frame can be captured into a host-v
 (a screenshot), windowed or not.
 """
 
+import contextlib
 import logging
 from time import perf_counter
 
@@ -23,7 +24,14 @@ from eng.vk.queue import VkQueue
 from eng.vk.swap import Extent
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
-from eng.vk.util import ImageBarrier, copy_region, vk_int
+from eng.vk.util import (
+    DeviceLostError,
+    ImageBarrier,
+    cleanup_on_error,
+    copy_region,
+    raise_for,
+    vk_int,
+)
 from eng.vk.vma import VmaFlags
 
 log = logging.getLogger("eng.render")
@@ -38,9 +46,9 @@ _BGRA_FORMATS = {vk.VK_FORMAT_B8G8R8A8_SRGB, vk.VK_FORMAT_B8G8R8A8_UNORM}
 class Attachment:
     """Book: Attachment - a VMA image and its view, for colour or depth."""
 
-    def __init__(self, image: VkImage, view: VkImageView) -> None:
-        self.image = image
-        self.view = view
+    def __init__(self) -> None:
+        self.image: VkImage | None = None
+        self.view: VkImageView | None = None
 
     @classmethod
     def create(
@@ -48,29 +56,31 @@ class Attachment:
     ) -> "Attachment":
         depth = bool(usage & vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT)
         aspect = vk.VK_IMAGE_ASPECT_DEPTH_BIT if depth else vk.VK_IMAGE_ASPECT_COLOR_BIT
-        image = VkImage.create(
-            ctx,
-            VkImageData(
-                width=width,
-                height=height,
-                format=fmt,
-                usage=usage | vk.VK_IMAGE_USAGE_SAMPLED_BIT,
-                vma_flags=vma_flags,
-            ),
-            name,
-        )
-        try:
-            view = VkImageView.create(
-                ctx.device, image.image, VkImageViewData(format=fmt, aspect_mask=aspect), name
+        with cleanup_on_error(cls(), ctx) as attachment:
+            attachment.image = VkImage.create(
+                ctx,
+                VkImageData(
+                    width=width,
+                    height=height,
+                    format=fmt,
+                    usage=usage | vk.VK_IMAGE_USAGE_SAMPLED_BIT,
+                    vma_flags=vma_flags,
+                ),
+                name,
             )
-        except BaseException:
-            image.cleanup(ctx)
-            raise
-        return cls(image, view)
+            attachment.view = VkImageView.create(
+                ctx.device,
+                attachment.image.image,
+                VkImageViewData(format=fmt, aspect_mask=aspect),
+                name,
+            )
+            return attachment
 
     def cleanup(self, ctx) -> None:
-        self.view.cleanup(ctx.device)
-        self.image.cleanup(ctx)
+        if self.view is not None:
+            self.view.cleanup(ctx.device)
+        if self.image is not None:
+            self.image.cleanup(ctx)
 
 
 class OffscreenTarget:
@@ -87,19 +97,14 @@ class OffscreenTarget:
     def create(cls, ctx, width: int, height: int, image_flags: int = VmaFlags.NONE):
         fmt = vk.VK_FORMAT_R8G8B8A8_SRGB
         usage = vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT
-        target = cls([], Extent(width, height), fmt)
-        try:
+        with cleanup_on_error(cls([], Extent(width, height), fmt), ctx) as target:
             for i in range(FRAMES_IN_FLIGHT):
-                attachment = Attachment.create(
-                    ctx, width, height, fmt, usage, f"offscreen {i}", image_flags
+                target.attachments.append(
+                    Attachment.create(ctx, width, height, fmt, usage, f"offscreen {i}", image_flags)
                 )
-                target.attachments.append(attachment)
-                target.images.append(attachment.image.image)
-                target.image_views.append(attachment.view)
-        except BaseException:
-            target.cleanup(ctx)
-            raise
-        return target
+                target.images.append(target.attachments[-1].image.image)
+                target.image_views.append(target.attachments[-1].view)
+            return target
 
     def cleanup(self, ctx) -> None:
         for attachment in self.attachments:
@@ -150,11 +155,10 @@ class Render:
         textures and attachments in its blocks (`dedicated_images` restores the book's way).
         """
         image_flags = VmaFlags.DEDICATED_MEMORY if dedicated_images else VmaFlags.NONE
-        offscreen = (
-            OffscreenTarget.create(ctx, *headless_size, image_flags) if headless_size else None
-        )
-        r = cls(ctx, offscreen, image_flags)
+        r = cls(ctx, None, image_flags)
         try:
+            if headless_size:
+                r.offscreen = OffscreenTarget.create(ctx, *headless_size, image_flags)
             queues = ctx.phys.queues_info
             r.queue_graphics = VkQueue.create(ctx, queues.graphics_family)
             r.queue_present = VkQueue.create(ctx, queues.present_family)
@@ -229,10 +233,11 @@ class Render:
         materials and models; staging memory is freed once its fence has signalled."""
         ctx = self.ctx
         self.update_projection(eng_ctx)
-        pool = VkCmdPool.create(ctx, self.queue_graphics.family, name="uploads")
-        cmd = VkCmdBuff.create(ctx, pool, True, "uploads")
+        pool = None
         staging: list[VkBuffer] = []
         try:
+            pool = VkCmdPool.create(ctx, self.queue_graphics.family, name="uploads")
+            cmd = VkCmdBuff.create(ctx, pool, True, "uploads")  # freed with its pool
             cmd.begin()
             self.textures.add_default(ctx)
             self.materials.record_upload(ctx, cmd.cmd, self.textures, init_data.materials, staging)
@@ -247,7 +252,8 @@ class Render:
             for buffer in staging:
                 buffer.cleanup(ctx)
             self.textures.free_staging(ctx)
-            pool.cleanup(ctx)
+            if pool is not None:
+                pool.cleanup(ctx)
         self.scn.init(ctx, self.textures, self.materials)
         stats = ctx.vma.statistics()
         log.info(
@@ -321,9 +327,12 @@ class Render:
         recording = self.recordings.get((frame, index))
         if recording is None:
             name = f"frame {frame} image {index}"
-            pool = VkCmdPool.create(self.ctx, self.queue_graphics.family, name=name)
-            recording = [pool, VkCmdBuff.create(self.ctx, pool, False, name), None]
-            self.recordings[(frame, index)] = recording
+            recording = self.recordings[(frame, index)] = [
+                VkCmdPool.create(self.ctx, self.queue_graphics.family, name=name),
+                None,
+                None,
+            ]  # kept before the command buffer is made: cleanup() destroys the pool
+            recording[1] = VkCmdBuff.create(self.ctx, recording[0], False, name)
         pool, cmd_buff, recorded_key = recording
         if recorded_key == key and not capture:
             return cmd_buff.cmd
@@ -367,14 +376,17 @@ class Render:
         extent = self.target.extent
         if self._capture is not None:
             self._capture[0].cleanup(ctx)
-        buffer = VkBuffer.create(
-            ctx,
-            extent.width * extent.height * 4,
-            vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-            VmaFlags.HOST_ACCESS_RANDOM | VmaFlags.MAPPED,
-            name="screenshot",
+        self._capture = (
+            VkBuffer.create(
+                ctx,
+                extent.width * extent.height * 4,
+                vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
+                VmaFlags.HOST_ACCESS_RANDOM | VmaFlags.MAPPED,
+                name="screenshot",
+            ),
+            self.current_frame,
         )
-        self._capture = (buffer, self.current_frame)
+        buffer = self._capture[0]
         image = self.target.images[index]
         to_src = ImageBarrier(
             image,
@@ -441,7 +453,8 @@ class Render:
 
     def cleanup(self) -> None:
         ctx = self.ctx
-        ctx.device.wait()
+        with contextlib.suppress(DeviceLostError):  # a lost device runs nothing: destroy all
+            ctx.device.wait()
         if self._capture is not None:
             self._capture[0].cleanup(ctx)
         if self.scn is not None:
@@ -527,6 +540,8 @@ class GpuTimer:
             if result == vk.VK_SUCCESS:
                 ticks = self._results[1] - self._results[0]
                 self.frame_ms.append(ticks * self.period_ns / 1e6)
+            elif result != vk.VK_NOT_READY:
+                raise_for(result, "vkGetQueryPoolResults")
         self.pending[frame] = True
 
     def collect_all(self, ctx) -> None:

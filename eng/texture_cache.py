@@ -88,9 +88,10 @@ class TextureCache:
                 f"the scene needs more than {self.limit} textures, the most this device can bind"
                 f" ({MAX_TEXTURES} in the book; the device's sampler limits may be lower)"
             )
-        texture = VkTexture.create(ctx, pixels, vma_flags=self.vma_flags, name=texture_id)
-        self.textures[texture_id] = texture
-        return texture
+        self.textures[texture_id] = VkTexture.create(
+            ctx, pixels, vma_flags=self.vma_flags, name=texture_id
+        )
+        return self.textures[texture_id]
 
     def add_default(self, ctx) -> None:
         """The texture at index 0: one white pixel, also bound in every unused slot."""

@@ -1,7 +1,9 @@
 """Shared fixtures: Vulkan contexts with validation on, and an Xvfb display for window tests.
 
 Every context made here fails its test if the validation layers said anything (warning or
-error) or if VMA still holds allocations when the context is destroyed.
+error) or if VMA still holds allocations when the context is destroyed. Beyond those, every
+validation log created during any test must be empty when the test ends (`no_validation_messages`);
+a test that provokes messages on purpose says so with `@pytest.mark.validation_messages`.
 
 Tests marked `book_data` use the book's own models (Sponza, its cube): found through
 ZVK_BOOK_RES or where `make book-data` put them. Without them those tests skip, with one line
@@ -17,6 +19,7 @@ import pytest
 
 from eng.com import common
 from eng.vk.ctx import VkCtx
+from eng.vk.inst import ValidationLog
 from eng.wnd import quit_video
 from game import book_data
 
@@ -41,6 +44,24 @@ def pytest_runtest_setup(item):
         pytest.skip(NO_BOOK_DATA)
 
 
+@pytest.fixture(autouse=True)
+def no_validation_messages(request, monkeypatch):
+    """Fails the test if a validation log created during it holds any message at the end
+    (after every other fixture has cleaned up, so what vkDestroyDevice reports counts too)."""
+    logs: list[ValidationLog] = []
+    real_init = ValidationLog.__init__
+
+    def init(self) -> None:
+        real_init(self)
+        logs.append(self)
+
+    monkeypatch.setattr(ValidationLog, "__init__", init)
+    yield logs
+    if request.node.get_closest_marker("validation_messages") is None:
+        messages = [m for validation_log in logs for m in validation_log.messages]
+        assert messages == [], "validation messages:\n" + "\n".join(messages)
+
+
 @pytest.fixture
 def constants() -> common.Constants:
     return common.load().with_overrides(validation=True)
@@ -62,6 +83,28 @@ def ctx(constants):
     context = VkCtx.create(constants)
     yield context
     finish_ctx(context)
+
+
+@pytest.fixture
+def created_contexts(monkeypatch):
+    """Every VkCtx made during the test, with its validation log."""
+    made = []
+    real = VkCtx.create.__func__
+
+    def create(cls, *args, **kwargs):
+        ctx = real(cls, *args, **kwargs)
+        made.append((ctx, ctx.instance.validation_log))
+        return ctx
+
+    monkeypatch.setattr(VkCtx, "create", classmethod(create))
+    return made
+
+
+def assert_cleaned_up(made) -> None:
+    assert len(made) == 1
+    ctx, validation_log = made[0]
+    assert ctx.vma is None and ctx.device is None and ctx.instance is None, "cleanup did not run"
+    assert validation_log.messages == []
 
 
 @pytest.fixture(scope="session")

@@ -24,11 +24,12 @@ from eng.vk.ctx import VkCtx
 from game.__main__ import TITLE, Game
 from game.scenes import load_spec
 
-from .conftest import CRATE, ROOT
+from .conftest import CRATE, ROOT, assert_cleaned_up
 
 # --- leaks are reported at vkDestroyDevice --------------------------------------------------
 
 
+@pytest.mark.validation_messages
 def test_a_leaked_child_object_is_reported_when_the_device_is_destroyed(constants):
     ctx = VkCtx.create(constants)
     device = ctx.device
@@ -69,6 +70,7 @@ def test_a_leaked_child_object_is_reported_when_the_device_is_destroyed(constant
         ("eng.vk.imv.VkImageView.cleanup", "depth 0"),
     ],
 )
+@pytest.mark.validation_messages
 def test_an_engine_object_not_cleaned_up_is_reported_by_name(constants, monkeypatch, target, name):
     """If a cleanup stopped destroying its object, the leak would not go unnoticed: the layer
     names the object at vkDestroyDevice (every other test demands zero messages)."""
@@ -237,28 +239,6 @@ def _fail_on_call(monkeypatch, target: str, n: int) -> None:
         return func(*args, **kwargs)
 
     monkeypatch.setattr(owner, attr, classmethod(failing) if is_classmethod else failing)
-
-
-@pytest.fixture
-def created_contexts(monkeypatch):
-    """Every VkCtx made during the test, with its validation log."""
-    made = []
-    real = VkCtx.create.__func__
-
-    def create(cls, *args, **kwargs):
-        ctx = real(cls, *args, **kwargs)
-        made.append((ctx, ctx.instance.validation_log))
-        return ctx
-
-    monkeypatch.setattr(VkCtx, "create", classmethod(create))
-    return made
-
-
-def assert_cleaned_up(made) -> None:
-    assert len(made) == 1
-    ctx, validation_log = made[0]
-    assert ctx.vma is None and ctx.device is None and ctx.instance is None, "cleanup did not run"
-    assert validation_log.messages == []
 
 
 @pytest.mark.parametrize(

@@ -39,21 +39,25 @@ class VkBuffer:
             "VmaAllocationCreateInfo*",
             {"flags": vma_flags, "usage": vma_usage, "requiredFlags": required_flags},
         )
-        p_buffer = ffi.new("VkBuffer*")
+        p_buffer = ffi.new("VkBuffer*")  # NULL until made: vmaDestroyBuffer skips NULLs
         p_allocation = ffi.new("VmaAllocation*")
         info = ffi.new("VmaAllocationInfo*")
-        vma.check(
-            lib.vmaCreateBuffer(
-                ctx.vma.vma_alloc, create_info, alloc_info, p_buffer, p_allocation, info
-            ),
-            f"vmaCreateBuffer({name or size})",
-        )
-        buffer = vma.to_vk("VkBuffer", p_buffer[0])
-        if name:
-            ctx.device.set_name(vk.VK_OBJECT_TYPE_BUFFER, buffer, name)
-            vma.name_allocation(ctx, p_allocation[0], info, vma_flags, name)
-        mapped = info.pMappedData if info.pMappedData != ffi.NULL else None
-        return cls(size, buffer, p_allocation[0], mapped)
+        try:
+            vma.check(
+                lib.vmaCreateBuffer(
+                    ctx.vma.vma_alloc, create_info, alloc_info, p_buffer, p_allocation, info
+                ),
+                f"vmaCreateBuffer({name or size})",
+            )
+            buffer = vma.to_vk("VkBuffer", p_buffer[0])
+            if name:
+                ctx.device.set_name(vk.VK_OBJECT_TYPE_BUFFER, buffer, name)
+                vma.name_allocation(ctx, p_allocation[0], info, vma_flags, name)
+            mapped = info.pMappedData if info.pMappedData != ffi.NULL else None
+            return cls(size, buffer, p_allocation[0], mapped)
+        except BaseException:
+            lib.vmaDestroyBuffer(ctx.vma.vma_alloc, p_buffer[0], p_allocation[0])
+            raise
 
     def map(self, ctx):
         """vmaMapMemory: a void* to the buffer's memory (pair with unmap)."""
@@ -68,9 +72,10 @@ class VkBuffer:
         lib.vmaFlushAllocation(ctx.vma.vma_alloc, self.allocation, 0, self.size)
 
     def write(self, ctx, data, offset: int = 0) -> None:
-        """Copies bytes (anything with the buffer protocol) into the buffer's memory."""
+        """Copies bytes (anything with the buffer protocol) into the buffer's memory; the
+        size is checked first, so the copy can never run past the allocation."""
         view = memoryview(data).cast("B")
-        if offset + view.nbytes > self.size:
+        if offset < 0 or offset + view.nbytes > self.size:
             raise ValueError(f"{view.nbytes} bytes at {offset} overflow a {self.size}-byte buffer")
         ptr = self.mapped_data if self.mapped_data is not None else self.map(ctx)
         ffi.memmove(ffi.cast("char*", ptr) + offset, view, view.nbytes)
@@ -87,9 +92,9 @@ class VkBuffer:
         return data
 
     def cleanup(self, ctx) -> None:
-        lib.vmaDestroyBuffer(
-            ctx.vma.vma_alloc, vma.to_vma("VkBuffer", self.buffer), self.allocation
-        )
+        buffer, allocation, self.buffer, self.allocation = self.buffer, self.allocation, None, None
+        if allocation is not None:  # dropped first: a second cleanup destroys nothing
+            lib.vmaDestroyBuffer(ctx.vma.vma_alloc, vma.to_vma("VkBuffer", buffer), allocation)
 
 
 STAGING_DEDICATED_MIN = 1 << 20

@@ -3,11 +3,12 @@
 import vulkan as vk
 
 from eng.vk.sync import VkFence
+from eng.vk.util import check, cleanup_on_error
 
 
 class VkCmdPool:
-    def __init__(self, pool) -> None:
-        self.pool = pool
+    def __init__(self) -> None:
+        self.pool = None
 
     @classmethod
     def create(cls, ctx, family: int, reset_buffers: bool = False, name: str = "") -> "VkCmdPool":
@@ -16,20 +17,24 @@ class VkCmdPool:
             flags=vk.VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT if reset_buffers else 0,
             queueFamilyIndex=family,
         )
-        pool = vk.vkCreateCommandPool(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_COMMAND_POOL, pool, name)
-        return cls(pool)
+        with cleanup_on_error(cls(), ctx) as pool:
+            pool.pool = vk.vkCreateCommandPool(ctx.device.device, info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_COMMAND_POOL, pool.pool, name)
+            return pool
 
     def reset(self, ctx) -> None:
-        vk.lib.vkResetCommandPool(ctx.device.device, self.pool, 0)
+        check(vk.lib.vkResetCommandPool(ctx.device.device, self.pool, 0), "vkResetCommandPool")
 
     def cleanup(self, ctx) -> None:
-        vk.vkDestroyCommandPool(ctx.device.device, self.pool, None)
+        """Also frees the pool's command buffers."""
+        pool, self.pool = self.pool, None
+        if pool is not None:
+            vk.vkDestroyCommandPool(ctx.device.device, pool, None)
 
 
 class VkCmdBuff:
     def __init__(self, cmd, one_time: bool) -> None:
-        self.cmd = cmd
+        self.cmd = cmd  # freed with its pool
         self.one_time = one_time
         self._begin_info = vk.ffi.new(
             "VkCommandBufferBeginInfo*",
@@ -52,16 +57,23 @@ class VkCmdBuff:
         return cls(cmd, one_time)
 
     def begin(self) -> None:
-        vk.lib.vkBeginCommandBuffer(self.cmd, self._begin_info)
+        check(vk.lib.vkBeginCommandBuffer(self.cmd, self._begin_info), "vkBeginCommandBuffer")
 
     def end(self) -> None:
-        vk.lib.vkEndCommandBuffer(self.cmd)
+        check(vk.lib.vkEndCommandBuffer(self.cmd), "vkEndCommandBuffer")
 
     def submit_and_wait(self, ctx, queue) -> None:
-        fence = VkFence.create(ctx, signaled=False, name="submit and wait")
-        queue.submit([self.cmd], fence=fence.fence)
-        fence.wait(ctx)
-        fence.cleanup(ctx)
+        fence = None
+        try:
+            fence = VkFence.create(ctx, signaled=False, name="submit and wait")
+            queue.submit([self.cmd], fence=fence.fence)
+            fence.wait(ctx)
+        finally:
+            if fence is not None:
+                try:
+                    ctx.device.wait()  # interrupted: the work may still be running
+                finally:
+                    fence.cleanup(ctx)
 
     def cleanup(self, ctx, pool: VkCmdPool) -> None:
         vk.vkFreeCommandBuffers(ctx.device.device, pool.pool, 1, [self.cmd])

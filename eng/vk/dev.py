@@ -5,7 +5,7 @@ import logging
 import vulkan as vk
 
 from eng.vk.phys import SWAPCHAIN_EXT
-from eng.vk.util import VulkanError, vk_int
+from eng.vk.util import VulkanError, check, vk_int
 
 log = logging.getLogger("eng.vk")
 
@@ -87,7 +87,7 @@ class VkDevice:
         return vk.ffi.cast(f"PFN_{name}", fn)
 
     def wait(self) -> None:
-        vk.vkDeviceWaitIdle(self.device)
+        check(vk.lib.vkDeviceWaitIdle(self.device), "vkDeviceWaitIdle")
 
     def cleanup(self) -> None:
         vk.vkDestroyDevice(self.device, None)

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 
 import vulkan as vk
 
+from eng.vk.util import cleanup_on_error
+
 
 @dataclass(frozen=True, slots=True)
 class VkImageViewData:
@@ -17,8 +19,8 @@ class VkImageViewData:
 
 
 class VkImageView:
-    def __init__(self, view, image) -> None:
-        self.view = view
+    def __init__(self, image) -> None:
+        self.view = None
         self.image = image
 
     @classmethod
@@ -36,9 +38,12 @@ class VkImageView:
                 layerCount=data.layer_count,
             ),
         )
-        view = vk.vkCreateImageView(device.device, info, None)
-        device.set_name(vk.VK_OBJECT_TYPE_IMAGE_VIEW, view, name)
-        return cls(view, image)
+        with cleanup_on_error(cls(image), device) as view:
+            view.view = vk.vkCreateImageView(device.device, info, None)
+            device.set_name(vk.VK_OBJECT_TYPE_IMAGE_VIEW, view.view, name)
+            return view
 
     def cleanup(self, device) -> None:
-        vk.vkDestroyImageView(device.device, self.view, None)
+        view, self.view = self.view, None
+        if view is not None:
+            vk.vkDestroyImageView(device.device, view, None)

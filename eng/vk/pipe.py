@@ -7,6 +7,8 @@ from pathlib import Path
 
 import vulkan as vk
 
+from eng.vk.util import VulkanError, check
+
 
 class VkShaderModule:
     def __init__(self, module, stage: int) -> None:
@@ -172,28 +174,35 @@ class VkPipeline:
             ),
             None,
         )
-        create_info = vk.VkGraphicsPipelineCreateInfo(
-            sType=vk.VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
-            pNext=rendering,
-            stageCount=len(stages),
-            pStages=stages,
-            pVertexInputState=vertex_input,
-            pInputAssemblyState=input_assembly,
-            pViewportState=viewport,
-            pRasterizationState=raster,
-            pMultisampleState=multisample,
-            pDepthStencilState=depth if info.depth_format != vk.VK_FORMAT_UNDEFINED else None,
-            pColorBlendState=blend,
-            pDynamicState=dynamic,
-            layout=layout,
-            basePipelineIndex=-1,
-        )
-        pipeline = vk.vkCreateGraphicsPipelines(
-            device, ctx.pipeline_cache.cache, 1, [create_info], None
-        )[0]
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE, pipeline, name)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, layout, name)
-        return cls(pipeline, layout)
+        pipeline = None
+        try:  # from here on, a failure destroys what was made
+            create_info = vk.VkGraphicsPipelineCreateInfo(
+                sType=vk.VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
+                pNext=rendering,
+                stageCount=len(stages),
+                pStages=stages,
+                pVertexInputState=vertex_input,
+                pInputAssemblyState=input_assembly,
+                pViewportState=viewport,
+                pRasterizationState=raster,
+                pMultisampleState=multisample,
+                pDepthStencilState=depth if info.depth_format != vk.VK_FORMAT_UNDEFINED else None,
+                pColorBlendState=blend,
+                pDynamicState=dynamic,
+                layout=layout,
+                basePipelineIndex=-1,
+            )
+            pipeline = vk.vkCreateGraphicsPipelines(
+                device, ctx.pipeline_cache.cache, 1, [create_info], None
+            )[0]
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE, pipeline, name)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, layout, name)
+            return cls(pipeline, layout)
+        except BaseException:
+            if pipeline is not None:
+                vk.vkDestroyPipeline(device, pipeline, None)
+            vk.vkDestroyPipelineLayout(device, layout, None)
+            raise
 
     def cleanup(self, ctx) -> None:
         vk.vkDestroyPipeline(ctx.device.device, self.pipeline, None)
@@ -225,13 +234,14 @@ class VkPipelineCache:
         if self.path is not None:
             try:
                 size = vk.ffi.new("size_t*")
-                vk.lib.vkGetPipelineCacheData(ctx.device.device, self.cache, size, vk.ffi.NULL)
+                get_data = vk.lib.vkGetPipelineCacheData
+                check(get_data(ctx.device.device, self.cache, size, vk.ffi.NULL), "cache size")
                 data = vk.ffi.new("char[]", size[0])
-                vk.lib.vkGetPipelineCacheData(ctx.device.device, self.cache, size, data)
+                check(get_data(ctx.device.device, self.cache, size, data), "cache data")
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # one per process
                 tmp.write_bytes(vk.ffi.buffer(data, size[0]))
                 tmp.replace(self.path)
-            except OSError:
+            except (OSError, VulkanError):
                 pass  # a cache that cannot be written only costs start-up time next run
         vk.vkDestroyPipelineCache(ctx.device.device, self.cache, None)

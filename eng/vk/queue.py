@@ -2,7 +2,7 @@
 
 import vulkan as vk
 
-from eng.vk.util import VulkanError
+from eng.vk.util import check
 
 
 class VkQueue:
@@ -63,6 +63,4 @@ class VkQueue:
         return submit, (cmd_infos, waits, signals)  # the tuple keeps the arrays alive
 
     def submit_prebuilt(self, prebuilt, fence) -> None:
-        result = vk.lib.vkQueueSubmit2(self.queue, 1, prebuilt[0], fence)
-        if result != vk.VK_SUCCESS:
-            raise VulkanError(f"vkQueueSubmit2 failed (VkResult {result})")
+        check(vk.lib.vkQueueSubmit2(self.queue, 1, prebuilt[0], fence), "vkQueueSubmit2")

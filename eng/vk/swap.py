@@ -7,7 +7,7 @@ import vulkan as vk
 
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.sync import NO_TIMEOUT
-from eng.vk.util import VulkanError
+from eng.vk.util import VulkanError, raise_for
 
 log = logging.getLogger("eng.vk")
 
@@ -141,7 +141,7 @@ class VkSwapChain:
         if result == vk.VK_ERROR_OUT_OF_DATE_KHR:
             return None
         if result not in (vk.VK_SUCCESS, vk.VK_SUBOPTIMAL_KHR):
-            raise VulkanError(f"vkAcquireNextImageKHR failed (VkResult {result})")
+            raise_for(result, "vkAcquireNextImageKHR")
         return self._index[0]
 
     def present(self, queue, semaphore, index: int) -> bool:
@@ -164,7 +164,7 @@ class VkSwapChain:
         if result in (vk.VK_ERROR_OUT_OF_DATE_KHR, vk.VK_SUBOPTIMAL_KHR):
             return False
         if result != vk.VK_SUCCESS:
-            raise VulkanError(f"vkQueuePresentKHR failed (VkResult {result})")
+            raise_for(result, "vkQueuePresentKHR")
         return True
 
     def cleanup(self, ctx) -> None:

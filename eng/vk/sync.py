@@ -2,13 +2,15 @@
 
 import vulkan as vk
 
+from eng.vk.util import check, cleanup_on_error
+
 NO_TIMEOUT = 0xFFFFFFFFFFFFFFFF
 
 
 class VkFence:
-    def __init__(self, fence) -> None:
-        self.fence = fence
-        self.fence_ptr = vk.ffi.new("VkFence[1]", [fence])  # for the per-frame lib calls
+    def __init__(self) -> None:
+        self.fence = None
+        self.fence_ptr = vk.ffi.new("VkFence[1]")  # for the per-frame lib calls
 
     @classmethod
     def create(cls, ctx, signaled: bool = True, name: str = "") -> "VkFence":
@@ -16,30 +18,39 @@ class VkFence:
             sType=vk.VK_STRUCTURE_TYPE_FENCE_CREATE_INFO,
             flags=vk.VK_FENCE_CREATE_SIGNALED_BIT if signaled else 0,
         )
-        fence = vk.vkCreateFence(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_FENCE, fence, name)
-        return cls(fence)
+        with cleanup_on_error(cls(), ctx) as fence:
+            fence.fence_ptr[0] = fence.fence = vk.vkCreateFence(ctx.device.device, info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_FENCE, fence.fence, name)
+            return fence
 
     def wait(self, ctx) -> None:
-        vk.lib.vkWaitForFences(ctx.device.device, 1, self.fence_ptr, vk.VK_TRUE, NO_TIMEOUT)
+        check(
+            vk.lib.vkWaitForFences(ctx.device.device, 1, self.fence_ptr, vk.VK_TRUE, NO_TIMEOUT),
+            "vkWaitForFences",
+        )
 
     def reset(self, ctx) -> None:
-        vk.lib.vkResetFences(ctx.device.device, 1, self.fence_ptr)
+        check(vk.lib.vkResetFences(ctx.device.device, 1, self.fence_ptr), "vkResetFences")
 
     def cleanup(self, ctx) -> None:
-        vk.vkDestroyFence(ctx.device.device, self.fence, None)
+        fence, self.fence = self.fence, None  # dropped first: never destroyed twice
+        if fence is not None:
+            vk.vkDestroyFence(ctx.device.device, fence, None)
 
 
 class VkSemaphore:
-    def __init__(self, semaphore) -> None:
-        self.semaphore = semaphore
+    def __init__(self) -> None:
+        self.semaphore = None
 
     @classmethod
     def create(cls, ctx, name: str = "") -> "VkSemaphore":
         info = vk.VkSemaphoreCreateInfo(sType=vk.VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO)
-        sem = vk.vkCreateSemaphore(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_SEMAPHORE, sem, name)
-        return cls(sem)
+        with cleanup_on_error(cls(), ctx) as sem:
+            sem.semaphore = vk.vkCreateSemaphore(ctx.device.device, info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_SEMAPHORE, sem.semaphore, name)
+            return sem
 
     def cleanup(self, ctx) -> None:
-        vk.vkDestroySemaphore(ctx.device.device, self.semaphore, None)
+        semaphore, self.semaphore = self.semaphore, None
+        if semaphore is not None:
+            vk.vkDestroySemaphore(ctx.device.device, semaphore, None)

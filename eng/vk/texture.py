@@ -9,7 +9,7 @@ import vulkan as vk
 from eng.vk.buf import VkBuffer, staging_flags
 from eng.vk.image import VkImage, VkImageData
 from eng.vk.imv import VkImageView, VkImageViewData
-from eng.vk.util import ImageBarrier, copy_region
+from eng.vk.util import ImageBarrier, cleanup_on_error, copy_region
 from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
 
 
@@ -22,8 +22,8 @@ class VkTextSamplerInfo:
 
 
 class VkTextSampler:
-    def __init__(self, sampler) -> None:
-        self.sampler = sampler
+    def __init__(self) -> None:
+        self.sampler = None
 
     @classmethod
     def create(cls, ctx, info: VkTextSamplerInfo) -> "VkTextSampler":
@@ -47,12 +47,15 @@ class VkTextSampler:
             anisotropyEnable=vk.VK_TRUE if anisotropy else vk.VK_FALSE,
             maxAnisotropy=ctx.phys.limits.maxSamplerAnisotropy if anisotropy else 1.0,
         )
-        sampler = vk.vkCreateSampler(ctx.device.device, create_info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_SAMPLER, sampler, "texture sampler")
-        return cls(sampler)
+        with cleanup_on_error(cls(), ctx) as sampler:
+            sampler.sampler = vk.vkCreateSampler(ctx.device.device, create_info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_SAMPLER, sampler.sampler, "texture sampler")
+            return sampler
 
     def cleanup(self, ctx) -> None:
-        vk.vkDestroySampler(ctx.device.device, self.sampler, None)
+        sampler, self.sampler = self.sampler, None
+        if sampler is not None:
+            vk.vkDestroySampler(ctx.device.device, sampler, None)
 
 
 def _barrier(cmd, image, old, new, src_stage, src_access, dst_stage, dst_access, mip, mips):
@@ -75,14 +78,14 @@ _SHADER = vk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL
 class VkTexture:
     """An RGBA image with a full mip chain; the pixels wait in a staging buffer until recorded."""
 
-    def __init__(self, image: VkImage, view: VkImageView, staging, mip_levels, transparent):
-        self.image = image
-        self.view = view
-        self.staging: VkBuffer | None = staging
-        self.width = image.width
-        self.height = image.height
+    def __init__(self, width: int, height: int, mip_levels: int) -> None:
+        self.image: VkImage | None = None
+        self.view: VkImageView | None = None
+        self.staging: VkBuffer | None = None
+        self.width = width
+        self.height = height
         self.mip_levels = mip_levels
-        self.transparent = transparent
+        self.transparent = False
         self.recorded = False
 
     @classmethod
@@ -102,33 +105,37 @@ class VkTexture:
             | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT
             | vk.VK_IMAGE_USAGE_SAMPLED_BIT
         )
-        image = VkImage.create(
-            ctx,
-            VkImageData(
-                width=width,
-                height=height,
-                usage=usage,
-                format=fmt,
-                mip_levels=mip_levels,
-                vma_flags=vma_flags,
-            ),
-            name,
-        )
-        view = VkImageView.create(
-            ctx.device, image.image, VkImageViewData(format=fmt, level_count=mip_levels), name
-        )
-        staging = VkBuffer.create(
-            ctx,
-            pixels.nbytes,
-            vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
-            staging_flags(pixels.nbytes),
-            VmaUsage.AUTO,
-            VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
-            name=f"staging {name}",
-        )
-        staging.write(ctx, np.ascontiguousarray(pixels))
-        transparent = bool((pixels[..., 3] < 255).any())
-        return cls(image, view, staging, mip_levels, transparent)
+        with cleanup_on_error(cls(width, height, mip_levels), ctx) as texture:
+            texture.image = VkImage.create(
+                ctx,
+                VkImageData(
+                    width=width,
+                    height=height,
+                    usage=usage,
+                    format=fmt,
+                    mip_levels=mip_levels,
+                    vma_flags=vma_flags,
+                ),
+                name,
+            )
+            texture.view = VkImageView.create(
+                ctx.device,
+                texture.image.image,
+                VkImageViewData(format=fmt, level_count=mip_levels),
+                name,
+            )
+            texture.staging = VkBuffer.create(
+                ctx,
+                pixels.nbytes,
+                vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT,
+                staging_flags(pixels.nbytes),
+                VmaUsage.AUTO,
+                VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
+                name=f"staging {name}",
+            )
+            texture.staging.write(ctx, np.ascontiguousarray(pixels))
+            texture.transparent = bool((pixels[..., 3] < 255).any())
+            return texture
 
     def record_transition(self, cmd) -> None:
         """Records: layout to transfer-dst, copy from staging, mipmap blits, shader-read."""
@@ -207,11 +214,13 @@ class VkTexture:
         )
 
     def cleanup_staging(self, ctx) -> None:
-        if self.staging is not None:
-            self.staging.cleanup(ctx)
-            self.staging = None
+        staging, self.staging = self.staging, None  # dropped first: never destroyed twice
+        if staging is not None:
+            staging.cleanup(ctx)
 
     def cleanup(self, ctx) -> None:
         self.cleanup_staging(ctx)
-        self.view.cleanup(ctx.device)
-        self.image.cleanup(ctx)
+        if self.view is not None:
+            self.view.cleanup(ctx.device)
+        if self.image is not None:
+            self.image.cleanup(ctx)

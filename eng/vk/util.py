@@ -1,5 +1,8 @@
 """Book ch.10 (vkUtils.zig) plus the small helpers every vk module shares."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import vulkan as vk
 
 MATRIX_SIZE = 64
@@ -8,6 +11,50 @@ MATRIX_SIZE = 64
 
 class VulkanError(RuntimeError):
     """A Vulkan object could not be created or a device requirement is not met."""
+
+
+class DeviceLostError(VulkanError):
+    """VK_ERROR_DEVICE_LOST: the driver gave up on the device; nothing more will run on it."""
+
+
+_SUCCESS = vk.VK_SUCCESS
+_RESULT_NAMES = {
+    value: name
+    for name, value in sorted(vars(vk).items(), reverse=True)  # core names over _KHR aliases
+    if name.startswith("VK_ERROR_") and isinstance(value, int) and value < 0
+}
+
+
+def check(result: int, what: str) -> None:
+    """Raises unless `result` is VK_SUCCESS (book: vkUtils.zig checkResult), for the raw
+    `vk.lib` calls whose VkResult the `vulkan` package does not check. One comparison when all
+    is well, so it is cheap enough for every call of every frame."""
+    if result != _SUCCESS:
+        raise_for(result, what)
+
+
+def raise_for(result: int, what: str) -> None:
+    """The exception for a failed call: DeviceLostError (one line) or VulkanError."""
+    if result == vk.VK_ERROR_DEVICE_LOST:
+        raise DeviceLostError(
+            f"the Vulkan device was lost in {what} (the driver crashed or the GPU was reset); "
+            "restart the program, and update the GPU driver if it happens again"
+        )
+    name = _RESULT_NAMES.get(result, f"VkResult {result}")
+    raise VulkanError(f"{what} failed ({name})")
+
+
+@contextmanager
+def cleanup_on_error(owner, *args) -> Iterator:
+    """`with cleanup_on_error(cls(), ctx) as obj:` - if the block raises (an error, Ctrl-C),
+    `owner.cleanup(*args)` destroys whatever the block had stored in it so far. Create
+    functions store each handle into the owner in the statement that makes it, so nothing
+    made is ever out of reach of the cleanup; cleanups skip what is still None."""
+    try:
+        yield owner
+    except BaseException:
+        owner.cleanup(*args)
+        raise
 
 
 def vk_int(handle) -> int:
