@@ -286,7 +286,7 @@ def run(args: argparse.Namespace) -> int:
     from eng.engine import Engine
     from eng.shader_watch import ShaderSet
     from eng.snapshots import Snapshots, save_screenshot
-    from game.__main__ import TITLE, Game
+    from game.main import TITLE, Game
     from game.scenes import load_spec
 
     spec = load_spec(args.scene, args.view)

@@ -96,7 +96,7 @@ def soak(
         raise ValueError(f"the warm-up ({warmup}) must be shorter than the run ({frames})")
     from eng.com import common
     from eng.engine import Engine
-    from game.__main__ import TITLE, Game
+    from game.main import TITLE, Game
     from game.scenes import load_spec
 
     constants = common.load().with_overrides(validation=validation)

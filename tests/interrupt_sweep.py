@@ -16,7 +16,7 @@ from pathlib import Path
 from eng.com import common
 from eng.engine import Engine
 from eng.vk.inst import ValidationLog
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]

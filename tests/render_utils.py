@@ -6,7 +6,7 @@ import numpy as np
 from PIL import Image
 
 from eng.engine import Engine
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -16,7 +16,7 @@ import pytest
 
 from eng.engine import Engine
 from eng.model_data import ModelError, load_geometry
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 from .conftest import CRATE

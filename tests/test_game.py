@@ -11,7 +11,7 @@ from eng.com.common import Constants
 from eng.engine import EngCtx
 from eng.scene import Scene
 from eng.wnd import MouseState
-from game.__main__ import Game
+from game.main import Game
 from game.scenes import load_spec
 
 from .conftest import CRATE

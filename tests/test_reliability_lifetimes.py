@@ -21,7 +21,7 @@ from eng.engine import Engine
 from eng.model_data import ModelError
 from eng.render import Render
 from eng.vk.ctx import VkCtx
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 from .conftest import CRATE, ROOT, assert_cleaned_up

@@ -18,7 +18,7 @@ from eng.vk.dev import VkDevice
 from eng.vk.queue import VkQueue
 from eng.vk.util import vk_int
 from eng.vk.vma import VmaFlags, VmaMemoryFlags
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 from .conftest import BOOK_MODELS, finish_ctx

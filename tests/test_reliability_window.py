@@ -17,7 +17,7 @@ from eng.render import Render
 from eng.vk.dev import VkDevice
 from eng.vk.swap import SIZE_FROM_SWAPCHAIN, VkSwapChain, choose_extent
 from eng.wnd import Wnd
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 from .conftest import ROOT
@@ -248,7 +248,7 @@ sys.path.insert(0, {root!r})
 from eng.com import common
 from eng.engine import Engine
 from eng.vk import {module} as target_module
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 class Injected(RuntimeError):

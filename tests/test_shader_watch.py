@@ -7,7 +7,7 @@ import numpy as np
 
 from eng.engine import Engine
 from eng.shader_watch import SHADERS, ShaderSet
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 from .test_cli import assert_one_line_error, run_game

@@ -13,7 +13,7 @@ from eng.snapshots import MAP_METADATA, Snapshots
 from eng.vk.buf import VkBuffer
 from eng.vk.vma import VmaStats
 from eng.vma_map import COLOURS, draw_map, kind_of
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 from .test_cli import assert_one_line_error, run_game

@@ -1,7 +1,7 @@
 """The window path under Xvfb: present frames, resize twice, close, leak nothing."""
 
 from eng.engine import Engine
-from game.__main__ import TITLE, Game
+from game.main import TITLE, Game
 from game.scenes import load_spec
 
 

@@ -1,0 +1,94 @@
+"""The book's main.zig: load a scene, place entity and camera, fly around (`python -m game`
+runs it through game/cli.py).
+
+Controls: W/S forward/back, A/D left/right, Up/Down arrows up/down (10 units/s); drag with the
+right mouse button to look around (0.1 degree per pixel); Escape or closing the window quits.
+"""
+
+import math
+
+from pyglm import glm
+
+from eng.engine import EngCtx, InitData
+from eng.entity import Entity
+from game.scenes import SceneSpec
+
+TITLE = "Vulkan Book"
+MOVE_SPEED = 10.0  # units per second
+MOUSE_SENSITIVITY = 0.1  # degrees per pixel
+FIT_RADIUS = 5.0  # `--view fit` scales the model to this bounding radius
+
+
+class Game:
+    """The game logic of main.zig, for any scene (the book's is Sponza)."""
+
+    title = TITLE
+
+    def __init__(self, spec: SceneSpec) -> None:
+        self.spec = spec
+        self._keys = None
+
+    def init(self, eng_ctx: EngCtx) -> InitData:
+        scene = eng_ctx.scene
+        for data in self.spec.entities:
+            entity = Entity(data.id, data.model_id)
+            entity.set_pos(*data.pos)
+            entity.set_rotation_deg(*data.rotation)
+            entity.scale = data.scale
+            entity.update()
+            scene.add_entity(entity)
+        view = scene.camera.view_data
+        view.pos = glm.vec3(*self.spec.camera.pos)
+        view.pitch = math.radians(self.spec.camera.pitch)
+        view.yaw = math.radians(self.spec.camera.yaw)
+        view.recalculate()
+        return InitData(models=self.spec.models, materials=self.spec.materials)
+
+    def loaded(self, eng_ctx: EngCtx, models_cache) -> None:
+        """After the upload: `--view fit` frames the first entity's model."""
+        if self.spec.view != "fit" or not eng_ctx.scene.entities:
+            return
+        entity = next(iter(eng_ctx.scene.entities.values()))
+        low, high = models_cache.models[entity.model_id].bounds
+        radius = max(glm.length(high - low) / 2, 1e-6)
+        entity.scale = FIT_RADIUS / radius
+        entity.pos = -(low + high) / 2 * entity.scale
+        entity.update()
+        view = eng_ctx.scene.camera.view_data
+        distance = FIT_RADIUS / math.tan(eng_ctx.constants.fov / 2) * 1.2
+        view.pos = glm.vec3(0.0, distance * 0.35, distance)
+        view.yaw = -math.pi / 2
+        view.pitch = -math.atan(0.35)
+        view.recalculate()
+
+    def input(self, eng_ctx: EngCtx, delta_sec: float) -> None:
+        wnd = eng_ctx.wnd
+        if self._keys is None:
+            self._keys = {k: wnd.scancode(k) for k in ("W", "S", "A", "D", "UP", "DOWN")}
+        keys = self._keys
+        view = eng_ctx.scene.camera.view_data
+        inc = MOVE_SPEED * delta_sec
+        if wnd.is_key_pressed(keys["W"]):
+            view.move_forward(inc)
+        elif wnd.is_key_pressed(keys["S"]):
+            view.move_back(inc)
+        if wnd.is_key_pressed(keys["A"]):
+            view.move_left(inc)
+        elif wnd.is_key_pressed(keys["D"]):
+            view.move_right(inc)
+        if wnd.is_key_pressed(keys["UP"]):
+            view.move_up(inc)
+        elif wnd.is_key_pressed(keys["DOWN"]):
+            view.move_down(inc)
+        mouse = wnd.mouse
+        if mouse.right:
+            view.add_rotation(
+                math.radians(-mouse.delta_y * MOUSE_SENSITIVITY),
+                math.radians(-mouse.delta_x * MOUSE_SENSITIVITY),
+            )
+
+    def update(self, eng_ctx: EngCtx, delta_sec: float) -> None:
+        pass
+
+    def cleanup(self) -> None:
+        pass
