@@ -1,8 +1,8 @@
 """Book ch.10 (render.zig): frames in flight, acquire / record / submit / present, resize.
 
-Without a window the engine renders into an `OffscreenTarget`, a set of VMA-allocated colour
-images that stands in for the swapchain; any frame can be captured into a host-visible buffer
-(a screenshot), windowed or not.
+Without a window the engine renders into an `OffscreenTarget` (eng/offscreen.py) that stands in
+for the swapchain; any frame can be captured into a host-visible buffer (a screenshot), windowed
+or not. The profiler of `--bench` is in eng/profile.py.
 """
 
 import contextlib
@@ -14,24 +14,16 @@ import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.models_cache import MaterialsCache, ModelsCache
+from eng.offscreen import OffscreenTarget
+from eng.profile import GpuTimer, StageTimings
 from eng.render_scn import COMMITTED_SHADERS, RenderScn
 from eng.texture_cache import TextureCache, device_texture_limit
 from eng.vk.buf import VkBuffer
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
-from eng.vk.image import VkImage, VkImageData
-from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.queue import VkQueue
-from eng.vk.swap import Extent
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
-from eng.vk.util import (
-    DeviceLostError,
-    ImageBarrier,
-    cleanup_on_error,
-    copy_region,
-    raise_for,
-    vk_int,
-)
+from eng.vk.util import DeviceLostError, ImageBarrier, copy_region, vk_int
 from eng.vk.vma import VmaFlags
 
 log = logging.getLogger("eng.render")
@@ -41,74 +33,6 @@ _COLOR_WRITE = vk.VK_ACCESS_2_COLOR_ATTACHMENT_WRITE_BIT
 _COLOR_OPT = vk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL
 _TRANSFER_SRC = vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
 _BGRA_FORMATS = {vk.VK_FORMAT_B8G8R8A8_SRGB, vk.VK_FORMAT_B8G8R8A8_UNORM}
-
-
-class Attachment:
-    """Book: Attachment - a VMA image and its view, for colour or depth."""
-
-    def __init__(self) -> None:
-        self.image: VkImage | None = None
-        self.view: VkImageView | None = None
-
-    @classmethod
-    def create(
-        cls, ctx, width, height, fmt, usage, name: str = "", vma_flags: int = VmaFlags.NONE
-    ) -> "Attachment":
-        depth = bool(usage & vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT)
-        aspect = vk.VK_IMAGE_ASPECT_DEPTH_BIT if depth else vk.VK_IMAGE_ASPECT_COLOR_BIT
-        with cleanup_on_error(cls(), ctx) as attachment:
-            attachment.image = VkImage.create(
-                ctx,
-                VkImageData(
-                    width=width,
-                    height=height,
-                    format=fmt,
-                    usage=usage | vk.VK_IMAGE_USAGE_SAMPLED_BIT,
-                    vma_flags=vma_flags,
-                ),
-                name,
-            )
-            attachment.view = VkImageView.create(
-                ctx.device,
-                attachment.image.image,
-                VkImageViewData(format=fmt, aspect_mask=aspect),
-                name,
-            )
-            return attachment
-
-    def cleanup(self, ctx) -> None:
-        if self.view is not None:
-            self.view.cleanup(ctx.device)
-        if self.image is not None:
-            self.image.cleanup(ctx)
-
-
-class OffscreenTarget:
-    """Colour images to render into when there is no window (one per frame in flight)."""
-
-    def __init__(self, attachments: list[Attachment], extent: Extent, fmt: int) -> None:
-        self.attachments = attachments
-        self.images = [a.image.image for a in attachments]
-        self.image_views = [a.view for a in attachments]
-        self.extent = extent
-        self.format = fmt
-
-    @classmethod
-    def create(cls, ctx, width: int, height: int, image_flags: int = VmaFlags.NONE):
-        fmt = vk.VK_FORMAT_R8G8B8A8_SRGB
-        usage = vk.VK_IMAGE_USAGE_COLOR_ATTACHMENT_BIT | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT
-        with cleanup_on_error(cls([], Extent(width, height), fmt), ctx) as target:
-            for i in range(FRAMES_IN_FLIGHT):
-                target.attachments.append(
-                    Attachment.create(ctx, width, height, fmt, usage, f"offscreen {i}", image_flags)
-                )
-                target.images.append(target.attachments[-1].image.image)
-                target.image_views.append(target.attachments[-1].view)
-            return target
-
-    def cleanup(self, ctx) -> None:
-        for attachment in self.attachments:
-            attachment.cleanup(ctx)
 
 
 class Render:
@@ -472,83 +396,3 @@ class Render:
             sem.cleanup(ctx)
         if self.offscreen is not None:
             self.offscreen.cleanup(ctx)
-
-
-class StageTimings:
-    """Seconds spent in each stage of every frame (for the benchmark)."""
-
-    def __init__(self) -> None:
-        self.stages: dict[str, list[float]] = {}
-
-    def add(self, **stages: float) -> None:
-        for name, seconds in stages.items():
-            self.stages.setdefault(name, []).append(seconds)
-
-
-class GpuTimer:
-    """Timestamp queries around each frame's commands: GPU milliseconds per frame.
-
-    Results are read for a sample of the frames: lavapipe's vkGetQueryPoolResults waits for
-    all submitted work, which would otherwise stop the CPU and the GPU from overlapping.
-    """
-
-    EVERY = 8  # read the timestamps of 2 frames in every 8
-
-    def __init__(self, pool, period_ns: float) -> None:
-        self.pool = pool
-        self.period_ns = period_ns
-        self.pending = [False] * FRAMES_IN_FLIGHT
-        self.frame_ms: list[float] = []
-        self._results = vk.ffi.new("uint64_t[2]")
-
-    @classmethod
-    def create(cls, ctx) -> "GpuTimer":
-        info = vk.VkQueryPoolCreateInfo(
-            sType=vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
-            queryType=vk.VK_QUERY_TYPE_TIMESTAMP,
-            queryCount=2 * FRAMES_IN_FLIGHT,
-        )
-        pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, pool, "frame timestamps")
-        return cls(pool, ctx.phys.limits.timestampPeriod)
-
-    def record_begin(self, cmd, frame: int) -> None:
-        vk.lib.vkCmdResetQueryPool(cmd, self.pool, 2 * frame, 2)
-        vk.lib.vkCmdWriteTimestamp2(
-            cmd, vk.VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, self.pool, 2 * frame
-        )
-
-    def record_end(self, cmd, frame: int) -> None:
-        vk.lib.vkCmdWriteTimestamp2(
-            cmd, vk.VK_PIPELINE_STAGE_2_BOTTOM_OF_PIPE_BIT, self.pool, 2 * frame + 1
-        )
-
-    def collect(self, ctx, frame: int, sample: bool = True) -> None:
-        """Reads the timestamps of the frame slot's previous submission (its fence has
-        signalled) if `sample`, then marks the slot pending for the next submission."""
-        if self.pending[frame] and sample:
-            result = vk.lib.vkGetQueryPoolResults(
-                ctx.device.device,
-                self.pool,
-                2 * frame,
-                2,
-                16,
-                self._results,
-                8,
-                vk.VK_QUERY_RESULT_64_BIT,
-            )
-            if result == vk.VK_SUCCESS:
-                ticks = self._results[1] - self._results[0]
-                self.frame_ms.append(ticks * self.period_ns / 1e6)
-            elif result != vk.VK_NOT_READY:
-                raise_for(result, "vkGetQueryPoolResults")
-        self.pending[frame] = True
-
-    def collect_all(self, ctx) -> None:
-        """After the device is idle: the frames still pending."""
-        for frame in range(FRAMES_IN_FLIGHT):
-            self.collect(ctx, frame)
-            self.pending[frame] = False
-
-    def cleanup(self, ctx) -> None:
-        vk.vkDestroyQueryPool(ctx.device.device, self.pool, None)

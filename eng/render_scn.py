@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import vulkan as vk
 
+from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
 from eng.models_cache import DEFAULT_MATERIAL_ID
@@ -156,8 +157,6 @@ class RenderScn:
         self.version += 1
 
     def _create_depth(self, ctx, target) -> None:
-        from eng.render import Attachment
-
         for i in range(len(target.images)):
             self.depth_attachments.append(
                 Attachment.create(
