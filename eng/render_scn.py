@@ -279,6 +279,8 @@ class RenderScn:
             for entity in scene.entities.values():
                 model = models_cache.models.get(entity.model_id)
                 if model is None:
+                    if not transparent:  # once per entity and draw list, as the book warns
+                        log.warning("entity %s: model %s is not loaded", entity.id, entity.model_id)
                     continue
                 vtx = vk.ffi.new("VkBuffer[1]", [model.vtx_buffer.buffer])
                 for mesh in model.meshes:

@@ -71,3 +71,26 @@ def test_a_lower_device_limit_sizes_the_sampler_array(lavapipe, monkeypatch):
     image, messages = render_headless(lavapipe, None, None, (320, 240))
     assert messages == []
     compare_golden(image, "default_scene", regenerate=False)
+
+
+def test_an_entity_without_its_model_is_skipped_with_one_warning(constants, caplog):
+    """As the book's renderScn.zig: the entity is not drawn and a warning names it."""
+    from eng.engine import Engine
+    from eng.entity import Entity
+    from game.main import TITLE, Game
+
+    class WithAStray(Game):
+        def init(self, eng_ctx):
+            data = super().init(eng_ctx)
+            eng_ctx.scene.add_entity(Entity("stray", "no-such-model"))
+            return data
+
+    reference, _ = render_headless(constants, CRATE, None, (64, 48))
+    caplog.set_level(logging.WARNING, logger="eng.render")
+    engine = Engine.create(
+        WithAStray(scenes.load_spec(CRATE, None)), constants, TITLE, (64, 48), headless=True
+    )
+    _, image = engine.run(3, capture=True)
+    warnings = [r.getMessage() for r in caplog.records if r.name == "eng.render"]
+    assert warnings == ["entity stray: model no-such-model is not loaded"]
+    assert np.array_equal(image, reference)
