@@ -109,6 +109,8 @@ def test_ctrl_c_between_any_two_statements_of_a_load_leaves_nothing_alive():
         crashed_in = ""
         for line in lines[1:]:
             index, _, result = line.partition(" ")
+            if not index.isdigit():  # the validation layer's own print, once no messenger is left
+                continue  # (layers 1.4), after an interrupt under NOT_YET_SAFE
             if result.startswith("START "):
                 crashed_in = result[len("START ") :]
                 continue
