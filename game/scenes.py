@@ -6,7 +6,6 @@
 - a glTF/GLB/OBJ file, converted once into a cache folder and then loaded as a model.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,12 +15,12 @@ from eng.model_data import (
     EntityData,
     MaterialData,
     ModelData,
-    ModelError,
     check_materials,
     load_materials,
     load_model,
     load_scene,
     materials_path_for,
+    read_json,
 )
 
 DEFAULT_SCENE = PROJECT_ROOT / "resources" / "scene" / "scene.json"
@@ -66,11 +65,5 @@ def load_spec(path: Path | None, view: str | None) -> SceneSpec:
 
 
 def _is_scene_file(path: Path) -> bool:
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        raise ModelError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(path, f"cannot read it as JSON ({exc})") from None
+    doc = read_json(path)
     return isinstance(doc, dict) and "entities" in doc
