@@ -234,7 +234,7 @@ def load_model(path: Path | str) -> ModelData:
     files = []
     for key in ("vtxFilename", "idxFilename"):
         file = resolve_path(path.parent, _get(path, doc, key, str, "the model"))
-        if not file.is_file():
+        if not file.exists():  # one that is not a regular file is refused when read
             raise ModelError(path, f"{key} {file} not found")
         files.append(file)
     return ModelData(id=model_id, meshes=meshes, vtx_path=files[0], idx_path=files[1], path=path)
