@@ -66,11 +66,12 @@ def read_file(path: Path | str, limit: int, kind: str) -> bytes:
         raise FileProblemError("file not found") from None
     except OSError as exc:
         raise FileProblemError(f"cannot read it ({exc.strerror or exc})") from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        what = next((name for test, name in _KINDS if test(mode)), "not a file")
+        raise FileProblemError(f"is {what}, not a regular file")
     with os.fdopen(fd, "rb", buffering=0) as f:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            what = next((name for test, name in _KINDS if test(mode)), "not a file")
-            raise FileProblemError(f"is {what}, not a regular file")
         too_big = FileProblemError(f"is larger than {_size_text(limit)}, the limit for {kind}")
         if os.fstat(fd).st_size > limit:
             raise too_big
