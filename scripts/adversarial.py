@@ -1,6 +1,6 @@
 """An adversarial pass over `python -m game` and `python -m eng.model_gen` (issue 11).
 
-    python scripts/adversarial.py [--sample N] [--seed S] [--json] [--jobs J] [-k WORD]
+    python scripts/adversarial.py [--sample N] [--seed S] [--classes 2,3] [--json] [-k WORD]
 
 Each case builds its own folder of files (the book's cube, a scene, a cfg.toml ...), breaks one
 thing in it and runs the program as a subprocess with a timeout. A case is clean when the exit
@@ -496,6 +496,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample", type=int, help="run only N cases, chosen with --seed")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("-k", dest="keyword", help="only cases whose name contains this")
+    parser.add_argument("--classes", help="only these classes of the issue, e.g. 2,3,4")
     parser.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per case")
     parser.add_argument("--json", action="store_true", help="print a JSON summary at the end")
@@ -504,6 +505,9 @@ def main(argv: list[str] | None = None) -> int:
     cases = all_cases()
     if args.keyword:
         cases = [c for c in cases if args.keyword in c.name or args.keyword in c.cls]
+    if args.classes:
+        wanted = set(args.classes.split(","))
+        cases = [c for c in cases if c.cls.split()[0] in wanted]
     if args.sample:
         cases = random.Random(args.seed).sample(cases, min(args.sample, len(cases)))
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:

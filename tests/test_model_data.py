@@ -263,15 +263,6 @@ def test_bad_texture_path_type(tmp_path: Path) -> None:
     assert_error(write_model(tmp_path, materials=materials), "m-mat.json", "not a string")
 
 
-def test_sponza_index_check_is_fast() -> None:
-    import time
-
-    model = load_model(MODELS / "sponza" / "Sponza.json")
-    start = time.perf_counter()
-    load_geometry(model)
-    assert time.perf_counter() - start < 1.0
-
-
 # --- scene files ---------------------------------------------------------------------------
 
 

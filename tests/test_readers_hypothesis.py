@@ -3,6 +3,7 @@ file holds, it loads or raises the reader's one-line error (ModelError / ConfigE
 another exception or a numpy warning."""
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,9 @@ from eng.model_data import ModelError, load_geometry, load_materials, load_model
 from .test_model_data import write_model, write_scene
 
 SETTINGS = settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=int(os.environ.get("ZVK_HYPOTHESIS_EXAMPLES", "60")),  # `make fuzz`: more
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
