@@ -3,6 +3,7 @@ each sampled case, a subprocess, must be clean - expected status, one stderr lin
 traceback or validation message, the user's files unchanged, no temporary files left."""
 
 import importlib.util
+import sys
 
 from .conftest import ROOT
 
@@ -16,6 +17,7 @@ def test_a_sample_of_the_adversarial_pass_is_clean(capsys):
         "adversarial", ROOT / "scripts" / "adversarial.py"
     )
     adversarial = importlib.util.module_from_spec(spec)
+    sys.modules["adversarial"] = adversarial  # its dataclasses look their module up
     spec.loader.exec_module(adversarial)
     status = adversarial.main(["--sample", str(SAMPLE), "--classes", CLASSES, "--seed", "3"])
     out = capsys.readouterr().out

@@ -133,7 +133,7 @@ def test_unreadable_data_file(tmp_path: Path) -> None:
     path = write_model(tmp_path)
     (tmp_path / "m.vtx").unlink()
     (tmp_path / "m.vtx").mkdir()  # exists, but cannot be read as a file
-    assert_error(path, "m.json", "not found")
+    assert_error(path, "m.vtx", "is a folder, not a regular file")
 
 
 @pytest.mark.parametrize("text", ["{not json", "", "\xff\xfe"])
