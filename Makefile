@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: setup run test lint format bench soak shaders book-data clean
+.PHONY: setup run test lint format bench soak fuzz adversarial shaders book-data clean
 
 setup:
 	@bash scripts/setup.sh
@@ -30,6 +30,14 @@ bench: setup
 
 soak: setup
 	$(PY) scripts/soak.py $(ARGS)
+
+fuzz: setup  # long runs of the loader's mutator and the readers' Hypothesis tests (FUZZ, SEED)
+	ZVK_FUZZ_MUTATIONS=$${FUZZ:-5000} ZVK_FUZZ_SEED=$${SEED:-$$(date +%s)} \
+		ZVK_HYPOTHESIS_EXAMPLES=$${FUZZ:-2000} \
+		$(PY) -m pytest -q tests/test_fuzz_models.py tests/test_readers_hypothesis.py
+
+adversarial: setup  # every case of scripts/adversarial.py (make test runs a sample)
+	$(PY) scripts/adversarial.py $(ARGS)
 
 SHADERS := eng/res/shaders
 shaders:  # recompile the committed SPIR-V after editing eng/res/shaders/*.glsl

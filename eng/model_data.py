@@ -11,20 +11,22 @@ entities that place them and the camera.
 
 from __future__ import annotations
 
-import json
 import logging
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eng.com.utils import GEOMETRY_LIMIT, JSON_LIMIT, FileProblemError, parse_json, read_file
+
 log = logging.getLogger("eng.model")
 
 VTX_FLOATS = 5  # position xyz + uv
 VTX_BYTES = VTX_FLOATS * 4
 IDX_BYTES = 4
+COORD_LIMIT = 1e9  # positions, rotations (degrees), camera angles and vertex values: |v| <= this
+SCALE_RANGE = (1e-6, 1e6)  # an entity's scale; with COORD_LIMIT no float32 math overflows
 
 
 class ModelError(Exception):
@@ -104,15 +106,12 @@ class SceneData:
 # --- small checked accessors for parsed JSON ------------------------------------------------
 
 
-def _read_json(path: Path) -> Any:
+def read_json(path: Path) -> Any:
+    """A model, material or scene file parsed and checked (`eng.com.utils.parse_json`)."""
     try:
-        return json.loads(path.read_bytes())
-    except FileNotFoundError:
-        raise ModelError(path, "file not found") from None
-    except OSError as e:
-        raise ModelError(path, f"cannot read it ({e.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        raise ModelError(path, f"malformed JSON ({e})") from None
+        return parse_json(read_file(path, JSON_LIMIT, "a JSON file"))
+    except FileProblemError as e:
+        raise ModelError(path, str(e)) from None
 
 
 def _get(path: Path, obj: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
@@ -145,13 +144,30 @@ def _get_size(path: Path, obj: Any, key: str, what: str) -> int:
     return value
 
 
-def _get_numbers(path: Path, obj: Any, key: str, count: int, what: str) -> tuple[float, ...]:
+def _get_number(path: Path, obj: Any, key: str, what: str, low: float, high: float) -> float:
+    value = float(_get(path, obj, key, (int, float), what))  # parse_json checked it fits
+    if not low <= value <= high:
+        raise ModelError(path, f"{what} '{key}' is {value:g}, not between {low:g} and {high:g}")
+    return value
+
+
+def _get_numbers(
+    path: Path,
+    obj: Any,
+    key: str,
+    count: int,
+    what: str,
+    low: float = -COORD_LIMIT,
+    high: float = COORD_LIMIT,
+) -> tuple[float, ...]:
     value = _get(path, obj, key, list, what)
     ok = len(value) == count and all(
-        isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in value
+        isinstance(v, int | float) and not isinstance(v, bool) for v in value
     )
     if not ok:
         raise ModelError(path, f"{what} '{key}' is not {count} numbers: {value!r}")
+    if not all(low <= v <= high for v in value):
+        raise ModelError(path, f"{what} '{key}' has a value outside {low:g}..{high:g}: {value}")
     return tuple(float(v) for v in value)
 
 
@@ -197,7 +213,7 @@ def load_model(path: Path | str) -> ModelData:
     """Load a model file (Book: loadModel). The .vtx/.idx files must exist."""
     path = Path(path)
     log.debug("Loading model from [%s]", path)
-    doc = _read_json(path)
+    doc = read_json(path)
     model_id = _get(path, doc, "id", str, "the model")
     meshes = []
     for i, item in enumerate(_items(path, doc, "meshes")):
@@ -218,7 +234,7 @@ def load_model(path: Path | str) -> ModelData:
     files = []
     for key in ("vtxFilename", "idxFilename"):
         file = resolve_path(path.parent, _get(path, doc, key, str, "the model"))
-        if not file.is_file():
+        if not file.exists():  # one that is not a regular file is refused when read
             raise ModelError(path, f"{key} {file} not found")
         files.append(file)
     return ModelData(id=model_id, meshes=meshes, vtx_path=files[0], idx_path=files[1], path=path)
@@ -229,7 +245,7 @@ def load_materials(path: Path | str) -> list[MaterialData]:
     path = Path(path)
     log.debug("Loading materials from [%s]", path)
     materials = []
-    for i, item in enumerate(_items(path, _read_json(path), None)):
+    for i, item in enumerate(_items(path, read_json(path), None)):
         mat_id = _get(path, item, "id", str, f"material {i}")
         what = f"material '{mat_id}'"
         texture = _get(path, item, "texturePath", str, what)
@@ -237,7 +253,7 @@ def load_materials(path: Path | str) -> list[MaterialData]:
             MaterialData(
                 id=mat_id,
                 texture_path=resolve_path(path.parent, texture) if texture else None,
-                color=_get_numbers(path, item, "color", 4, what),
+                color=_get_numbers(path, item, "color", 4, what, 0.0, 1.0),
             )
         )
     _unique(path, [m.id for m in materials], "material")
@@ -258,9 +274,9 @@ def check_materials(model: ModelData, materials: list[MaterialData]) -> None:
 
 def _read_array(path: Path, dtype: str, item_bytes: int) -> np.ndarray:
     try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise ModelError(path, f"cannot read it ({e.strerror or e})") from None
+        data = read_file(path, GEOMETRY_LIMIT, "a geometry file")
+    except FileProblemError as e:
+        raise ModelError(path, str(e)) from None
     if len(data) % item_bytes:
         raise ModelError(path, f"size {len(data)} bytes is not a multiple of {item_bytes}")
     return np.frombuffer(data, dtype=dtype)
@@ -311,12 +327,14 @@ def load_geometry(model: ModelData) -> tuple[np.ndarray, np.ndarray]:
                 f"(the mesh has {limits[k]} vertices) in {model.idx_path.name}",
             )
     vertices = vtx.reshape(-1, VTX_FLOATS)
-    bad_rows = np.flatnonzero(~np.isfinite(vertices).all(axis=1))
-    if bad_rows.size:  # NaN or infinity: bit rot, or not a .vtx file at all
+    # NaN, infinity or beyond COORD_LIMIT (the comparison is False for NaN): bit rot, or
+    # not a .vtx file at all
+    bad_rows = np.flatnonzero(~(np.abs(vertices) <= COORD_LIMIT).all(axis=1))
+    if bad_rows.size:
         raise ModelError(
             model.vtx_path,
-            f"vertex {int(bad_rows[0])} has a value that is not a finite number "
-            f"({bad_rows.size} such vertices)",
+            f"vertex {int(bad_rows[0])} has a value that is not a finite number within "
+            f"+-{COORD_LIMIT:g} ({bad_rows.size} such vertices)",
         )
     return vertices, idx
 
@@ -331,7 +349,7 @@ def load_scene(path: Path | str) -> SceneData:
     """
     path = Path(path)
     log.debug("Loading scene from [%s]", path)
-    doc = _read_json(path)
+    doc = read_json(path)
     models, materials = [], []
     for i, rel in enumerate(_get(path, doc, "models", list, "the scene")):
         if not isinstance(rel, str):
@@ -352,9 +370,7 @@ def load_scene(path: Path | str) -> SceneData:
         model_id = _get(path, item, "model", str, what)
         if model_id not in model_ids:
             raise ModelError(path, f"{what} uses model '{model_id}', which is not in 'models'")
-        scale = float(_get(path, item, "scale", (int, float), what)) if "scale" in item else 1.0
-        if not (math.isfinite(scale) and scale > 0):
-            raise ModelError(path, f"{what} 'scale' is not a positive number: {scale}")
+        scale = _get_number(path, item, "scale", what, *SCALE_RANGE) if "scale" in item else 1.0
         rotation = _get_numbers(path, item, "rotation", 3, what) if "rotation" in item else None
         entities.append(
             EntityData(
@@ -372,7 +388,7 @@ def load_scene(path: Path | str) -> SceneData:
         cam = _get(path, doc, "camera", dict, "the scene")
         camera = CameraData(
             pos=_get_numbers(path, cam, "pos", 3, "the camera"),
-            pitch=float(_get(path, cam, "pitch", (int, float), "the camera")),
-            yaw=float(_get(path, cam, "yaw", (int, float), "the camera")),
+            pitch=_get_number(path, cam, "pitch", "the camera", -COORD_LIMIT, COORD_LIMIT),
+            yaw=_get_number(path, cam, "yaw", "the camera", -COORD_LIMIT, COORD_LIMIT),
         )
     return SceneData(models=models, materials=materials, entities=entities, camera=camera)

@@ -1,25 +1,28 @@
 """Converter from glTF / GLB / OBJ+MTL to the book's model format (Book ch.9: modelGen.zig).
 
-    python -m eng.model_gen INPUT OUTPUT_DIR [--name NAME]
+    python -m eng.model_gen INPUT OUTPUT_DIR [--name NAME] [--force]
 
 Writes `<name>.json`, `<name>.vtx`, `<name>.idx` and `<name>-mat.json` into OUTPUT_DIR, plus the
 base colour textures: files the model references are copied, images embedded in it are written
-as PNG. Unlike the book's converter, node transforms are applied, and every geometry of the
-scene (every glTF primitive) becomes one mesh. UVs are stored as the book's shaders sample them
-(glTF convention, v = 0 at the top of the image).
+as PNG. Everything is written into a temporary folder inside OUTPUT_DIR first and renamed into
+place at the end, so a failure or Ctrl-C changes nothing; files already there are replaced only
+with `--force`, and never the input's own files. Unlike the book's converter, node transforms
+are applied, and every geometry of the scene (every glTF primitive) becomes one mesh. UVs are
+stored as the book's shaders sample them (glTF convention, v = 0 at the top of the image).
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import hashlib
 import io
 import json
 import logging
 import os
 import shutil
+import struct
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +31,15 @@ import trimesh
 from PIL import Image
 from tqdm import tqdm
 
-from eng.model_data import MaterialData, materials_path_for
+from eng.com.utils import (
+    MODEL_INPUT_LIMIT,
+    FileProblemError,
+    make_temp_dir,
+    parse_json,
+    read_file,
+    remove_stale_temps,
+)
+from eng.model_data import COORD_LIMIT, MaterialData, materials_path_for
 
 log = logging.getLogger("eng.model")
 
@@ -68,16 +79,36 @@ class ConvertSummary:
         )
 
 
+def _read_input(path: Path) -> bytes:
+    """An input file's bytes: regular files only, at most MODEL_INPUT_LIMIT."""
+    try:
+        return read_file(path, MODEL_INPUT_LIMIT, "a model file")
+    except FileProblemError as e:
+        raise ConvertError(path, str(e)) from None
+
+
+def check_name(name: str) -> str:
+    """A model name is a file stem inside OUTPUT_DIR: no folders, no hidden or empty names."""
+    if not name or name.startswith(".") or any(c in name for c in "/\\\0") or name != name.strip():
+        raise ConvertError(name, "not a usable model name (a plain file name, without / or \\)")
+    return name
+
+
 def _dump_json(path: Path, doc: object) -> None:
     path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
 
 
 def write_model(
-    output_dir: Path, name: str, meshes: list[MeshArrays], materials: list[MaterialData]
+    output_dir: Path,
+    name: str,
+    meshes: list[MeshArrays],
+    materials: list[MaterialData],
+    texture_dir: Path | None = None,
 ) -> Path:
     """Write a model in the book's format; returns the path of `<name>.json`.
 
-    Texture files must already be inside `output_dir`; paths are written relative to it.
+    Texture paths are written relative to `texture_dir` (default: `output_dir`), the folder
+    the model will be read from.
     """
     vtx_path, idx_path = output_dir / f"{name}.vtx", output_dir / f"{name}.idx"
     items, vtx_offset, idx_offset = [], 0, 0
@@ -112,7 +143,7 @@ def write_model(
     mat_items = [
         {
             "id": m.id,
-            "texturePath": m.texture_path.relative_to(output_dir).as_posix()
+            "texturePath": m.texture_path.relative_to(texture_dir or output_dir).as_posix()
             if m.texture_path
             else "",
             "color": list(m.color),
@@ -131,35 +162,63 @@ class _RecordingResolver(trimesh.resolvers.FilePathResolver):
         self.files: dict[bytes, Path] = {}
 
     def get(self, name: str) -> bytes:
-        data = super().get(name)
-        self.files[data] = Path(self.parent) / name
-        return data
+        """As trimesh's, but regular files only and bounded (a FIFO would hang trimesh)."""
+        for candidate in (name.strip(), os.path.split(name)[-1]):
+            try:
+                path = self.absolute(candidate)
+            except ValueError:  # outside the model's folder
+                continue
+            if path.exists():
+                data = read_file(path, MODEL_INPUT_LIMIT, "a model file")
+                self.files[data] = path
+                return data
+        raise FileNotFoundError(name)
 
 
 class _Textures:
-    """Base colour images of the input, written once each into the output folder."""
+    """Base colour images of the input, one output file each: the bytes of a file the model
+    references (copied as they are), or an embedded image as PNG."""
 
     def __init__(self, output_dir: Path, name: str, files: dict[bytes, Path]) -> None:
         self.output_dir, self.name, self.files = output_dir, name, files
-        self.written: dict[int, Path] = {}
+        self.written: dict[int, Path] = {}  # id(image) -> path in output_dir
+        self.contents: dict[Path, tuple[bytes | Image.Image, Path | None]] = {}
 
     def add(self, image: Image.Image) -> Path:
         if id(image) not in self.written:
-            self.written[id(image)] = self._write(image)
+            fp = getattr(image, "fp", None)
+            data = fp.getvalue() if isinstance(fp, io.BytesIO) else None
+            source = self.files.get(data) if data is not None else None
+            if source is not None:
+                target = self._free_name(source.stem, source.suffix)
+                self.contents[target] = (data, source)
+            else:
+                target = self._free_name(f"{self.name}-tex-{len(self.written)}", ".png")
+                self.contents[target] = (image, None)
+            self.written[id(image)] = target
         return self.written[id(image)]
 
-    def _write(self, image: Image.Image) -> Path:
-        fp = getattr(image, "fp", None)
-        source = self.files.get(fp.getvalue()) if isinstance(fp, io.BytesIO) else None
-        if source is not None:
-            target = self._free_name(source.stem, source.suffix)
-            if not (target.exists() and target.samefile(source)):
-                shutil.copyfile(source, target)
-        else:
-            target = self._free_name(f"{self.name}-tex-{len(self.written)}", ".png")
-            image.save(target, format="PNG")
-        log.info("texture %s", target.name)
-        return target
+    def unchanged(self) -> set[Path]:
+        """Outputs that already are the file the model references (converting a model into
+        its own folder): they are left as they are."""
+        return {
+            target
+            for target, (_, source) in self.contents.items()
+            if source is not None and target.exists() and target.samefile(source)
+        }
+
+    def write(self, folder: Path) -> None:
+        """Writes the textures into `folder` under the names they will have in output_dir,
+        except the `unchanged()` ones."""
+        unchanged = self.unchanged()
+        for target, (content, _) in self.contents.items():
+            if target in unchanged:
+                continue
+            if isinstance(content, bytes):
+                (folder / target.name).write_bytes(content)
+            else:
+                content.save(folder / target.name, format="PNG")
+            log.info("texture %s", target.name)
 
     def _free_name(self, stem: str, suffix: str) -> Path:
         taken = {p.name for p in self.written.values()}
@@ -183,27 +242,49 @@ def _material_parts(visual: object) -> tuple[object, np.ndarray | None, Image.Im
 
 
 def _mesh_arrays(mesh: trimesh.Trimesh, transform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    vertices = np.zeros((len(mesh.vertices), 5), dtype=np.float32)
+    vertices = np.zeros((len(mesh.vertices), 5), dtype=np.float64)
     vertices[:, :3] = trimesh.transformations.transform_points(mesh.vertices, transform)
     uv = getattr(mesh.visual, "uv", None)
     if uv is not None and len(uv) == len(mesh.vertices):
         vertices[:, 3] = uv[:, 0]
         vertices[:, 4] = 1.0 - uv[:, 1]  # trimesh flips v to OpenGL's convention on load
+    if not (np.abs(vertices) <= COORD_LIMIT).all():  # False for NaN too
+        raise ValueError(f"a vertex value is not a finite number within +-{COORD_LIMIT:g}")
+    vertices = vertices.astype(np.float32)
     faces = np.asarray(mesh.faces, dtype=np.uint32)
     if np.linalg.det(transform[:3, :3]) < 0:  # a mirroring transform turns triangles over
         faces = faces[:, ::-1]
     return vertices, faces.reshape(-1)
 
 
+def _gltf_json(data: bytes, suffix: str) -> bytes | None:
+    """The JSON of a .gltf file, or of a .glb file's first chunk (None for other inputs)."""
+    if suffix == ".gltf":
+        return data
+    if suffix == ".glb" and len(data) >= 20 and data[:4] == b"glTF":
+        length, kind = struct.unpack_from("<II", data, 12)
+        return data[20 : 20 + length] if kind == 0x4E4F534A else None  # "JSON"
+    return None
+
+
 def _load_scene(input_path: Path) -> tuple[trimesh.Scene, dict[bytes, Path]]:
-    if input_path.suffix.lower() == ".gltf":  # trimesh hides JSON errors behind odd ones
+    data = _read_input(input_path)
+    suffix = input_path.suffix.lower()
+    gltf_json = _gltf_json(data, suffix)
+    if gltf_json is not None:  # trimesh hides JSON errors behind odd ones, or recurses
         try:
-            json.loads(input_path.read_bytes())
-        except ValueError as e:
-            raise ConvertError(input_path, f"malformed glTF JSON ({e})") from None
+            parse_json(gltf_json)
+        except FileProblemError as e:
+            raise ConvertError(input_path, f"glTF JSON: {e}") from None
     resolver = _RecordingResolver(input_path)
     try:
-        scene = trimesh.load(str(input_path), force="scene", process=False, resolver=resolver)
+        scene = trimesh.load(
+            io.BytesIO(data),
+            file_type=suffix.lstrip("."),
+            force="scene",
+            process=False,
+            resolver=resolver,
+        )
     except Exception as e:
         log.debug("trimesh failed", exc_info=True)
         raise ConvertError(input_path, f"cannot read it ({type(e).__name__}: {e})") from e
@@ -211,30 +292,26 @@ def _load_scene(input_path: Path) -> tuple[trimesh.Scene, dict[bytes, Path]]:
 
 
 def convert(
-    input_path: Path | str, output_dir: Path | str, name: str | None = None
+    input_path: Path | str, output_dir: Path | str, name: str | None = None, force: bool = False
 ) -> ConvertSummary:
-    """Convert a glTF / GLB / OBJ file into the book's format inside `output_dir`."""
+    """Convert a glTF / GLB / OBJ file into the book's format inside `output_dir`.
+
+    Refuses to replace files already there unless `force`, and the input's own files always.
+    """
     input_path, output_dir = Path(input_path), Path(output_dir)
-    name = name or input_path.stem
-    if not input_path.is_file():
-        raise ConvertError(
-            input_path, "file not found" if not input_path.exists() else "not a file"
-        )
+    name = check_name(name or input_path.stem)
     if output_dir.exists() and not output_dir.is_dir():
         raise ConvertError(output_dir, "output folder is a file")
     outputs = [output_dir / f"{name}{s}" for s in (".json", ".vtx", ".idx", "-mat.json")]
-    if any(p.exists() and p.samefile(input_path) for p in outputs):
-        raise ConvertError(
-            input_path, "the output would overwrite the input; choose another --name or folder"
-        )
+    _check_outputs(outputs, [input_path], force)
     # on a terminal, a bar says which stage a long conversion is in (tqdm: off elsewhere)
     progress = tqdm(desc=f"{name}: reading {input_path.name}", unit="mesh", disable=None)
     with progress:
-        return _convert_scene(input_path, output_dir, name, outputs, progress)
+        return _convert_scene(input_path, output_dir, name, outputs, progress, force)
 
 
 def _convert_scene(
-    input_path: Path, output_dir: Path, name: str, outputs: list[Path], progress: tqdm
+    input_path: Path, output_dir: Path, name: str, outputs: list[Path], progress: tqdm, force: bool
 ) -> ConvertSummary:
     scene, files = _load_scene(input_path)
     nodes = [
@@ -244,7 +321,6 @@ def _convert_scene(
     ]
     if not nodes:
         raise ConvertError(input_path, "no triangle geometry in it")
-    output_dir.mkdir(parents=True, exist_ok=True)
 
     textures = _Textures(output_dir, name, files)
     materials: dict[object, MaterialData] = {}
@@ -259,7 +335,10 @@ def _convert_scene(
             rgba = (1.0, 1.0, 1.0, 1.0) if color is None else tuple(float(c) / 255 for c in color)
             texture = textures.add(image) if image is not None else None
             materials[key] = MaterialData(f"{name}-mat-{len(materials)}", texture, rgba)
-        vertices, indices = _mesh_arrays(mesh, transform)
+        try:
+            vertices, indices = _mesh_arrays(mesh, transform)
+        except ValueError as e:
+            raise ConvertError(input_path, f"node '{node}': {e}") from None
         meshes.append(MeshArrays(f"mesh-{len(meshes)}", materials[key].id, vertices, indices))
         log.info(
             "mesh %s (%s): %d vertices, %d triangles",
@@ -271,47 +350,101 @@ def _convert_scene(
         progress.update()
 
     progress.set_description(f"{name}: writing")
-    model_path = write_model(output_dir, name, meshes, list(materials.values()))
+    inputs = [input_path, *files.values()]
+    _check_outputs([*outputs, *textures.contents], inputs, force, textures.unchanged())
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(output_dir, "model_gen")
+        staging = make_temp_dir(output_dir, "model_gen")
+        try:
+            textures.write(staging)
+            write_model(staging, name, meshes, list(materials.values()), output_dir)
+            for file in staging.iterdir():  # all written: now each replaces its target
+                os.replace(file, output_dir / file.name)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as e:
+        raise ConvertError(output_dir, f"cannot write there ({e.strerror or e})") from None
     return ConvertSummary(
-        model_path=model_path,
+        model_path=outputs[0],
         meshes=len(meshes),
         vertices=sum(len(m.vertices) for m in meshes),
         triangles=sum(len(m.indices) // 3 for m in meshes),
         materials=len(materials),
         textures=len(textures.written),
-        output_bytes=sum(p.stat().st_size for p in [*outputs, *textures.written.values()]),
+        output_bytes=sum(p.stat().st_size for p in [*outputs, *textures.contents]),
     )
+
+
+def _check_outputs(
+    outputs: list[Path], inputs: list[Path], force: bool, kept: set[Path] = frozenset()
+) -> None:
+    """Outputs may replace existing files only with `force`, and never an input file; `kept`
+    are outputs that already are the input's own file and are left as they are."""
+    clashes = []
+    for path in outputs:
+        if not os.path.lexists(path) or path in kept:
+            continue
+        if path.exists() and any(i.exists() and path.samefile(i) for i in inputs):
+            raise ConvertError(
+                path, "the output would overwrite the input; choose another --name or folder"
+            )
+        clashes.append(path)
+    if clashes and not force:
+        names = ", ".join(p.name for p in clashes)
+        raise ConvertError(clashes[0].parent, f"{names} already there; --force replaces them")
+
+
+def _complete(model_path: Path) -> bool:
+    return model_path.is_file() and materials_path_for(model_path).is_file()
 
 
 def convert_cached(input_path: Path | str, cache_root: Path | str) -> Path:
     """Convert into `cache_root/<sha256[:16]>/` unless already there; returns the model json.
 
     Only the input file itself is hashed (not the .bin / textures / .mtl it may reference).
-    A conversion is written to a temporary folder and renamed, so the folder is complete.
+    A conversion is built in a folder of its own and renamed into place, so the folder is
+    complete; when another process renames its copy first, that one is used. Temporary folders
+    of runs that were killed are removed.
     """
     input_path, cache_root = Path(input_path), Path(cache_root)
-    if not input_path.is_file():
-        raise ConvertError(input_path, "file not found")
-    digest = hashlib.sha256(input_path.read_bytes()).hexdigest()[:16]
+    digest = hashlib.sha256(_read_input(input_path)).hexdigest()[:16]
     target = cache_root / digest
     model_path = target / f"{input_path.stem}.json"
-    if model_path.is_file() and materials_path_for(model_path).is_file():
+    if _complete(model_path):
         log.info("using cached conversion %s", model_path)
         return model_path
-    cache_root.mkdir(parents=True, exist_ok=True)
+    try:
+        cache_root.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(cache_root, "convert")
+        tmp = make_temp_dir(cache_root, "convert")
+    except OSError as e:
+        raise ConvertError(
+            cache_root,
+            f"cannot make the model cache folder ({e.strerror or e}); "
+            "set XDG_CACHE_HOME to a writable folder",
+        ) from None
     notice = f"converting {input_path} once, into the cache {target}"
     if sys.stderr.isatty():
         print(notice, file=sys.stderr)
     else:
         log.info(notice)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{digest}-", dir=cache_root))
     try:
         convert(input_path, tmp)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(tmp, target)
+        for _ in range(2):
+            try:
+                os.rename(tmp, target)
+                break
+            except OSError as e:
+                if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                    raise ConvertError(target, f"cannot write it ({e.strerror})") from None
+                if _complete(model_path):
+                    break  # another process finished first: use its copy
+                # an incomplete folder (files removed by hand): move it aside, then retry
+                os.rename(target, make_temp_dir(cache_root, "convert") / "old")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        remove_stale_temps(cache_root, "convert")
     return model_path
 
 
@@ -325,6 +458,9 @@ def main(argv: list[str] | None = None) -> int:
         "output_dir", type=Path, metavar="OUTPUT_DIR", help="folder for the converted files"
     )
     parser.add_argument("--name", help="model name and file stem (default: the input's stem)")
+    parser.add_argument(
+        "--force", action="store_true", help="replace files of the same names in OUTPUT_DIR"
+    )
     parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
     args = parser.parse_args(argv)
 
@@ -335,7 +471,10 @@ def main(argv: list[str] | None = None) -> int:
     quiet = sys.stderr.isatty()
     log.setLevel(logging.DEBUG if args.debug else logging.WARNING if quiet else logging.INFO)
     try:
-        summary = convert(args.input, args.output_dir, args.name)
+        summary = convert(args.input, args.output_dir, args.name, args.force)
+    except KeyboardInterrupt:
+        print("model_gen: interrupted (nothing written)", file=sys.stderr)
+        return 130
     except (ConvertError, OSError) as e:
         if args.debug:
             raise

@@ -8,13 +8,13 @@ interrupted write never leaves half a file behind nor destroys the one that was 
 import io
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, PngImagePlugin
 
+from eng.com.utils import write_bytes_atomic
 from eng.vma_map import draw_map
 
 log = logging.getLogger("eng.snapshots")
@@ -27,13 +27,10 @@ class SnapshotError(RuntimeError):
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """Writes `data` to a temporary file beside `path`, then renames it to `path`."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """`data` into `path` through a temporary name (eng/com/utils.py), as a SnapshotError."""
     try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
+        write_bytes_atomic(path, data)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         raise SnapshotError(f"{path}: cannot write it ({exc.strerror or exc})") from None
 
 

@@ -5,6 +5,7 @@ staging buffers and turned into mipmapped textures by one command buffer. Unlike
 sampler array is not padded with 1x1 textures: unused slots point at one default texture.
 """
 
+import io
 import logging
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from eng.com.utils import IMAGE_LIMIT, FileProblemError, read_file
 from eng.vk.texture import VkTexture
 from eng.vk.vma import VmaFlags
 
@@ -42,10 +44,11 @@ def device_texture_limit(phys) -> int:
 def _decode(path: Path) -> np.ndarray | str:
     """RGBA pixels of an image file, or the reason it cannot be read."""
     try:
-        with Image.open(path) as img:
+        data = read_file(path, IMAGE_LIMIT, "an image file")
+        with Image.open(io.BytesIO(data)) as img:
             return np.asarray(img.convert("RGBA"))
-    except FileNotFoundError:
-        return "file not found"
+    except FileProblemError as exc:
+        return str(exc)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         return f"cannot decode it ({exc})"
 

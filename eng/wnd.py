@@ -42,6 +42,12 @@ def import_sdl():
         import sdl3
     except Exception as exc:  # pysdl3 raises plain Exceptions when it finds no library
         raise WindowError(f"cannot load SDL3 ({exc}); run scripts/setup.sh") from None
+    if sdl3.SDL_GET_BINARY("SDL3") is None:  # else every function is a stub returning None
+        where = os.environ.get("SDL_BINARY_PATH", "pysdl3's own folder")
+        raise WindowError(
+            f"cannot load SDL3: no libSDL3 in SDL_BINARY_PATH={where}; fix or unset it, "
+            "or run scripts/setup.sh"
+        )
     return sdl3
 
 

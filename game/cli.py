@@ -11,6 +11,7 @@ import os
 import platform
 import re
 import sys
+import tempfile
 from pathlib import Path
 
 log = logging.getLogger("game")
@@ -180,25 +181,39 @@ def _check_output(path: Path, option: str = "--screenshot", suffix: str = ".png"
     """Fails early, before rendering, on an output file that could not be written."""
     if path.suffix.lower() != suffix:
         raise UsageError(f"{option} {path}: the file name must end in {suffix}")
+    _check_writable(option, path)
+
+
+def _check_writable(option: str, path: Path) -> None:
+    """Before rendering: `path` can be written (through a temporary file in its folder)."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise UsageError(f"{option} {path}: folder '{folder}' does not exist")
     if path.is_dir():
         raise UsageError(f"{option} {path}: is a folder")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"{option} {path}: is not a regular file")
     if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise UsageError(f"{option} {path}: cannot write there (permission denied)")
-    # os.access says yes to root everywhere, even under /proc or /sys: try it for real, before
-    # rendering, without truncating a file that is there nor leaving one behind
+    # os.access says yes to root everywhere, even under /proc or /sys: try it for real, the
+    # way the file will be written (a temporary name in the folder), touching nothing there
     try:
-        if path.exists():
-            with open(path, "r+b"):
-                pass
-        else:
-            with open(path, "xb"):
-                pass
-            path.unlink()
+        with tempfile.TemporaryFile(dir=folder):
+            pass
     except OSError as exc:
         raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
+
+
+def _write_output(option: str, path: Path, write) -> None:
+    """`write(file)` into `path` through a temporary name: Ctrl-C or a failure leaves a file
+    that was there as it was."""
+    from eng.com.utils import atomic_write
+
+    try:
+        with atomic_write(path) as f:
+            write(f)
+    except OSError as exc:
+        raise UsageError(f"{option} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
 def print_info(constants) -> None:
@@ -267,8 +282,8 @@ def run(args: argparse.Namespace) -> int:
     ):
         if path is not None:
             _check_output(path, option, suffix)
-    if args.bench is not None and not args.bench.parent.is_dir():
-        raise UsageError(f"--bench {args.bench}: folder '{args.bench.parent}' does not exist")
+    if args.bench is not None:
+        _check_writable("--bench", args.bench)
 
     from eng.wnd import window_unavailable
 
@@ -285,7 +300,7 @@ def run(args: argparse.Namespace) -> int:
 
     from eng.engine import Engine
     from eng.shader_watch import ShaderSet
-    from eng.snapshots import Snapshots, save_screenshot
+    from eng.snapshots import Snapshots
     from game.main import TITLE, Game
     from game.scenes import load_spec
 
@@ -307,17 +322,28 @@ def run(args: argparse.Namespace) -> int:
     )
     device = engine.ctx.phys.name
     stats, image = engine.run(frames, capture=screenshot is not None)
+    outputs = []  # (option, path, write): each is tried, whether or not another fails
+    if screenshot is not None and image is not None:
+        from PIL import Image
+
+        picture = Image.fromarray(image[..., :3])
+        outputs.append(("--screenshot", screenshot, lambda f: picture.save(f, format="PNG")))
     if args.bench is not None:
         from game.bench import report
 
         scene = str(args.scene or "default scene")
-        data = report(stats, scene, size, device, constants.validation)
-        args.bench.write_text(json.dumps(data, indent=2) + "\n")
-        print(f"benchmark: {args.bench}")
-    if screenshot is not None and image is not None:
-        save_screenshot(image, screenshot)
-        print(f"screenshot: {screenshot}")
+        text = json.dumps(report(stats, scene, size, device, constants.validation), indent=2)
+        outputs.append(("--bench", args.bench, lambda f: f.write(f"{text}\n".encode())))
+    failed = []
+    for option, path, write in outputs:
+        try:
+            _write_output(option, path, write)
+            print(f"{'benchmark' if option == '--bench' else 'screenshot'}: {path}")
+        except UsageError as exc:
+            failed.append(exc)
     print(f"{stats.frames} frames in {stats.seconds:.2f} s ({stats.fps:.1f} fps)")
+    if failed:
+        raise failed[0]
     return 0
 
 

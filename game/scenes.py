@@ -7,7 +7,6 @@
 - `sponza` or `cube`: the book's own models, wherever `make book-data` or ZVK_BOOK_RES put them.
 """
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,12 +16,12 @@ from eng.model_data import (
     EntityData,
     MaterialData,
     ModelData,
-    ModelError,
     check_materials,
     load_materials,
     load_model,
     load_scene,
     materials_path_for,
+    read_json,
 )
 from game import book_data
 
@@ -70,11 +69,5 @@ def load_spec(path: Path | None, view: str | None) -> SceneSpec:
 
 
 def _is_scene_file(path: Path) -> bool:
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except FileNotFoundError:
-        raise ModelError(path, "file not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ModelError(path, f"cannot read it as JSON ({exc})") from None
+    doc = read_json(path)
     return isinstance(doc, dict) and "entities" in doc

@@ -54,3 +54,14 @@ def compare_golden(image: np.ndarray, name: str, regenerate: bool) -> None:
             f"{name}: {differing:.2%} of pixels differ by more than {PIXEL_TOLERANCE}/255 "
             f"(allowed {MAX_DIFFERING:.2%}); see {OUT}/{name}-diff.png"
         )
+
+
+def assert_shows_texture(image: np.ndarray, texture: np.ndarray) -> None:
+    """The middle of `image` (a textured face filling it) has about the texture's mean colour
+    and varies as a texture does: a picture drawn with the material colour alone fails (the
+    shader draws a textured material from its texture only)."""
+    h, w = image.shape[:2]
+    middle = image[h // 3 : 2 * h // 3, w // 3 : 2 * w // 3, :3].reshape(-1, 3).astype(float)
+    expected = texture[..., :3].reshape(-1, 3).mean(axis=0)
+    assert np.abs(middle.mean(axis=0) - expected).max() < 40, (middle.mean(axis=0), expected)
+    assert middle.std(axis=0).min() > 10, "one flat colour: no texture"

@@ -6,6 +6,7 @@ on) and must render without a validation message or a leak. Never a crash, a han
 exception."""
 
 import json
+import os
 import random
 import shutil
 import signal
@@ -23,9 +24,9 @@ from .conftest import CRATE
 
 MODEL = CRATE.parent
 FILES = ("crate.json", "crate.vtx", "crate.idx", "crate-mat.json")
-MUTATIONS = 200
+MUTATIONS = int(os.environ.get("ZVK_FUZZ_MUTATIONS", "200"))  # `make fuzz` runs many more
 RENDER_AT_MOST = 20
-SEED = 6
+SEED = int(os.environ.get("ZVK_FUZZ_SEED", "6"))
 # numpy warnings about NaN or overflow while loading or placing a model are failures here
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
 
@@ -166,7 +167,7 @@ def outcomes(tmp_path_factory):
             shutil.copy(extra, work / extra.name)
     rng = random.Random(SEED)
     results = []
-    with deadline(120, "loading 200 mutated models"):
+    with deadline(max(120, MUTATIONS // 2), f"loading {MUTATIONS} mutated models"):
         for i in range(MUTATIONS):
             what = make_mutation(work, rng)
             try:

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import eng.render
-from eng.texture_cache import TextureError
+from eng.texture_cache import TextureCache, TextureError
 from game import scenes
 
 from .conftest import CRATE
-from .render_utils import compare_golden, render_headless
+from .render_utils import assert_shows_texture, compare_golden, render_headless
 from .test_model_gen import textured_box
 
 
@@ -24,12 +24,12 @@ def model_cache(tmp_path, monkeypatch):
 
 
 def test_glb_renders_and_its_conversion_is_cached(constants, tmp_path, model_cache):
-    mesh, _ = textured_box()
+    mesh, texture = textured_box()
     glb = tmp_path / "box.glb"
     mesh.export(glb)
     image, messages = render_headless(constants, glb, None, (96, 96))
     assert messages == []
-    assert image[..., :3].std() > 10  # the random texture reached the screen
+    assert_shows_texture(image, np.asarray(texture))
     converted = list(model_cache.iterdir())
     assert len(converted) == 1
     stamp = (converted[0] / "box.vtx").stat().st_mtime_ns
@@ -39,12 +39,23 @@ def test_glb_renders_and_its_conversion_is_cached(constants, tmp_path, model_cac
 
 
 def test_obj_with_texture_renders(constants, tmp_path, model_cache):
-    mesh, _ = textured_box(uv_seed=3)
+    mesh, texture = textured_box(uv_seed=3)
     obj = tmp_path / "box.obj"
     mesh.export(obj)
     image, messages = render_headless(constants, obj, None, (96, 96))
     assert messages == []
-    assert image[..., :3].std() > 10
+    assert_shows_texture(image, np.asarray(texture))
+
+
+def test_the_texture_check_fails_without_the_texture(constants, tmp_path, model_cache, monkeypatch):
+    """Control: with textures switched off (the material colour only) the check fails."""
+    monkeypatch.setattr(TextureCache, "add_textures_from_paths", lambda self, ctx, paths: set())
+    mesh, texture = textured_box()
+    glb = tmp_path / "box.glb"
+    mesh.export(glb)
+    image, _ = render_headless(constants, glb, None, (96, 96))
+    with pytest.raises(AssertionError):
+        assert_shows_texture(image, np.asarray(texture))
 
 
 def test_missing_texture_falls_back_to_the_material_colour(constants, tmp_path, caplog):

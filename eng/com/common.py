@@ -2,11 +2,12 @@
 
 import logging
 import math
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 import platformdirs
+
+from eng.com.utils import CONFIG_LIMIT, FileProblemError, parse_toml, read_file
 
 log = logging.getLogger("eng")
 
@@ -57,13 +58,9 @@ def load(path: Path = DEFAULT_CFG) -> Constants:
     """Reads and checks a cfg.toml; every problem is a ConfigError naming file and key."""
     name = str(path)
     try:
-        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{name}: file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{name}: cannot read it ({exc})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{name}: not valid TOML ({exc})") from None
+        raw = parse_toml(read_file(path, CONFIG_LIMIT, "a cfg.toml"))
+    except FileProblemError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
     values = {}
     for key, value in raw.items():
         if key not in _KEYS:

@@ -1,6 +1,7 @@
 """Book ch.1 (vkInstance.zig): the Vulkan instance, validation layers and the debug messenger."""
 
 import logging
+import os
 import sys
 
 import vulkan as vk
@@ -33,11 +34,31 @@ VALIDATION_FEATURES = {
 
 
 def instance_extensions() -> set[str]:
-    return {e.extensionName for e in vk.vkEnumerateInstanceExtensionProperties(None)}
+    try:
+        return {e.extensionName for e in vk.vkEnumerateInstanceExtensionProperties(None)}
+    except vk.VkError as exc:  # a broken driver manifest makes the loader fail here
+        raise VulkanError(
+            f"the Vulkan loader cannot list instance extensions ({type(exc).__name__}); "
+            f"{_manifest_hint()}"
+        ) from None
 
 
 def instance_layers() -> set[str]:
-    return {layer.layerName for layer in vk.vkEnumerateInstanceLayerProperties()}
+    try:
+        return {layer.layerName for layer in vk.vkEnumerateInstanceLayerProperties()}
+    except vk.VkError as exc:
+        raise VulkanError(
+            f"the Vulkan loader cannot list layers ({type(exc).__name__}); {_manifest_hint()}"
+        ) from None
+
+
+def _manifest_hint() -> str:
+    """What to check when the loader fails: the manifest variables if set, else the driver."""
+    names = ("VK_DRIVER_FILES", "VK_ICD_FILENAMES", "VK_ADD_DRIVER_FILES", "VK_LAYER_PATH")
+    set_vars = [f"{n}={os.environ[n]}" for n in names if os.environ.get(n)]
+    if set_vars:
+        return f"check the manifest file(s) named by {', '.join(set_vars)}"
+    return f"the installed driver manifests may be broken; {vulkan_missing_hint()}"
 
 
 def _c_str(value) -> str:

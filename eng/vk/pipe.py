@@ -1,13 +1,17 @@
 """Book ch.5/6 (vkPipeline.zig): shader modules and the graphics pipeline (dynamic rendering)."""
 
-import os
+import logging
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import vulkan as vk
 
+from eng.com.utils import FileProblemError, MiB, read_file, write_bytes_atomic
 from eng.vk.util import VulkanError, check
+
+log = logging.getLogger("eng.vk")
+PIPELINE_CACHE_LIMIT = 256 * MiB  # far above any driver's (lavapipe writes 32 bytes)
 
 
 class VkShaderModule:
@@ -219,8 +223,11 @@ class VkPipelineCache:
     @classmethod
     def create(cls, ctx, path: Path | None) -> "VkPipelineCache":
         data = b""
-        if path is not None and path.is_file():
-            data = path.read_bytes()
+        if path is not None and path.exists():
+            try:
+                data = read_file(path, PIPELINE_CACHE_LIMIT, "a pipeline cache")
+            except FileProblemError as exc:
+                log.warning("pipeline cache %s not used: %s", path, exc)
         info = vk.VkPipelineCacheCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO,
             initialDataSize=len(data),
@@ -239,9 +246,9 @@ class VkPipelineCache:
                 data = vk.ffi.new("char[]", size[0])
                 check(get_data(ctx.device.device, self.cache, size, data), "cache data")
                 self.path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.path.with_suffix(f".{os.getpid()}.tmp")  # one per process
-                tmp.write_bytes(vk.ffi.buffer(data, size[0]))
-                tmp.replace(self.path)
-            except (OSError, VulkanError):
-                pass  # a cache that cannot be written only costs start-up time next run
+                write_bytes_atomic(self.path, vk.ffi.buffer(data, size[0]))
+            except VulkanError:
+                pass  # the driver could not hand its cache over: only start-up time is lost
+            except OSError as exc:  # it only costs start-up time next run
+                log.warning("pipeline cache %s not saved (%s)", self.path, exc.strerror or exc)
         vk.vkDestroyPipelineCache(ctx.device.device, self.cache, None)

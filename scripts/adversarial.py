@@ -1,0 +1,554 @@
+"""An adversarial pass over `python -m game` and `python -m eng.model_gen` (issue 11).
+
+    python scripts/adversarial.py [--sample N] [--seed S] [--classes 2,3] [--json] [-k WORD]
+
+Each case builds its own folder of files (a cube in the book's format, a scene, a cfg.toml
+...), breaks one thing in it and runs the program as a subprocess with a timeout. A case is
+clean when the exit status is the expected one, stderr is exactly one line (none for a clean
+run) without "Traceback", no validation message appeared, none of the user's files changed and
+no temporary file was left behind. Prints `cases tried / clean`, with `--json` a JSON summary
+too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import resource
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CRATE = ROOT / "eng" / "res" / "scene" / "crate"
+QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
+# not counted on stderr: Mesa's own line when XDG_CACHE_HOME is not a folder, and the
+# converter's progress lines (it logs each mesh and texture when stderr is not a terminal)
+FOREIGN = ("Cannot use ", "model_gen: mesh ", "model_gen: texture ")
+
+
+@dataclass
+class Case:
+    name: str
+    cls: str  # the issue's class: "2 numbers", "3 special files", ...
+    args: list[str]  # after `python -m`
+    setup: Callable[[Path], None] = lambda d: None
+    status: tuple[int, ...] = (1,)
+    env: dict[str, str] = field(default_factory=dict)
+    lines: int = 1  # lines expected on stderr
+    signal_after: float | None = None  # send SIGINT after this many seconds
+    memory_limit: int | None = None  # bytes of address space
+
+
+# --- building blocks --------------------------------------------------------------------------
+
+
+def cube(d: Path) -> None:
+    """A textured cube in the book's format (cube.json, .vtx, .idx, -mat.json, cube_base.png),
+    made from the project's own crate so that no book data is needed."""
+    for suffix in (".vtx", ".idx"):
+        shutil.copy(CRATE / f"crate{suffix}", d / f"cube{suffix}")
+    shutil.copy(CRATE / "crate.png", d / "cube_base.png")
+    model = json.loads((CRATE / "crate.json").read_text())
+    model.update(id="cube", vtxFilename="cube.vtx", idxFilename="cube.idx")
+    (d / "cube.json").write_text(json.dumps(model))
+    materials = json.loads((CRATE / "crate-mat.json").read_text())
+    materials["items"][0]["texturePath"] = "cube_base.png"
+    (d / "cube-mat.json").write_text(json.dumps(materials))
+
+
+def scene(d: Path, **changes) -> None:
+    cube(d)
+    doc = {
+        "models": ["cube.json"],
+        "entities": [{"id": "e", "model": "cube", "pos": [0, 0, -3]}],
+        "camera": {"pos": [0, 0, 0], "pitch": 0, "yaw": -90},
+    } | changes
+    (d / "scene.json").write_text(json.dumps(doc))
+
+
+def splice(d: Path, file: str, old: str, new: str) -> None:
+    path = d / file
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
+def special(d: Path, name: str, kind: str) -> None:
+    path = d / name
+    path.unlink(missing_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "zero":
+        path.symlink_to("/dev/zero")
+    elif kind == "folder":
+        path.mkdir()
+    elif kind == "sparse":
+        with open(path, "wb") as f:
+            f.truncate(3 * 2**30)
+    elif kind == "dangling":
+        path.symlink_to(d / "nowhere")
+    elif kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "garbage":
+        path.write_bytes(random.Random(name).randbytes(300))
+
+
+def glb_box(d: Path, name: str = "box.glb") -> None:
+    subprocess.run(
+        [sys.executable, "-c", GLB_BOX, str(d / name)], check=True, env=_env({}), cwd=ROOT
+    )
+
+
+GLB_BOX = "import sys, trimesh; trimesh.creation.box().export(sys.argv[1], file_type='glb')"
+
+
+def gltf(d: Path, extra_node: dict | None = None, raw: str | None = None) -> None:
+    positions = struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0)
+    (d / "t.bin").write_bytes(positions)
+    doc = {
+        "asset": {"version": "2.0"},
+        "scene": 0,
+        "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0} | (extra_node or {})],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0}}]}],
+        "buffers": [{"uri": "t.bin", "byteLength": 36}],
+        "bufferViews": [{"buffer": 0, "byteLength": 36}],
+        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                       "min": [0, 0, 0], "max": [1, 1, 0]}],
+    }  # fmt: skip
+    text = json.dumps(doc)
+    (d / "t.gltf").write_text(text if raw is None else text.replace('"@@"', raw))
+
+
+def deep(n: int) -> str:
+    return "[" * n + "]" * n
+
+
+# --- the cases --------------------------------------------------------------------------------
+
+HOSTILE_NUMBERS = ["NaN", "Infinity", "-Infinity", "1e400", "9" * 400, "9" * 5000, "1e300",
+                   "3e38", "1e20", "-1e12", "0", "-1"]  # fmt: skip
+SCENE_SLOTS = {  # where in a scene file a number goes (a hole "@@" to splice into)
+    "scale": {"entities": [{"id": "e", "model": "cube", "pos": [0, 0, -3], "scale": "@@"}]},
+    "pos": {"entities": [{"id": "e", "model": "cube", "pos": [0, "@@", -3]}]},
+    "rotation": {"entities": [{"id": "e", "model": "cube", "pos": [0, 0, -3],
+                               "rotation": [0, "@@", 0]}]},
+    "yaw": {"camera": {"pos": [0, 0, 0], "pitch": 0, "yaw": "@@"}},
+    "pitch": {"camera": {"pos": [0, 0, 0], "pitch": "@@", "yaw": -90}},
+    "camera-pos": {"camera": {"pos": ["@@", 0, 0], "pitch": 0, "yaw": -90}},
+}  # fmt: skip
+MODEL_KEYS = ["idxOffset", "idxSize", "vtxOffset", "vtxSize"]
+CFG_KEYS = ["fov", "ups", "zNear", "zFar", "swapChainImages"]
+CFG_VALUES = ["nan", "inf", "-inf", "1e400", "9" * 400, "9" * 5000, "1e300", "0", "-5"]
+SPECIAL_KINDS = ["fifo", "zero", "folder", "sparse", "dangling", "empty", "garbage"]
+
+
+def _number_cases() -> list[Case]:
+    cases = []
+    for slot, changes in SCENE_SLOTS.items():
+        for number in HOSTILE_NUMBERS:
+            ok = number in ("0", "-1", "1e20") and slot not in ("scale",)
+            ok = ok and not (number == "1e20" and slot in ("pos", "rotation", "camera-pos",
+                                                           "yaw", "pitch"))  # fmt: skip
+            cases.append(Case(
+                f"scene {slot} = {number[:12]}", "2 numbers",
+                ["game", *QUICK, "--scene", "scene.json"],
+                lambda d, c=changes, n=number: (scene(d, **c),
+                                                splice(d, "scene.json", '"@@"', n)),
+                status=(0,) if ok else (1,), lines=0 if ok else 1,
+            ))  # fmt: skip
+    for key in MODEL_KEYS:
+        for number in ("9" * 400, "1e400", "NaN", "-Infinity", "1.5", "-4"):
+            cases.append(Case(
+                f"model {key} = {number[:12]}", "2 numbers",
+                ["game", *QUICK, "--scene", "cube.json"],
+                lambda d, k=key, n=number: (cube(d), _set_model_key(d, k, n)),
+            ))  # fmt: skip
+    for number in ("NaN", "Infinity", "1e300", "1e30", "2", "-0.5", "9" * 400):
+        cases.append(Case(
+            f"colour = {number[:12]}", "2 numbers", ["game", *QUICK, "--scene", "cube.json"],
+            lambda d, n=number: (cube(d), _set_colour(d, n)),
+        ))  # fmt: skip
+    for value in (3e38, -1e20, 1e10, float("nan"), float("inf")):
+        cases.append(Case(
+            f"vertex = {value:g}", "2 numbers", ["game", *QUICK, "--scene", "cube.json"],
+            lambda d, v=value: (cube(d), _set_vertex(d, v)),
+        ))  # fmt: skip
+    for key in CFG_KEYS:
+        for value in CFG_VALUES:
+            cases.append(Case(
+                f"cfg {key} = {value[:12]}", "2 numbers", ["game", "--config", "cfg.toml", *QUICK],
+                lambda d, k=key, v=value: (d / "cfg.toml").write_text(f"{k} = {v}\n"),
+            ))  # fmt: skip
+    for node in ({"translation": "@@"}, {"scale": "@@"}):
+        for raw in ("[1e300, 0, 0]", "[1e20, 1, 1]", "[NaN, 0, 0]"):
+            cases.append(Case(
+                f"glTF {next(iter(node))} {raw}", "2 numbers",
+                ["eng.model_gen", "t.gltf", "out"],
+                lambda d, n=node, r=raw: gltf(d, n, r),
+            ))  # fmt: skip
+    return cases
+
+
+def _set_model_key(d: Path, key: str, number: str) -> None:
+    doc = json.loads((d / "cube.json").read_text())
+    doc["meshes"]["items"][0][key] = "@@"
+    (d / "cube.json").write_text(json.dumps(doc).replace('"@@"', number))
+
+
+def _set_colour(d: Path, number: str) -> None:
+    path = d / "cube-mat.json"
+    doc = json.loads(path.read_text())
+    items = doc["items"] if isinstance(doc, dict) else doc
+    items[0]["color"][0] = "@@"
+    path.write_text(json.dumps(doc).replace('"@@"', number))
+
+
+def _set_vertex(d: Path, value: float) -> None:
+    data = bytearray((d / "cube.vtx").read_bytes())
+    struct.pack_into("<f", data, 20 * 3 + 4, value)
+    (d / "cube.vtx").write_bytes(bytes(data))
+
+
+def _file_cases() -> list[Case]:
+    cases = []
+    roles = {  # (file broken, command)
+        "scene": ("scene.json", ["game", *QUICK, "--scene", "scene.json"]),
+        "model": ("cube.json", ["game", *QUICK, "--scene", "scene.json"]),
+        "materials": ("cube-mat.json", ["game", *QUICK, "--scene", "scene.json"]),
+        "vtx": ("cube.vtx", ["game", *QUICK, "--scene", "scene.json"]),
+        "idx": ("cube.idx", ["game", *QUICK, "--scene", "scene.json"]),
+        "cfg": ("cfg.toml", ["game", "--config", "cfg.toml", *QUICK]),
+        "glTF": ("t.gltf", ["eng.model_gen", "t.gltf", "out"]),
+        "glTF .bin": ("t.bin", ["eng.model_gen", "t.gltf", "out"]),
+        "glTF scene": ("t.gltf", ["game", *QUICK, "--scene", "t.gltf"]),
+    }
+    for role, (file, args) in roles.items():
+        for kind in SPECIAL_KINDS:
+            if kind == "sparse" and role in ("vtx", "idx", "glTF .bin"):
+                continue  # within their 2 GiB limit: sizes are checked, not memory
+            fine = role == "cfg" and kind == "empty"  # an empty cfg.toml: all defaults
+            cases.append(Case(
+                f"{role} is {kind}", "3 special files", args,
+                lambda d, f=file, k=kind: (scene(d), gltf(d), special(d, f, k)),
+                status=(0,) if fine else (1,), lines=0 if fine else 1,
+            ))  # fmt: skip
+    for kind in ("fifo", "zero", "folder", "garbage", "empty"):
+        # an unusable texture is a warning; the cube renders in its material colour
+        cases.append(Case(
+            f"texture is {kind}", "3 special files", ["game", *QUICK, "--scene", "scene.json"],
+            lambda d, k=kind: (scene(d), special(d, "cube_base.png", k)), status=(0,),
+        ))  # fmt: skip
+    return cases
+
+
+def _nesting_cases() -> list[Case]:
+    cases = []
+    for depth in (100_000, 1000, 65):
+        for file, args in (
+            ("scene.json", ["game", *QUICK, "--scene", "scene.json"]),
+            ("cube.json", ["game", *QUICK, "--scene", "scene.json"]),
+            ("cube-mat.json", ["game", *QUICK, "--scene", "scene.json"]),
+            ("t.gltf", ["eng.model_gen", "t.gltf", "out"]),
+        ):
+            cases.append(Case(
+                f"{file} nested {depth}", "4 nesting", args,
+                lambda d, f=file, n=depth: (scene(d), gltf(d), (d / f).write_text(deep(n))),
+            ))  # fmt: skip
+        for text in ("fov = " + "[" * depth, "fov = " + "{a = " * depth, f"x = {deep(depth)}"):
+            cases.append(Case(
+                f"cfg {text[:8]} nested {depth}", "4 nesting",
+                ["game", "--config", "cfg.toml", *QUICK],
+                lambda d, t=text: (d / "cfg.toml").write_text(t),
+            ))  # fmt: skip
+    cases.append(Case(
+        "glTF extras nested 100000", "4 nesting", ["eng.model_gen", "t.gltf", "out"],
+        lambda d: gltf(d, {"extras": "@@"}, deep(100_000)),
+    ))  # fmt: skip
+    return cases
+
+
+def _environment_cases() -> list[Case]:
+    cases = []
+    for var in ("VK_DRIVER_FILES", "VK_ICD_FILENAMES"):
+        for content in ("{garbage", "", '{"file_format_version": "1.0.0"}', "[]"):
+            for args in (QUICK, ["--list-gpus"], ["--info"]):
+                cases.append(Case(
+                    f"{var}={content[:10]!r} {args[0]}", "7 environment", ["game", *args],
+                    lambda d, c=content: (d / "icd.json").write_text(c),
+                    env={var: "icd.json"},
+                ))  # fmt: skip
+    cases.append(Case(
+        "XDG_CACHE_HOME is a file, glb scene", "7 environment",
+        ["game", *QUICK, "--scene", "box.glb"],
+        lambda d: ((d / "xdg").write_text("user"), glb_box(d)), env={"XDG_CACHE_HOME": "xdg"},
+    ))  # fmt: skip
+    cases.append(Case(
+        "XDG_CACHE_HOME is a file, default scene", "7 environment",
+        ["game", *QUICK, "--screenshot", "s.png"], lambda d: (d / "xdg").write_text("user"),
+        env={"XDG_CACHE_HOME": "xdg"}, status=(0,), lines=1,
+    ))  # fmt: skip
+    for path in ("/nonexistent", "."):
+        cases.append(Case(
+            f"SDL_BINARY_PATH={path} --info", "7 environment", ["game", "--info"],
+            env={"SDL_BINARY_PATH": path}, status=(0,), lines=0,
+        ))  # fmt: skip
+    return cases
+
+
+def _lost_data_cases() -> list[Case]:
+    cases = []
+    for name in ("../x", "a/b", "..", ".hidden", "a\\b", "/tmp/zvk-abs"):
+        cases.append(Case(
+            f"model_gen --name {name}", "8 lost data",
+            ["eng.model_gen", "t.gltf", "out", "--name", name], gltf,
+        ))  # fmt: skip
+    for existing in ("t.json", "t.vtx", "t.idx", "t-mat.json"):
+        cases.append(Case(
+            f"model_gen over an existing {existing}", "8 lost data",
+            ["eng.model_gen", "t.gltf", "out"],
+            lambda d, e=existing: (gltf(d), (d / "out").mkdir(), (d / "out" / e).write_text("u")),
+        ))  # fmt: skip
+    cases.append(Case(
+        "model_gen --force into its own folder, .bin named t.idx", "8 lost data",
+        ["eng.model_gen", "t.gltf", ".", "--force"], lambda d: (gltf(d), _bin_as_idx(d)),
+    ))  # fmt: skip
+    cases.append(Case(
+        "model_gen input named like an output", "8 lost data",
+        ["eng.model_gen", "t.vtx", ".", "--name", "t", "--force"],
+        lambda d: (glb_box(d, "t.vtx"),),
+    ))  # fmt: skip
+    for bench in ("/proc/zvk.json", "/sys/zvk.json", "missing/b.json", ".", "/dev/null"):
+        cases.append(Case(
+            f"--bench {bench}", "8 lost data", ["game", *QUICK, "--bench", bench], status=(2,),
+        ))  # fmt: skip
+    for shot in ("/proc/x.png", "missing/x.png", ".", "x.jpg"):
+        cases.append(Case(
+            f"--screenshot {shot}", "8 lost data", ["game", *QUICK, "--screenshot", shot],
+            status=(2,),
+        ))  # fmt: skip
+    for delay in (1.5, 2.5, 3.5):
+        cases.append(Case(
+            f"Ctrl-C after {delay} s over an old screenshot", "1 interrupts",
+            ["game", "--headless", "--frames", "100000", "--size", "64x48",
+             "--screenshot", "old.png"],
+            lambda d: (d / "old.png").write_bytes(b"the user's screenshot"),
+            status=(130,), signal_after=delay,
+        ))  # fmt: skip
+    return cases
+
+
+def _bin_as_idx(d: Path) -> None:
+    (d / "t.bin").rename(d / "t.idx")
+    splice(d, "t.gltf", '"t.bin"', '"t.idx"')
+
+
+def _part_a_cases() -> list[Case]:
+    """Classes 1, 5, 6, 10, 11 (part A of the issue): clean once part A is in."""
+    cases = []
+    for delay in (0.05, 0.15, 0.4, 0.8, 1.2, 2.0):
+        cases.append(Case(
+            f"Ctrl-C after {delay} s", "1 interrupts",
+            ["game", "--headless", "--frames", "100000", "--size", "64x48", "--validation",
+             "--scene", "scene.json"],
+            scene, status=(130,), signal_after=delay,
+        ))  # fmt: skip
+    cases.append(Case(
+        "texture wider than the device allows", "5 device limits",
+        ["game", *QUICK, "--validation", "--scene", "scene.json"],
+        lambda d: (scene(d), _wide_png(d / "cube_base.png")), status=(0, 1),
+    ))  # fmt: skip
+    for limit in (1200, 1600, 2200):
+        cases.append(Case(
+            f"address space {limit} MiB", "6 out of memory",
+            ["game", *QUICK, "--scene", "scene.json"], scene, status=(0, 1),
+            memory_limit=limit * 2**20, lines=1,
+        ))  # fmt: skip
+    cases.append(Case(
+        "--frames 0", "10 window", ["game", "--headless", "--frames", "0"], status=(2,),
+    ))  # fmt: skip
+    return cases
+
+
+def _wide_png(path: Path) -> None:
+    path.unlink()
+    # a valid 1 x 40000 PNG, written without Pillow's encoder: header, one IDAT, end
+    import zlib
+
+    width, height = 40000, 1
+    raw = b"\0" + b"\x80\x80\x80" * width
+    chunks = [(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
+              (b"IDAT", zlib.compress(raw)), (b"IEND", b"")]  # fmt: skip
+    data = b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(c)) + t + c + struct.pack(">I", zlib.crc32(t + c)) for t, c in chunks
+    )
+    path.write_bytes(data)
+
+
+def all_cases() -> list[Case]:
+    return [
+        *_number_cases(),
+        *_file_cases(),
+        *_nesting_cases(),
+        *_environment_cases(),
+        *_lost_data_cases(),
+        *_part_a_cases(),
+    ]
+
+
+# --- running and judging ----------------------------------------------------------------------
+
+
+def _env(changes: dict[str, str]) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    env.update(changes)
+    return env
+
+
+def _state(folder: Path) -> dict[str, str]:
+    """What the user had: every regular file's digest, every other entry's kind."""
+    state = {}
+    for path in sorted(folder.rglob("*")):
+        key = str(path.relative_to(folder))
+        if path.is_symlink() or not path.exists():
+            state[key] = "link"
+        elif path.is_file() and path.stat().st_size < 2**26:
+            state[key] = hashlib.sha256(path.read_bytes()).hexdigest()
+        else:
+            state[key] = "special"
+    return state
+
+
+def _temporaries(folder: Path) -> list[str]:
+    return [
+        str(p.relative_to(folder))
+        for p in folder.rglob(".*")
+        if p.name.endswith(".tmp") or p.name.startswith((".model_gen-", ".convert-"))
+    ]
+
+
+def run_case(case: Case, timeout: float) -> dict:
+    with tempfile.TemporaryDirectory(prefix="zvk-adv-") as tmp:
+        work = Path(tmp) / "work"
+        work.mkdir()
+        cache = Path(tmp) / "cache"
+        case.setup(work)
+        before = _state(work)
+        env = {"XDG_CACHE_HOME": str(cache)} | {
+            k: (str(work / v) if (work / v).exists() else v) for k, v in case.env.items()
+        }
+        preexec = None
+        if case.memory_limit:
+            limit = case.memory_limit
+
+            def preexec():
+                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *case.args],
+            cwd=work,
+            env=_env(env),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            preexec_fn=preexec,
+        )
+        problems = []
+        try:
+            if case.signal_after is not None:
+                time.sleep(case.signal_after)
+                proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            out, err = proc.communicate()
+            problems.append(f"hung (killed after {timeout:.0f} s)")
+        lines = [line for line in err.splitlines() if line and not line.startswith(FOREIGN)]
+        if proc.returncode not in case.status and not problems:
+            problems.append(f"exit status {proc.returncode}, expected {case.status}")
+        if "Traceback" in err:
+            problems.append("traceback")
+        elif len(lines) != case.lines and case.signal_after is None:
+            problems.append(f"{len(lines)} lines on stderr, expected {case.lines}")
+        elif case.signal_after is not None and len(lines) > 1:
+            problems.append(f"{len(lines)} lines on stderr after Ctrl-C")
+        if "VUID" in err or "Validation" in err:
+            problems.append("validation message")
+        after = _state(work)
+        changed = [k for k, v in before.items() if after.get(k) != v]
+        if changed:
+            problems.append(f"user files changed: {', '.join(changed[:3])}")
+        left = _temporaries(work) + (_temporaries(cache) if cache.exists() else [])
+        if left:
+            problems.append(f"temporary files left: {', '.join(left[:3])}")
+        return {
+            "name": case.name,
+            "class": case.cls,
+            "status": proc.returncode,
+            "clean": not problems,
+            "problems": problems,
+            "stderr": err.strip().splitlines()[-3:],
+        }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sample", type=int, help="run only N cases, chosen with --seed")
+    parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("-k", dest="keyword", help="only cases whose name contains this")
+    parser.add_argument("--classes", help="only these classes of the issue, e.g. 2,3,4")
+    parser.add_argument("--jobs", type=int, default=2, help="cases run at once (default 2)")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per case")
+    parser.add_argument("--json", action="store_true", help="print a JSON summary at the end")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every case")
+    args = parser.parse_args(argv)
+    cases = all_cases()
+    if args.keyword:
+        cases = [c for c in cases if args.keyword in c.name or args.keyword in c.cls]
+    if args.classes:
+        wanted = set(args.classes.split(","))
+        cases = [c for c in cases if c.cls.split()[0] in wanted]
+    if args.sample:
+        cases = random.Random(args.seed).sample(cases, min(args.sample, len(cases)))
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(lambda c: run_case(c, args.timeout), cases))
+    for r in results:
+        if args.verbose or not r["clean"]:
+            mark = "ok  " if r["clean"] else "FAIL"
+            print(f"{mark} [{r['class']}] {r['name']}: {'; '.join(r['problems']) or 'clean'}")
+            if not r["clean"]:
+                for line in r["stderr"]:
+                    print(f"       {line[:160]}")
+    clean = sum(r["clean"] for r in results)
+    print(f"{len(results)} cases tried / {clean} clean")
+    if args.json:
+        by_class: dict[str, list[int]] = {}
+        for r in results:
+            tried_clean = by_class.setdefault(r["class"], [0, 0])
+            tried_clean[0] += 1
+            tried_clean[1] += r["clean"]
+        summary = {
+            "tried": len(results),
+            "clean": clean,
+            "by_class": {k: {"tried": v[0], "clean": v[1]} for k, v in sorted(by_class.items())},
+            "not_clean": [r for r in results if not r["clean"]],
+        }
+        print(json.dumps(summary, indent=2))
+    return 0 if clean == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
