@@ -39,16 +39,13 @@ from eng.com.utils import (
     read_file,
     remove_stale_temps,
 )
-from eng.model_data import COORD_LIMIT, MaterialData, materials_path_for
+from eng.model_data import COORD_LIMIT, MaterialData, ModelError, materials_path_for
 
 log = logging.getLogger("eng.model")
 
 
-class ConvertError(Exception):
+class ConvertError(ModelError):
     """The input cannot be converted; str() is one line naming the file."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        super().__init__(" ".join(f"{path}: {problem}".split()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+from tqdm import tqdm
 
 from eng.com.utils import IMAGE_LIMIT, FileProblemError, read_file
 from eng.vk.texture import VkTexture
@@ -61,8 +62,6 @@ def decode_images(paths: list[Path]) -> Iterator[tuple[Path, np.ndarray | str]]:
         return
     progress = None
     if sys.stderr.isatty():
-        from tqdm import tqdm
-
         progress = tqdm(total=len(paths), desc="textures", unit="img", leave=False)
     total_bytes = 0
     with ThreadPoolExecutor(max_workers=min(8, len(paths))) as pool:

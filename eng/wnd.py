@@ -38,7 +38,7 @@ def _prepare_sdl() -> None:
 def import_sdl():
     """Imports pysdl3 configured for offline use; raises WindowError if SDL3 is missing."""
     _prepare_sdl()
-    try:
+    try:  # imported here: pysdl3 reads its settings from the environment at import
         import sdl3
     except Exception as exc:  # pysdl3 raises plain Exceptions when it finds no library
         raise WindowError(f"cannot load SDL3 ({exc}); run scripts/setup.sh") from None

@@ -2,6 +2,10 @@
 
 Every failure a user can cause ends with one line on stderr naming the file or setting and a
 non-zero exit status; `--debug` shows the traceback instead.
+
+The engine is imported inside the functions, not at the top: `--help` and a bad option answer
+at once without loading numpy, Vulkan and VMA, and `import vulkan` itself fails on a machine
+without a Vulkan loader, which `main` turns into one line.
 """
 
 import argparse
@@ -358,9 +362,6 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.wnd import WindowError
     from game.book_data import BookDataError
 
-    # the converter (and trimesh, slow to import) is loaded only when a model is converted
-    model_gen = sys.modules.get("eng.model_gen")
-    converting = (model_gen.ConvertError,) if model_gen is not None else ()
     return (
         ConfigError,
         ModelError,
@@ -372,7 +373,6 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         BookDataError,
         ShaderError,
         SnapshotError,
-        *converting,
     )
 
 

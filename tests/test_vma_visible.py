@@ -115,7 +115,8 @@ def test_report_and_map_match_the_vma_statistics(constants, tmp_path, dedicated)
 
 def test_vma_options_check_their_files_first(tmp_path):
     assert_one_line_error(run_game(*QUICK, "--vma-report", "r.txt"), "--vma-report", ".json")
-    assert_one_line_error(run_game(*QUICK, "--vma-map", "/nonexistent/m.png"), "/nonexistent")
+    missing = tmp_path / "no-such-folder" / "m.png"
+    assert_one_line_error(run_game(*QUICK, "--vma-map", str(missing)), "no-such-folder")
     folder = tmp_path / "map.png"
     folder.mkdir()
     assert_one_line_error(run_game(*QUICK, "--vma-map", str(folder)), "--vma-map", "folder")

@@ -15,6 +15,7 @@ from eng.vk.dev import VkDevice
 from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
 from eng.vk.pipe import VkPipelineCache
+from eng.vk.swap import VkSwapChain
 from eng.vk.vma import VkVmaAlloc
 
 log = logging.getLogger("eng.vk")
@@ -77,8 +78,6 @@ class VkCtx:
         return log_.messages if log_ else []
 
     def create_swap_chain(self, window) -> None:
-        from eng.vk.swap import VkSwapChain
-
         self.swap_chain = VkSwapChain.create(
             self, window, self.constants.swap_chain_images, self.constants.vsync
         )

@@ -68,6 +68,8 @@ def create_host_visible_buff(ctx, name: str, size: int, buffer_usage: int, desc_
     Book ch.6/10: `createHostVisibleBuff`. The buffer stays mapped for its whole life (VMA's
     MAPPED flag) instead of being mapped every frame.
     """
+    # imported here, not at the top: util.py is imported by --list-gpus and --info, which must
+    # work without the compiled VMA extension that vma.py (and so buf.py) loads
     from eng.vk.buf import VkBuffer
     from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
 
