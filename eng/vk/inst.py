@@ -2,6 +2,7 @@
 
 import logging
 import sys
+from typing import Any
 
 import vulkan as vk
 
@@ -40,7 +41,7 @@ def instance_layers() -> set[str]:
     return {layer.layerName for layer in vk.vkEnumerateInstanceLayerProperties()}
 
 
-def _c_str(value) -> str:
+def _c_str(value: Any) -> str:
     """A char* field of a callback struct as str (the `vulkan` package often hands over str)."""
     if value is None:
         return ""
@@ -65,7 +66,7 @@ class ValidationLog:
         self.messages: list[str] = []
         self.message_ids: list[str] = []
 
-    def callback(self, severity, types, data, user_data) -> int:
+    def callback(self, severity: int, types: int, data: Any, user_data: Any) -> int:
         text = _c_str(data.pMessage)
         self.messages.append(text)
         self.message_ids.append(_c_str(data.pMessageIdName))
@@ -79,10 +80,16 @@ class ValidationLog:
 class VkInstance:
     """Owns the VkInstance and, with validation, the debug messenger."""
 
-    def __init__(self, instance, messenger, validation_log, debug_utils: bool) -> None:
+    def __init__(
+        self,
+        instance: Any,
+        messenger: Any,
+        validation_log: "ValidationLog | None",
+        debug_utils: bool,
+    ) -> None:
         self.instance = instance
         self.messenger = messenger
-        self.validation_log: ValidationLog = validation_log
+        self.validation_log = validation_log
         self.debug_utils = debug_utils
 
     @classmethod
@@ -167,7 +174,7 @@ class VkInstance:
         log.debug("instance created: validation=%s extensions=%s", validation, exts)
         return cls(instance, messenger, validation_log if validation else None, debug_utils)
 
-    def proc(self, name: str):
+    def proc(self, name: str) -> Any:
         return vk.vkGetInstanceProcAddr(self.instance, name)
 
     def cleanup(self) -> None:
