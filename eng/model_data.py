@@ -16,7 +16,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -145,6 +145,14 @@ def _get_size(path: Path, obj: Any, key: str, what: str) -> int:
     return value
 
 
+@overload
+def _get_numbers(
+    path: Path, obj: Any, key: str, count: Literal[3], what: str
+) -> tuple[float, float, float]: ...
+@overload
+def _get_numbers(
+    path: Path, obj: Any, key: str, count: Literal[4], what: str
+) -> tuple[float, float, float, float]: ...
 def _get_numbers(path: Path, obj: Any, key: str, count: int, what: str) -> tuple[float, ...]:
     value = _get(path, obj, key, list, what)
     ok = len(value) == count and all(

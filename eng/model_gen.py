@@ -207,6 +207,7 @@ def _load_scene(input_path: Path) -> tuple[trimesh.Scene, dict[bytes, Path]]:
     except Exception as e:
         log.debug("trimesh failed", exc_info=True)
         raise ConvertError(input_path, f"cannot read it ({type(e).__name__}: {e})") from e
+    assert isinstance(scene, trimesh.Scene), "force='scene' makes one"
     return scene, resolver.files
 
 
@@ -248,7 +249,7 @@ def _convert_scene(
 
     textures = _Textures(output_dir, name, files)
     materials: dict[object, MaterialData] = {}
-    meshes = []
+    meshes: list[MeshArrays] = []
     progress.reset(total=len(nodes))
     progress.set_description(f"{name}: meshes")
     for node in nodes:
@@ -256,7 +257,8 @@ def _convert_scene(
         mesh = scene.geometry[geometry_name]
         key, color, image = _material_parts(mesh.visual)
         if key not in materials:
-            rgba = (1.0, 1.0, 1.0, 1.0) if color is None else tuple(float(c) / 255 for c in color)
+            r, g, b, a = (255, 255, 255, 255) if color is None else (float(c) for c in color)
+            rgba = (r / 255, g / 255, b / 255, a / 255)
             texture = textures.add(image) if image is not None else None
             materials[key] = MaterialData(f"{name}-mat-{len(materials)}", texture, rgba)
         vertices, indices = _mesh_arrays(mesh, transform)

@@ -5,6 +5,7 @@ import math
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -34,7 +35,7 @@ class Constants:
     z_far: float = 50.0
     z_near: float = 1.0
 
-    def with_overrides(self, **changes) -> "Constants":
+    def with_overrides(self, **changes: Any) -> "Constants":
         """A copy with the non-None `changes` (command-line options) applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -64,7 +65,7 @@ def load(path: Path = DEFAULT_CFG) -> Constants:
         raise ConfigError(f"{name}: cannot read it ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{name}: not valid TOML ({exc})") from None
-    values = {}
+    values: dict[str, Any] = {}  # checked against _KEYS' types below
     for key, value in raw.items():
         if key not in _KEYS:
             log.warning("%s: unknown setting '%s' ignored", name, key)
