@@ -12,6 +12,10 @@ import platform
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:  # for annotations only: the engine is imported where it is used
+    from eng.com.common import Constants
 
 log = logging.getLogger("game")
 
@@ -44,7 +48,7 @@ def _positive(text: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         """One line instead of argparse's usage block."""
         self.exit(2, f"error: {message} (see --help)\n")
 
@@ -201,7 +205,7 @@ def _check_output(path: Path, option: str = "--screenshot", suffix: str = ".png"
         raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
 
 
-def print_info(constants) -> None:
+def print_info(constants: "Constants") -> None:
     import vulkan as vk
 
     from eng.vk.inst import VkInstance
@@ -305,6 +309,7 @@ def run(args: argparse.Namespace) -> int:
         shaders=ShaderSet.create(args.shaders, args.watch_shaders),
         snapshots=Snapshots(args.vma_report, args.vma_map),
     )
+    assert engine.ctx is not None, "made by Engine.create"
     device = engine.ctx.phys.name
     stats, image = engine.run(frames, capture=screenshot is not None)
     if args.bench is not None:
