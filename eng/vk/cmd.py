@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
 class VkCmdPool:
     def __init__(self) -> None:
-        self.pool = None
+        self.pool: Any = None  # the VkCommandPool handle, from create
 
     @classmethod
     def create(

@@ -24,7 +24,7 @@ class VkImageViewData:
 
 class VkImageView:
     def __init__(self, image: Any) -> None:
-        self.view = None
+        self.view: Any = None  # the VkImageView handle, from create
         self.image = image
 
     @classmethod

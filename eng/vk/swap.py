@@ -43,9 +43,9 @@ def choose_extent(caps: Any, window: "Wnd") -> tuple[int, int]:
 
 class VkSwapChain:
     def __init__(self) -> None:
-        self.swap_chain = None
+        self.swap_chain: Any = None  # the VkSwapchainKHR handle, from create
         self.image_views: list[VkImageView] = []
-        self.images: list = []
+        self.images: list[Any] = []
         self.extent = Extent(0, 0)
         self.format = vk.VK_FORMAT_UNDEFINED
         self.vsync = True

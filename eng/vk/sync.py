@@ -1,6 +1,6 @@
 """Book ch.3 (vkSync.zig): fences and semaphores."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
@@ -14,7 +14,7 @@ NO_TIMEOUT = 0xFFFFFFFFFFFFFFFF
 
 class VkFence:
     def __init__(self) -> None:
-        self.fence = None
+        self.fence: Any = None  # the VkFence handle, from create
         self.fence_ptr = vk.ffi.new("VkFence[1]")  # for the per-frame lib calls
 
     @classmethod
@@ -45,7 +45,7 @@ class VkFence:
 
 class VkSemaphore:
     def __init__(self) -> None:
-        self.semaphore = None
+        self.semaphore: Any = None
 
     @classmethod
     def create(cls, ctx: "VkCtx", name: str = "") -> "VkSemaphore":

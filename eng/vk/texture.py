@@ -27,7 +27,7 @@ class VkTextSamplerInfo:
 
 class VkTextSampler:
     def __init__(self) -> None:
-        self.sampler = None
+        self.sampler: Any = None  # the VkSampler handle, from create
 
     @classmethod
     def create(cls, ctx: "VkCtx", info: VkTextSamplerInfo) -> "VkTextSampler":
