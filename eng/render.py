@@ -49,7 +49,7 @@ class Recording:
     """A command buffer kept for one frame slot and target image, in a pool of its own."""
 
     pool: VkCmdPool
-    cmd_buff: VkCmdBuff | None = None  # None only while create() makes it
+    cmd_buff: VkCmdBuff | None = None  # None only until VkCmdBuff.create returns
     key: tuple[int, int] | None = None  # (scene version, generation) it was recorded for
 
 
@@ -80,7 +80,7 @@ class Render:
         self._color_finish: list[ImageBarrier] = []
 
     @property
-    def target(self) -> "OffscreenTarget | VkSwapChain":
+    def target(self) -> OffscreenTarget | VkSwapChain:
         target = self.offscreen if self.offscreen is not None else self.ctx.swap_chain
         assert target is not None, "a window's Render has a swapchain"
         return target
