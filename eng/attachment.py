@@ -5,6 +5,7 @@ Its own module so that render.py and render_scn.py can both use it without impor
 
 import vulkan as vk
 
+from eng.vk.ctx import VkCtx
 from eng.vk.image import VkImage, VkImageData
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.util import cleanup_on_error
@@ -20,7 +21,14 @@ class Attachment:
 
     @classmethod
     def create(
-        cls, ctx, width, height, fmt, usage, name: str = "", vma_flags: int = VmaFlags.NONE
+        cls,
+        ctx: VkCtx,
+        width: int,
+        height: int,
+        fmt: int,
+        usage: int,
+        name: str = "",
+        vma_flags: int = VmaFlags.NONE,
     ) -> "Attachment":
         depth = bool(usage & vk.VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT)
         aspect = vk.VK_IMAGE_ASPECT_DEPTH_BIT if depth else vk.VK_IMAGE_ASPECT_COLOR_BIT
@@ -44,7 +52,7 @@ class Attachment:
             )
             return attachment
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: VkCtx) -> None:
         if self.view is not None:
             self.view.cleanup(ctx.device)
         if self.image is not None:

@@ -8,6 +8,7 @@ A game object provides `init(eng_ctx) -> InitData`, `input(eng_ctx, delta_sec)`,
 import logging
 import time
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import vulkan as vk
@@ -39,6 +40,20 @@ class EngCtx:
     constants: Constants
     scene: Scene
     wnd: Wnd | None  # None when headless
+
+
+class Game(Protocol):
+    """What the engine calls on a game (see the module's docstring; `loaded` is optional)."""
+
+    title: str
+
+    def init(self, eng_ctx: EngCtx) -> InitData: ...
+
+    def input(self, eng_ctx: EngCtx, delta_sec: float) -> None: ...
+
+    def update(self, eng_ctx: EngCtx, delta_sec: float) -> None: ...
+
+    def cleanup(self) -> None: ...
 
 
 @dataclass
@@ -74,7 +89,7 @@ def window_title(title: str, fps: float, draws: int, vma: VmaStats) -> str:
 class Engine:
     def __init__(
         self,
-        game,
+        game: Game,
         eng_ctx: EngCtx,
         ctx: VkCtx,
         render: Render,
@@ -83,15 +98,15 @@ class Engine:
     ) -> None:
         self.game = game
         self.eng_ctx = eng_ctx
-        self.ctx = ctx
-        self.render = render
+        self.ctx: VkCtx | None = ctx  # None once cleaned up
+        self.render: Render | None = render
         self.shaders = shaders
         self.snapshots = snapshots
 
     @classmethod
     def create(
         cls,
-        game,
+        game: Game,
         constants: Constants,
         title: str,
         size: tuple[int, int],
@@ -137,20 +152,21 @@ class Engine:
 
         With `capture`, the last frame is read back and returned as an RGBA array.
         """
+        ctx, render = self._live()
         stats = RunStats()
         image = None
-        validation_log = self.ctx.instance.validation_log
-        vma = self.ctx.vma
+        validation_log = ctx.instance.validation_log
+        vma = ctx.vma
         try:
             start = time.perf_counter()
             init_data = self.game.init(self.eng_ctx)
-            self.render.init(self.eng_ctx, init_data)
+            render.init(self.eng_ctx, init_data)
             if hasattr(self.game, "loaded"):
-                self.game.loaded(self.eng_ctx, self.render.models)
+                self.game.loaded(self.eng_ctx, render.models)
             stats.load_s = time.perf_counter() - start
             log.debug("loaded in %.3f s", stats.load_s)
-            stats.vma = self.ctx.vma.statistics()
-            self.snapshots.loaded(self.ctx.vma)
+            stats.vma = ctx.vma.statistics()
+            self.snapshots.loaded(ctx.vma)
             image = self._loop(stats, frames, capture)
             self._collect(stats)
         finally:
@@ -162,7 +178,8 @@ class Engine:
         return stats, image
 
     def _loop(self, stats: RunStats, frames: int | None, capture: bool) -> np.ndarray | None:
-        eng_ctx, wnd, render = self.eng_ctx, self.eng_ctx.wnd, self.render
+        eng_ctx, wnd = self.eng_ctx, self.eng_ctx.wnd
+        ctx, render = self._live()
         time_u = 1.0 / eng_ctx.constants.ups
         start = last = update_time = time.perf_counter()
         cpu_start = time.process_time()
@@ -180,7 +197,7 @@ class Engine:
                     break
                 self.game.input(eng_ctx, delta)
                 if wnd.was_pressed("M"):
-                    self.snapshots.key_vma(self.ctx.vma)
+                    self.snapshots.key_vma(ctx.vma)
                 grab = grab or wnd.was_pressed("F12")
             if self.shaders.poll():
                 self._reload_shaders()
@@ -203,35 +220,43 @@ class Engine:
             if stats.frames == 1:
                 log.debug("first frame submitted")
             if stats.frames == 1 and render.timings is not None:
-                self.ctx.device.wait()  # profiling: when did the first frame finish?
+                ctx.device.wait()  # profiling: when did the first frame finish?
                 stats.first_frame_done = time.perf_counter()
             if wnd is not None and now - title_time >= 1.0:
                 fps = (stats.frames - title_frames) / (now - title_time)
+                assert render.scn is not None, "made by Render.create"
                 draws = len(render.scn.visible_items)
-                wnd.set_title(window_title(self.game.title, fps, draws, self.ctx.vma.statistics()))
+                wnd.set_title(window_title(self.game.title, fps, draws, ctx.vma.statistics()))
                 title_time, title_frames = now, stats.frames
             if last_frame:
                 break
-        self.ctx.device.wait()
+        ctx.device.wait()
         stats.seconds = time.perf_counter() - start
         stats.cpu_seconds = time.process_time() - cpu_start
         return render.read_capture() if capture and stats.frames else None
 
     def _reload_shaders(self) -> None:
         """--watch-shaders: new pipelines between frames; the old ones stay on a failure."""
+        _, render = self._live()
         try:
-            self.render.reload_shaders(self.shaders.stages)
+            render.reload_shaders(self.shaders.stages)
         except (VulkanError, vk.VkError, vk.VkException) as exc:
             log.error("the new shaders make no pipeline (%s); keeping the last good ones", exc)
 
     def _collect(self, stats: RunStats) -> None:
-        render = self.render
+        ctx, render = self._live()
+        assert render.scn is not None, "made by Render.create"
         stats.draws_per_frame = len(render.scn.visible_items)
         if render.timings is not None:
             stats.stages = render.timings.stages
         if render.gpu_timer is not None:
-            render.gpu_timer.collect_all(self.ctx)
+            render.gpu_timer.collect_all(ctx)
             stats.gpu_frame_ms = render.gpu_timer.frame_ms
+
+    def _live(self) -> tuple[VkCtx, Render]:
+        """The context and the renderer, which exist until cleanup."""
+        assert self.ctx is not None and self.render is not None, "the engine was cleaned up"
+        return self.ctx, self.render
 
     def cleanup(self) -> None:
         """Book: Engine.cleanup - game, render, Vulkan context, window, in that order."""

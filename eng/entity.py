@@ -29,7 +29,8 @@ class Entity:
 
     def update(self) -> None:
         """model = translation * rotation * scale (the book's S*R*T in row-vector form)."""
+        # pyglm 2.8's stubs match mat4 * mat4 to their mat4x2 overload, which comes first
         self.model_matrix = (
-            glm.translate(self.pos) * glm.mat4_cast(self.rotation) * glm.scale(glm.vec3(self.scale))
+            glm.translate(self.pos) * glm.mat4_cast(self.rotation) * glm.scale(glm.vec3(self.scale))  # type: ignore[assignment]
         )
         self.version += 1

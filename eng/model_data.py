@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -151,6 +151,26 @@ def _get_number(path: Path, obj: Any, key: str, what: str, low: float, high: flo
     return value
 
 
+@overload
+def _get_numbers(
+    path: Path,
+    obj: Any,
+    key: str,
+    count: Literal[3],
+    what: str,
+    low: float = ...,
+    high: float = ...,
+) -> tuple[float, float, float]: ...
+@overload
+def _get_numbers(
+    path: Path,
+    obj: Any,
+    key: str,
+    count: Literal[4],
+    what: str,
+    low: float = ...,
+    high: float = ...,
+) -> tuple[float, float, float, float]: ...
 def _get_numbers(
     path: Path,
     obj: Any,

@@ -23,6 +23,7 @@ import os
 import shutil
 import struct
 import sys
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,6 +188,7 @@ class _Textures:
             data = fp.getvalue() if isinstance(fp, io.BytesIO) else None
             source = self.files.get(data) if data is not None else None
             if source is not None:
+                assert data is not None  # a file the model names, read by the resolver
                 target = self._free_name(source.stem, source.suffix)
                 self.contents[target] = (data, source)
             else:
@@ -285,6 +287,7 @@ def _load_scene(input_path: Path) -> tuple[trimesh.Scene, dict[bytes, Path]]:
     except Exception as e:
         log.debug("trimesh failed", exc_info=True)
         raise ConvertError(input_path, f"cannot read it ({type(e).__name__}: {e})") from e
+    assert isinstance(scene, trimesh.Scene), "force='scene' makes one"
     return scene, resolver.files
 
 
@@ -321,7 +324,7 @@ def _convert_scene(
 
     textures = _Textures(output_dir, name, files)
     materials: dict[object, MaterialData] = {}
-    meshes = []
+    meshes: list[MeshArrays] = []
     progress.reset(total=len(nodes))
     progress.set_description(f"{name}: meshes")
     for node in nodes:
@@ -329,7 +332,8 @@ def _convert_scene(
         mesh = scene.geometry[geometry_name]
         key, color, image = _material_parts(mesh.visual)
         if key not in materials:
-            rgba = (1.0, 1.0, 1.0, 1.0) if color is None else tuple(float(c) / 255 for c in color)
+            r, g, b, a = (255, 255, 255, 255) if color is None else (float(c) for c in color)
+            rgba = (r / 255, g / 255, b / 255, a / 255)
             texture = textures.add(image) if image is not None else None
             materials[key] = MaterialData(f"{name}-mat-{len(materials)}", texture, rgba)
         try:
@@ -374,7 +378,7 @@ def _convert_scene(
 
 
 def _check_outputs(
-    outputs: list[Path], inputs: list[Path], force: bool, kept: set[Path] = frozenset()
+    outputs: list[Path], inputs: list[Path], force: bool, kept: Collection[Path] = ()
 ) -> None:
     """Outputs may replace existing files only with `force`, and never an input file; `kept`
     are outputs that already are the input's own file and are left as they are."""

@@ -7,13 +7,16 @@ storage buffer of 32-byte records, the book's default material first.
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import vulkan as vk
 from pyglm import glm
 
 from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData, load_geometry
+from eng.texture_cache import TextureCache
 from eng.vk.buf import VkBuffer, record_copy, staging_flags
+from eng.vk.ctx import VkCtx
 from eng.vk.util import cleanup_on_error
 from eng.vk.vma import VmaMemoryFlags, VmaUsage
 
@@ -30,10 +33,13 @@ MATERIAL_RECORD = np.dtype(
 )
 
 
-def staged_upload(ctx, cmd, data, usage: int, name: str, staging: list) -> VkBuffer:
+def staged_upload(
+    ctx: VkCtx, cmd: Any, data: Any, usage: int, name: str, staging: list
+) -> VkBuffer:
     """A device-local buffer filled by `cmd` from a staging buffer, which goes into `staging`
     as it is made (the caller frees those once the commands have run, or on any error)."""
-    data = memoryview(np.ascontiguousarray(data)).cast("B")
+    # numpy's stubs give ndarray the buffer protocol (__buffer__) only for Python 3.12+
+    data = memoryview(np.ascontiguousarray(data)).cast("B")  # type: ignore[arg-type]
     staging.append(
         VkBuffer.create(
             ctx,
@@ -71,7 +77,7 @@ class VulkanModel:
     vtx_buffer: VkBuffer | None = None  # None until uploaded
     idx_buffer: VkBuffer | None = None
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: VkCtx) -> None:
         for buffer in (self.vtx_buffer, self.idx_buffer):
             if buffer is not None:
                 buffer.cleanup(ctx)
@@ -81,7 +87,7 @@ class ModelsCache:
     def __init__(self) -> None:
         self.models: dict[str, VulkanModel] = {}
 
-    def record_uploads(self, ctx, cmd, models: list[ModelData], staging: list) -> None:
+    def record_uploads(self, ctx: VkCtx, cmd: Any, models: list[ModelData], staging: list) -> None:
         """Records the uploads of `models` into `cmd`; staging buffers are added to `staging`
         (freed by the caller once the commands have run, even if this raises)."""
         for model in models:
@@ -125,7 +131,7 @@ class ModelsCache:
             )
             log.debug("model %s: %d meshes, %d vertices", model.id, len(meshes), len(vertices))
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: VkCtx) -> None:
         for model in self.models.values():
             model.cleanup(ctx)
         self.models.clear()
@@ -144,7 +150,12 @@ class MaterialsCache:
         self.materials_buffer: VkBuffer | None = None
 
     def record_upload(
-        self, ctx, cmd, texture_cache, materials: list[MaterialData], staging: list
+        self,
+        ctx: VkCtx,
+        cmd: Any,
+        texture_cache: TextureCache,
+        materials: list[MaterialData],
+        staging: list,
     ) -> None:
         """Loads the materials' textures and records the upload of the material records."""
         default = MaterialData(DEFAULT_MATERIAL_ID, None, (1.0, 1.0, 1.0, 1.0))
@@ -167,7 +178,7 @@ class MaterialsCache:
         )
         log.debug("%d materials", len(all_materials))
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: VkCtx) -> None:
         if self.materials_buffer is not None:
             self.materials_buffer.cleanup(ctx)
             self.materials_buffer = None

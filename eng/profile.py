@@ -1,8 +1,11 @@
 """The profiler behind `--bench` (not in the book): stage times and GPU timestamps per frame."""
 
+from typing import Any
+
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.vk.ctx import VkCtx
 from eng.vk.util import raise_for
 
 
@@ -26,7 +29,7 @@ class GpuTimer:
 
     EVERY = 8  # read the timestamps of 2 frames in every 8
 
-    def __init__(self, pool, period_ns: float) -> None:
+    def __init__(self, pool: Any, period_ns: float) -> None:
         self.pool = pool
         self.period_ns = period_ns
         self.pending = [False] * FRAMES_IN_FLIGHT
@@ -34,7 +37,7 @@ class GpuTimer:
         self._results = vk.ffi.new("uint64_t[2]")
 
     @classmethod
-    def create(cls, ctx) -> "GpuTimer":
+    def create(cls, ctx: VkCtx) -> "GpuTimer":
         info = vk.VkQueryPoolCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
             queryType=vk.VK_QUERY_TYPE_TIMESTAMP,
@@ -44,18 +47,18 @@ class GpuTimer:
         ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, pool, "frame timestamps")
         return cls(pool, ctx.phys.limits.timestampPeriod)
 
-    def record_begin(self, cmd, frame: int) -> None:
+    def record_begin(self, cmd: Any, frame: int) -> None:
         vk.lib.vkCmdResetQueryPool(cmd, self.pool, 2 * frame, 2)
         vk.lib.vkCmdWriteTimestamp2(
             cmd, vk.VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, self.pool, 2 * frame
         )
 
-    def record_end(self, cmd, frame: int) -> None:
+    def record_end(self, cmd: Any, frame: int) -> None:
         vk.lib.vkCmdWriteTimestamp2(
             cmd, vk.VK_PIPELINE_STAGE_2_BOTTOM_OF_PIPE_BIT, self.pool, 2 * frame + 1
         )
 
-    def collect(self, ctx, frame: int, sample: bool = True) -> None:
+    def collect(self, ctx: VkCtx, frame: int, sample: bool = True) -> None:
         """Reads the timestamps of the frame slot's previous submission (its fence has
         signalled) if `sample`, then marks the slot pending for the next submission."""
         if self.pending[frame] and sample:
@@ -76,11 +79,11 @@ class GpuTimer:
                 raise_for(result, "vkGetQueryPoolResults")
         self.pending[frame] = True
 
-    def collect_all(self, ctx) -> None:
+    def collect_all(self, ctx: VkCtx) -> None:
         """After the device is idle: the frames still pending."""
         for frame in range(FRAMES_IN_FLIGHT):
             self.collect(ctx, frame)
             self.pending[frame] = False
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: VkCtx) -> None:
         vk.vkDestroyQueryPool(ctx.device.device, self.pool, None)

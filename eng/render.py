@@ -7,7 +7,10 @@ or not. The profiler of `--bench` is in eng/profile.py.
 
 import contextlib
 import logging
+from dataclasses import dataclass
+from pathlib import Path
 from time import perf_counter
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import vulkan as vk
@@ -17,14 +20,20 @@ from eng.models_cache import MaterialsCache, ModelsCache
 from eng.offscreen import OffscreenTarget
 from eng.profile import GpuTimer, StageTimings
 from eng.render_scn import COMMITTED_SHADERS, RenderScn
+from eng.scene import Scene
 from eng.texture_cache import TextureCache, device_texture_limit
 from eng.vk.buf import VkBuffer
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
+from eng.vk.ctx import VkCtx
 from eng.vk.queue import VkQueue
+from eng.vk.swap import VkSwapChain
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
 from eng.vk.util import DeviceLostError, ImageBarrier, copy_region, vk_int
 from eng.vk.vma import VmaFlags
+
+if TYPE_CHECKING:  # for annotations only: engine.py imports this module
+    from eng.engine import EngCtx, InitData
 
 log = logging.getLogger("eng.render")
 
@@ -35,8 +44,17 @@ _TRANSFER_SRC = vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
 _BGRA_FORMATS = {vk.VK_FORMAT_B8G8R8A8_SRGB, vk.VK_FORMAT_B8G8R8A8_UNORM}
 
 
+@dataclass(slots=True)
+class Recording:
+    """A command buffer kept for one frame slot and target image, in a pool of its own."""
+
+    pool: VkCmdPool
+    cmd_buff: VkCmdBuff | None = None  # None only until VkCmdBuff.create returns
+    key: tuple[int, int] | None = None  # (scene version, generation) it was recorded for
+
+
 class Render:
-    def __init__(self, ctx, offscreen: OffscreenTarget | None, image_flags: int) -> None:
+    def __init__(self, ctx: VkCtx, offscreen: OffscreenTarget | None, image_flags: int) -> None:
         self.ctx = ctx
         self.offscreen = offscreen
         self.current_frame = 0
@@ -46,31 +64,36 @@ class Render:
         self.materials = MaterialsCache()
         self.models = ModelsCache()
         self.scn: RenderScn | None = None
+        self.queue_graphics: VkQueue | None = None
+        self.queue_present: VkQueue | None = None
         self.sems_render_complete: list[VkSemaphore] = []
         self.sems_pres_complete: list[VkSemaphore] = []
         self._capture: tuple[VkBuffer, int] | None = None
         self.generation = 0  # bumped by resize: recorded command buffers are then stale
-        # (frame slot, target image) -> [command pool, command buffer, what it was recorded for]
-        self.recordings: dict[tuple[int, int], list] = {}
-        self._submits: dict = {}
+        self.recordings: dict[tuple[int, int], Recording] = {}  # by (frame slot, target image)
+        self._submits: dict[tuple[int, int, int], tuple[Any, tuple[Any, ...]]] = {}
         self.timings: StageTimings | None = None
         self.cull = True  # frustum culling (not in the book)
         self.gpu_timer: GpuTimer | None = None
         self.fences: list[VkFence] = []
+        self._color_init: list[ImageBarrier] = []  # per target image, from _build_color_barriers
+        self._color_finish: list[ImageBarrier] = []
 
     @property
-    def target(self):
-        return self.offscreen if self.offscreen is not None else self.ctx.swap_chain
+    def target(self) -> OffscreenTarget | VkSwapChain:
+        target = self.offscreen if self.offscreen is not None else self.ctx.swap_chain
+        assert target is not None, "a window's Render has a swapchain"
+        return target
 
     @classmethod
     def create(
         cls,
-        ctx,
+        ctx: VkCtx,
         headless_size: tuple[int, int] | None = None,
         profile: bool = False,
         dedicated_images: bool = False,
         anisotropy: bool = True,
-        shader_stages: list = COMMITTED_SHADERS,
+        shader_stages: list[tuple[Path, int]] = COMMITTED_SHADERS,
     ) -> "Render":
         """With `profile`, stage times and GPU timestamps of every frame are recorded;
         `shader_stages` are the scene's SPIR-V files and stages.
@@ -110,6 +133,7 @@ class Render:
         if self.offscreen is not None:
             return
         ctx = self.ctx
+        assert ctx.swap_chain is not None, "on screen: a swapchain"
         for sem in self.sems_render_complete + self.sems_pres_complete:
             sem.cleanup(ctx)
         self.sems_render_complete = [
@@ -152,10 +176,11 @@ class Render:
             for image in (self.target.images if self.offscreen is None else [])
         ]
 
-    def init(self, eng_ctx, init_data) -> None:
+    def init(self, eng_ctx: "EngCtx", init_data: "InitData") -> None:
         """Book: Render.init - projection, then one command buffer uploads textures,
         materials and models; staging memory is freed once its fence has signalled."""
         ctx = self.ctx
+        assert self.scn is not None and self.queue_graphics is not None, "made by create"
         self.update_projection(eng_ctx)
         pool = None
         staging: list[VkBuffer] = []
@@ -189,15 +214,16 @@ class Render:
             stats.blocks,
         )
 
-    def update_projection(self, eng_ctx) -> None:
+    def update_projection(self, eng_ctx: "EngCtx") -> None:
         c = eng_ctx.constants
         extent = self.target.extent
         eng_ctx.scene.camera.proj_data.update(c.fov, c.z_near, c.z_far, extent.width, extent.height)
 
-    def render(self, eng_ctx, capture: bool = False) -> bool:
+    def render(self, eng_ctx: "EngCtx", capture: bool = False) -> bool:
         """Records (or reuses) and submits one frame; False when it was skipped (resize,
         minimised window)."""
         ctx = self.ctx
+        assert self.scn is not None, "made by create"
         frame = self.current_frame
         fence = self.fences[frame]
         t0 = perf_counter()
@@ -205,6 +231,7 @@ class Render:
         t1 = perf_counter()
         wnd = eng_ctx.wnd
         if self.offscreen is None:
+            assert wnd is not None and ctx.swap_chain is not None, "on screen: a window"
             if wnd.resized or self.must_resize:
                 self.resize(eng_ctx)
                 return False
@@ -225,6 +252,7 @@ class Render:
         self._submit(cmd, frame, index, fence)
         t5 = perf_counter()
         if self.offscreen is None:
+            assert ctx.swap_chain is not None and self.queue_present is not None
             self.must_resize = not ctx.swap_chain.present(
                 self.queue_present, self.sems_render_complete[index].semaphore, index
             )
@@ -242,25 +270,27 @@ class Render:
         self.frames_rendered += 1
         return True
 
-    def _command_buffer(self, scene, frame: int, index: int, capture: bool):
+    def _command_buffer(self, scene: Scene, frame: int, index: int, capture: bool) -> Any:
         """The frame's command buffer: the one recorded earlier for this frame slot and
         target image if nothing it depends on changed (scene, entities, size), else a new
         recording. Capture frames are always recorded afresh."""
+        assert self.scn is not None and self.queue_graphics is not None, "made by create"
         version = self.scn.prepare(scene, self.models, self.materials, self.cull)
         key = (version, self.generation)
         recording = self.recordings.get((frame, index))
         if recording is None:
             name = f"frame {frame} image {index}"
-            recording = self.recordings[(frame, index)] = [
-                VkCmdPool.create(self.ctx, self.queue_graphics.family, name=name),
-                None,
-                None,
-            ]  # kept before the command buffer is made: cleanup() destroys the pool
-            recording[1] = VkCmdBuff.create(self.ctx, recording[0], False, name)
-        pool, cmd_buff, recorded_key = recording
-        if recorded_key == key and not capture:
+            recording = self.recordings[(frame, index)] = Recording(
+                VkCmdPool.create(self.ctx, self.queue_graphics.family, name=name)
+            )  # kept before the command buffer is made: cleanup() destroys the pool
+            recording.cmd_buff = VkCmdBuff.create(self.ctx, recording.pool, False, name)
+        cmd_buff = recording.cmd_buff
+        assert cmd_buff is not None, "made with its recording"
+        if recording.key == key and not capture:
             return cmd_buff.cmd
-        pool.reset(self.ctx)  # one pool per command buffer: reset the pool, as drivers prefer
+        recording.pool.reset(
+            self.ctx
+        )  # one pool per command buffer: reset the pool, as drivers prefer
         cmd_buff.begin()
         cmd = cmd_buff.cmd
         if self.gpu_timer is not None:
@@ -274,15 +304,17 @@ class Render:
         if self.gpu_timer is not None:
             self.gpu_timer.record_end(cmd, frame)
         cmd_buff.end()
-        recording[2] = None if capture else key
+        recording.key = None if capture else key
         return cmd
 
-    def _submit(self, cmd, frame: int, index: int, fence: VkFence) -> None:
+    def _submit(self, cmd: Any, frame: int, index: int, fence: VkFence) -> None:
         """vkQueueSubmit2 with a VkSubmitInfo2 built once per (frame, image, command buffer)."""
         key = (frame, index, vk_int(cmd))
+        assert self.queue_graphics is not None, "made by create"
         submit = self._submits.get(key)
         if submit is None:
-            waits = signals = ()
+            waits: list[tuple[Any, int]] = []
+            signals: list[tuple[Any, int]] = []
             if self.offscreen is None:
                 waits = [(self.sems_pres_complete[frame].semaphore, _COLOR_OUT)]
                 signals = [
@@ -294,7 +326,7 @@ class Render:
             submit = self._submits[key] = self.queue_graphics.prebuild_submit([cmd], waits, signals)
         self.queue_graphics.submit_prebuilt(submit, fence.fence)
 
-    def _record_capture(self, cmd, index: int) -> None:
+    def _record_capture(self, cmd: Any, index: int) -> None:
         """Copies the frame's colour image into a host-visible buffer, then finishes it."""
         ctx = self.ctx
         extent = self.target.extent
@@ -340,6 +372,7 @@ class Render:
 
     def read_capture(self) -> np.ndarray:
         """The captured frame as an (height, width, 4) RGBA uint8 array."""
+        assert self._capture is not None, "read_capture follows a render(capture=True)"
         buffer, frame = self._capture
         self.fences[frame].wait(self.ctx)
         extent = self.target.extent
@@ -352,14 +385,16 @@ class Render:
         self._capture = None
         return pixels.copy()
 
-    def reload_shaders(self, shader_stages: list) -> None:
+    def reload_shaders(self, shader_stages: list[tuple[Path, int]]) -> None:
         """Between frames: the scene's pipelines from new shaders (`--watch-shaders`)."""
+        assert self.scn is not None, "made by create"
         self.ctx.device.wait()
         self.scn.rebuild_pipelines(self.ctx, self.target.format, shader_stages)
 
-    def resize(self, eng_ctx) -> None:
+    def resize(self, eng_ctx: "EngCtx") -> None:
         """Book: Render.resize - a new swapchain, semaphores, depth attachments, projection."""
         wnd = eng_ctx.wnd
+        assert wnd is not None and self.scn is not None, "resize is for a window's Render"
         width, height = wnd.pixel_size()
         if width == 0 or height == 0 or wnd.is_minimized():
             self.must_resize = True  # try again once the window has a size
@@ -373,6 +408,7 @@ class Render:
         self.update_projection(eng_ctx)
         self.scn.resize(ctx, self.target)
         self._build_color_barriers()
+        assert ctx.swap_chain is not None
         log.debug("resized to %dx%d", ctx.swap_chain.extent.width, ctx.swap_chain.extent.height)
 
     def cleanup(self) -> None:
@@ -386,8 +422,8 @@ class Render:
         self.textures.cleanup(ctx)
         self.materials.cleanup(ctx)
         self.models.cleanup(ctx)
-        for pool, _, _ in self.recordings.values():
-            pool.cleanup(ctx)
+        for recording in self.recordings.values():
+            recording.pool.cleanup(ctx)
         if self.gpu_timer is not None:
             self.gpu_timer.cleanup(ctx)
         for fence in self.fences:

@@ -9,21 +9,31 @@ import logging
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import vulkan as vk
+from pyglm import glm
 
 from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
-from eng.models_cache import DEFAULT_MATERIAL_ID
+from eng.entity import Entity
+from eng.models_cache import DEFAULT_MATERIAL_ID, MaterialsCache, ModelsCache
+from eng.offscreen import OffscreenTarget
+from eng.scene import Scene
 from eng.shader_watch import SHADERS, STAGES
+from eng.texture_cache import TextureCache
 from eng.vk.buf import VkBuffer
+from eng.vk.ctx import VkCtx
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
+from eng.vk.swap import VkSwapChain
 from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
 from eng.vk.util import MATRIX_SIZE, ImageBarrier, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
+
+Target = OffscreenTarget | VkSwapChain  # what the scene is drawn into
 
 log = logging.getLogger("eng.render")
 COMMITTED_SHADERS = [
@@ -45,7 +55,7 @@ VTX_DESC = VtxBuffDesc(
 class DrawItem:
     """One mesh of one entity, with its push constants ready to send."""
 
-    entity: object
+    entity: Entity
     vtx_buffer: object  # VkBuffer[1] cdata for vkCmdBindVertexBuffers
     idx_buffer: object
     first_index: int
@@ -60,30 +70,42 @@ class DrawItem:
 
 class RenderScn:
     def __init__(self) -> None:
-        self.depth_attachments: list = []
+        self.image_flags = 0  # the VMA flags of the depth attachments, from create
+        self.texture_count = 0
+        self.depth_attachments: list[Attachment] = []
         self.cam_buffers: list[VkBuffer] = []
         self.layouts: list[VkDescSetLayout] = []  # camera, materials, textures (sets 0-2)
         self.pipelines: list[VkPipeline] = []  # opaque, blend
         self.sampler: VkTextSampler | None = None
         self.draw_items: list[DrawItem] = []
         self.visible_items: list[DrawItem] = []  # what the next recording draws, in order
-        self._draw_key = None
-        self._entity_versions: tuple = ()
+        self._draw_key: tuple[tuple[str, str], ...] | None = None
+        self._entity_versions: tuple[int, ...] | None = ()
         self.version = 0
         self._culled_version = -1
-        self._view_proj = None
-        self._keep: list = []  # cdata the prebuilt structs point into
+        self._view_proj: glm.mat4 | None = None
+        self._order: tuple[int, ...] | None = None
+        # bounds of the draw items, local (per mesh) and in the world (per entity's matrix)
+        self._local_min = self._local_max = np.zeros((0, 3), np.float32)
+        self._centers = self._extents = np.zeros((0, 3), np.float32)
+        self._keep: list[Any] = []  # cdata the prebuilt structs point into
+        # per target image, from _build_frame_structs; per frame slot, from init
+        self.rendering_infos: list[Any] = []
+        self.depth_barriers: list[ImageBarrier] = []
+        self.viewport: Any = None
+        self.scissor: Any = None
+        self.desc_sets: list[Any] = []
 
     @classmethod
     def create(
         cls,
-        ctx,
-        target,
+        ctx: VkCtx,
+        target: Target,
         texture_count: int,
         sampler_info: VkTextSamplerInfo,
         image_flags: int,
         shader_stages: list[tuple[Path, int]] = COMMITTED_SHADERS,
-    ):
+    ) -> "RenderScn":
         """`target` gives the colour format, extent and images (swapchain or offscreen);
         `image_flags` are the VMA flags of the depth attachments; `shader_stages` the SPIR-V
         files and stages of the pipelines. Everything is added to its list as soon as it
@@ -118,7 +140,9 @@ class RenderScn:
             raise
         return scn
 
-    def _create_pipelines(self, ctx, color_format: int, shader_stages) -> list[VkPipeline]:
+    def _create_pipelines(
+        self, ctx: VkCtx, color_format: int, shader_stages: list[tuple[Path, int]]
+    ) -> list[VkPipeline]:
         """Two pipelines: opaque meshes need no blending (the same picture, less work for the
         rasterizer); transparent ones blend as in the book, and are drawn last."""
         modules, pipelines = [], []
@@ -147,7 +171,9 @@ class RenderScn:
                 module.cleanup(ctx)
         return pipelines
 
-    def rebuild_pipelines(self, ctx, color_format: int, shader_stages) -> None:
+    def rebuild_pipelines(
+        self, ctx: VkCtx, color_format: int, shader_stages: list[tuple[Path, int]]
+    ) -> None:
         """New pipelines from other shaders (the device must be idle); the old ones stay if
         creating the new ones fails. Recorded command buffers are then out of date."""
         pipelines = self._create_pipelines(ctx, color_format, shader_stages)
@@ -156,7 +182,7 @@ class RenderScn:
         self.pipelines = pipelines
         self.version += 1
 
-    def _create_depth(self, ctx, target) -> None:
+    def _create_depth(self, ctx: VkCtx, target: Target) -> None:
         for i in range(len(target.images)):
             self.depth_attachments.append(
                 Attachment.create(
@@ -171,7 +197,7 @@ class RenderScn:
             )
         self._build_frame_structs(target)
 
-    def _build_frame_structs(self, target) -> None:
+    def _build_frame_structs(self, target: Target) -> None:
         """Barriers, rendering infos, viewport and scissor for each target image."""
         ffi = vk.ffi
         keep = []
@@ -179,6 +205,7 @@ class RenderScn:
         self.rendering_infos = []
         self.depth_barriers = []
         for i, depth in enumerate(self.depth_attachments):
+            assert depth.image is not None and depth.view is not None, "made by create"
             color_att = ffi.new(
                 "VkRenderingAttachmentInfo*",
                 {
@@ -248,9 +275,12 @@ class RenderScn:
         )
         self._keep = keep
 
-    def init(self, ctx, texture_cache, materials_cache) -> None:
+    def init(
+        self, ctx: VkCtx, texture_cache: TextureCache, materials_cache: MaterialsCache
+    ) -> None:
         """Book: RenderScn.init - descriptor sets for the textures and the materials."""
         _, layout_materials, layout_textures = self.layouts
+        assert self.sampler is not None and materials_cache.materials_buffer is not None
         textures = ctx.desc_allocator.add_desc_set(ctx, DESC_ID_TEXTS, layout_textures)
         textures.set_image_arr(
             ctx, texture_cache.descriptor_views(self.texture_count), self.sampler, 0
@@ -271,7 +301,9 @@ class RenderScn:
             for frame in range(FRAMES_IN_FLIGHT)
         ]
 
-    def build_draw_items(self, scene, models_cache, materials_cache) -> None:
+    def build_draw_items(
+        self, scene: Scene, models_cache: ModelsCache, materials_cache: MaterialsCache
+    ) -> None:
         """The draw list: opaque meshes first, then transparent ones (book: two passes)."""
         items = []
         default = materials_cache.materials[DEFAULT_MATERIAL_ID]
@@ -282,6 +314,7 @@ class RenderScn:
                     if not transparent:  # once per entity and draw list, as the book warns
                         log.warning("entity %s: model %s is not loaded", entity.id, entity.model_id)
                     continue
+                assert model.vtx_buffer is not None and model.idx_buffer is not None, "uploaded"
                 vtx = vk.ffi.new("VkBuffer[1]", [model.vtx_buffer.buffer])
                 for mesh in model.meshes:
                     material = materials_cache.materials.get(mesh.material_id, default)
@@ -311,14 +344,20 @@ class RenderScn:
         self._order = None
         self._view_proj = None  # the camera the order was computed for
 
-    def update_uniforms(self, scene, frame: int) -> None:
+    def update_uniforms(self, scene: Scene, frame: int) -> None:
         """Writes the camera matrices into the frame's (persistently mapped) uniform buffer."""
         cam = scene.camera
         mapped = vma_ffi.cast("char*", self.cam_buffers[frame].mapped_data)
         vma_ffi.memmove(mapped, cam.proj_data.proj_matrix.to_bytes(), MATRIX_SIZE)
         vma_ffi.memmove(mapped + MATRIX_SIZE, cam.view_data.view_matrix.to_bytes(), MATRIX_SIZE)
 
-    def prepare(self, scene, models_cache, materials_cache, cull: bool = True) -> int:
+    def prepare(
+        self,
+        scene: Scene,
+        models_cache: ModelsCache,
+        materials_cache: MaterialsCache,
+        cull: bool = True,
+    ) -> int:
         """Brings the draw list up to date with the scene and the camera; returns a version
         number that changes whenever recorded commands would differ.
 
@@ -340,12 +379,16 @@ class RenderScn:
             self._entity_versions = versions
             self.version += 1
         if cull:
-            view_proj = scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix
+            # pyglm 2.8's stubs match mat4 * mat4 to their mat4x2 overload, which comes first
+            view_proj: glm.mat4 = (
+                scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix  # type: ignore[assignment]
+            )
             if view_proj != self._view_proj or self.version != self._culled_version:
                 order = self._draw_order(view_proj)
                 self._view_proj = view_proj
                 self._culled_version = self.version
             else:
+                assert self._order is not None, "computed with this camera and version"
                 order = self._order
         else:
             order = tuple(range(len(self.draw_items)))
@@ -355,13 +398,13 @@ class RenderScn:
             self.version += 1
         return self.version
 
-    def _draw_order(self, view_proj) -> tuple[int, ...]:
+    def _draw_order(self, view_proj: glm.mat4) -> tuple[int, ...]:
         """The meshes inside the view frustum, in the draw list's order. (Drawing opaque
         meshes nearest first was measured too: 5% slower on lavapipe, no gain on an H100.)"""
         shown = visible(frustum_planes(view_proj), self._centers, self._extents)
         return tuple(np.flatnonzero(shown).tolist())
 
-    def record(self, cmd, image_index: int, frame: int) -> None:
+    def record(self, cmd: Any, image_index: int, frame: int) -> None:
         """Records the scene pass (book: RenderScn.render) with prebuilt cdata."""
         lib = vk.lib
         self.depth_barriers[image_index].record(cmd)
@@ -398,16 +441,16 @@ class RenderScn:
             lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
         lib.vkCmdEndRendering(cmd)
 
-    def resize(self, ctx, target) -> None:
+    def resize(self, ctx: VkCtx, target: Target) -> None:
         self._cleanup_depth(ctx)
         self._create_depth(ctx, target)
 
-    def _cleanup_depth(self, ctx) -> None:
+    def _cleanup_depth(self, ctx: VkCtx) -> None:
         attachments, self.depth_attachments = self.depth_attachments, []
         for attachment in attachments:  # emptied first: never destroyed twice
             attachment.cleanup(ctx)
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: VkCtx) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
         self._cleanup_depth(ctx)
         for pipeline in self.pipelines:
@@ -424,5 +467,5 @@ class RenderScn:
 _ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])
 
 
-def _scene_key(scene) -> tuple:
+def _scene_key(scene: Scene) -> tuple[tuple[str, str], ...]:
     return tuple((e.id, e.model_id) for e in scene.entities.values())

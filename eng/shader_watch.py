@@ -38,8 +38,8 @@ class ShaderSet:
         self.watch = watch
         self.stages: list[tuple[Path, int]] = []
         self._tmp: tempfile.TemporaryDirectory | None = None
-        self._signature = None  # the sources' (mtime, size) behind `stages`
-        self._failed = None  # the signature whose error was reported
+        self._signature: tuple | None = None  # the sources' (mtime, size) behind `stages`
+        self._failed: tuple | None = None  # the signature whose error was reported
         self._builds = 0
 
     @classmethod

@@ -10,12 +10,16 @@ import json
 import logging
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image, PngImagePlugin
 
 from eng.com.utils import write_bytes_atomic
 from eng.vma_map import draw_map
+
+if TYPE_CHECKING:  # for annotations only: a real import loads the VMA extension
+    from eng.vk.vma import VkVmaAlloc
 
 log = logging.getLogger("eng.snapshots")
 MAP_METADATA = "zvk-vma-map"
@@ -48,7 +52,9 @@ def save_screenshot(pixels: np.ndarray, path: Path) -> None:
     write_atomic(path, png_bytes(Image.fromarray(pixels[..., :3])))
 
 
-def save_vma_files(vma, report: Path | None = None, vma_map: Path | None = None) -> None:
+def save_vma_files(
+    vma: "VkVmaAlloc", report: Path | None = None, vma_map: Path | None = None
+) -> None:
     """VMA's JSON dump (with every allocation's name) and/or its map, as they are now."""
     text = vma.stats_json()
     if report is not None:
@@ -80,14 +86,14 @@ class Snapshots:
         self.vma_map = vma_map
         self.folder = folder
 
-    def loaded(self, vma) -> None:
+    def loaded(self, vma: "VkVmaAlloc") -> None:
         if self.report is not None or self.vma_map is not None:
             save_vma_files(vma, self.report, self.vma_map)
             for option, path in (("VMA report", self.report), ("VMA map", self.vma_map)):
                 if path is not None:
                     print(f"{option}: {path}")
 
-    def key_vma(self, vma) -> None:
+    def key_vma(self, vma: "VkVmaAlloc") -> None:
         """Key M: the report and the map, time-stamped; an error is logged, not raised."""
         report = stamped_name("zvk-vma", ".json", self.folder)
         vma_map = report.with_suffix(".png")

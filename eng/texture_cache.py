@@ -11,12 +11,15 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
 from eng.com.utils import IMAGE_LIMIT, FileProblemError, read_file
+from eng.vk.ctx import VkCtx
+from eng.vk.phys import VkPhysDevice
 from eng.vk.texture import VkTexture
 from eng.vk.vma import VmaFlags
 
@@ -30,7 +33,7 @@ class TextureError(ValueError):
     """The scene needs more textures than the device can bind."""
 
 
-def device_texture_limit(phys) -> int:
+def device_texture_limit(phys: VkPhysDevice) -> int:
     """How many textures the fragment shader may index: MAX_TEXTURES or the device's limit."""
     limits = phys.limits
     return min(
@@ -82,7 +85,7 @@ class TextureCache:
         self.limit = limit
         self.vma_flags = vma_flags
 
-    def add_texture(self, ctx, texture_id: str, pixels: np.ndarray) -> VkTexture:
+    def add_texture(self, ctx: VkCtx, texture_id: str, pixels: np.ndarray) -> VkTexture:
         if texture_id in self.textures:
             return self.textures[texture_id]
         if len(self.textures) >= self.limit:
@@ -95,11 +98,11 @@ class TextureCache:
         )
         return self.textures[texture_id]
 
-    def add_default(self, ctx) -> None:
+    def add_default(self, ctx: VkCtx) -> None:
         """The texture at index 0: one white pixel, also bound in every unused slot."""
         self.add_texture(ctx, DEFAULT_TEXTURE_ID, np.full((1, 1, 4), 255, np.uint8))
 
-    def add_textures_from_paths(self, ctx, paths: list[Path]) -> set[Path]:
+    def add_textures_from_paths(self, ctx: VkCtx, paths: list[Path]) -> set[Path]:
         """Loads the image files; returns those that loaded (missing ones log a warning)."""
         wanted = list(dict.fromkeys(p for p in paths if str(p) not in self.textures))
         loaded = {p for p in paths if str(p) in self.textures}
@@ -114,11 +117,11 @@ class TextureCache:
     def index_of(self, texture_id: str) -> int:
         return list(self.textures).index(texture_id)
 
-    def record_textures(self, cmd) -> None:
+    def record_textures(self, cmd: Any) -> None:
         for texture in self.textures.values():
             texture.record_transition(cmd)
 
-    def free_staging(self, ctx) -> None:
+    def free_staging(self, ctx: VkCtx) -> None:
         for texture in self.textures.values():
             texture.cleanup_staging(ctx)
 
@@ -128,7 +131,7 @@ class TextureCache:
         default = self.textures[DEFAULT_TEXTURE_ID].view
         return views + [default] * (count - len(views))
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: VkCtx) -> None:
         for texture in self.textures.values():
             texture.cleanup(ctx)
         self.textures.clear()

@@ -155,10 +155,17 @@ class _Layout:
         self.row_h = self.bar_h + max(12, width // 120)
         self.gap = max(4, width // 320)  # between dedicated allocations
         scale = width / 1920
-        self.fonts = {
-            name: ImageFont.load_default(size=max(9, round(size * scale)))
+        self.px = {  # font sizes
+            name: max(9, round(size * scale))
             for name, size in (("title", 32), ("head", 22), ("text", 17), ("small", 14))
         }
+        self.fonts = {name: _font(px) for name, px in self.px.items()}
+
+
+def _font(px: int) -> ImageFont.FreeTypeFont:
+    font = ImageFont.load_default(size=px)
+    assert isinstance(font, ImageFont.FreeTypeFont), "Pillow has FreeType (its wheels do)"
+    return font
 
 
 def _bar_width(memory: Memory, largest: int, layout: _Layout) -> int:
@@ -189,7 +196,9 @@ def _text_colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     return TEXT if 0.3 * rgb[0] + 0.59 * rgb[1] + 0.11 * rgb[2] > 120 else BACKGROUND
 
 
-def _draw_bar(draw, memory: Memory, x0: int, y0: int, width: int, layout: _Layout) -> None:
+def _draw_bar(
+    draw: ImageDraw.ImageDraw, memory: Memory, x0: int, y0: int, width: int, layout: _Layout
+) -> None:
     y1 = y0 + layout.bar_h
     draw.rectangle((x0, y0, x0 + width - 1, y1 - 1), fill=FREE, outline=EDGE)
     font = layout.fonts["small"]
@@ -233,8 +242,8 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
             y += layout.row_h
         rows.append((mem_type, placed, y))
     fonts = layout.fonts
-    head_h = fonts["head"].size * 2 + fonts["text"].size + 24
-    top = layout.margin + fonts["title"].size + fonts["text"].size * 3 + 48
+    head_h = layout.px["head"] * 2 + layout.px["text"] + 24
+    top = layout.margin + layout.px["title"] + layout.px["text"] * 3 + 48
     height = top + sum(head_h + h for _, _, h in rows) + layout.margin
     right = max((x + w for _, placed, _ in rows for _, x, _, w in placed), default=0)
     image = Image.new("RGB", (max(width, right + layout.margin), height), BACKGROUND)
@@ -256,7 +265,7 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
         font=fonts["title"],
         fill=TEXT,
     )
-    y += fonts["title"].size + 12
+    y += layout.px["title"] + 12
     draw.text(
         (x, y),
         f"{gpu}. One bar per VkDeviceMemory object, widths to scale ({mib(largest)}, VMA's "
@@ -265,9 +274,9 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
         font=fonts["text"],
         fill=TEXT,
     )
-    y += fonts["text"].size + 16
+    y += layout.px["text"] + 16
     kinds = {s.kind for m in memories for s in m.spans if s.kind is not None}
-    swatch = fonts["text"].size
+    swatch = layout.px["text"]
     for kind, colour in [(k, c) for k, c in COLOURS.items() if k in kinds] + [("free", FREE)]:
         draw.rectangle((x, y, x + 2 * swatch, y + swatch), fill=colour, outline=EDGE)
         draw.text((x + 2 * swatch + 8, y), kind, font=fonts["text"], fill=TEXT)
@@ -282,7 +291,7 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
             f"{' '.join(mem_type.flags) or 'no flags'}"
         )
         draw.text((x, y), heap, font=fonts["head"], fill=TEXT)
-        y += fonts["head"].size + 8
+        y += layout.px["head"] + 8
         type_used = sum(m.used for m in mem_type.memories)
         type_size = sum(m.size for m in mem_type.memories)
         draw.text(
@@ -294,7 +303,7 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
             font=fonts["text"],
             fill=TEXT,
         )
-        y += head_h - fonts["head"].size - 8
+        y += head_h - layout.px["head"] - 8
         labelled_dedicated = False
         for memory, bar_x, dy, bar_w in placed:
             bar_y = y + dy
@@ -307,7 +316,7 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
                 )
                 draw.text((x, bar_y), title, font=fonts["text"], fill=TEXT)
                 draw.text(
-                    (x, bar_y + fonts["text"].size + 4), detail, font=fonts["small"], fill=TEXT
+                    (x, bar_y + layout.px["text"] + 4), detail, font=fonts["small"], fill=TEXT
                 )
                 labelled_dedicated = labelled_dedicated or memory.dedicated
             _draw_bar(draw, memory, bar_x, bar_y, bar_w, layout)

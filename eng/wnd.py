@@ -10,6 +10,7 @@ import logging
 import os
 import tempfile
 from dataclasses import dataclass
+from typing import Any
 
 from eng.com.common import PROJECT_ROOT
 
@@ -35,7 +36,7 @@ def _prepare_sdl() -> None:
         os.environ.setdefault(name, value)
 
 
-def import_sdl():
+def import_sdl() -> Any:
     """Imports pysdl3 configured for offline use; raises WindowError if SDL3 is missing."""
     _prepare_sdl()
     try:  # imported here: pysdl3 reads its settings from the environment at import
@@ -54,7 +55,7 @@ def import_sdl():
 _video_kept = False
 
 
-def _init_video(sdl) -> bool:
+def _init_video(sdl: Any) -> bool:
     """SDL_InitSubSystem(VIDEO), keeping one extra reference until the process exits.
 
     SDL 3.2 cannot initialise its X11 video again once it has been shut down after a Vulkan
@@ -103,7 +104,7 @@ class MouseState:
 class Wnd:
     """An SDL3 window made for Vulkan; `poll_events` refreshes `closed`, `resized`, `mouse`."""
 
-    def __init__(self, sdl, window) -> None:
+    def __init__(self, sdl: Any, window: Any) -> None:
         self.sdl = sdl
         self.window = window
         self.closed = False
@@ -111,7 +112,7 @@ class Wnd:
         self.mouse = MouseState()
         self.key_presses: set[int] = set()  # scancodes pressed (not repeats) since the last poll
         self._event = sdl.SDL_Event()
-        self._keys = None
+        self._keys: Any = None  # SDL's keyboard state array, read on first use
         self._mx = ctypes.c_float()
         self._my = ctypes.c_float()
 

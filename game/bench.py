@@ -9,9 +9,13 @@ import statistics
 import subprocess
 import sys
 import time
+from typing import TYPE_CHECKING
 
 from eng.com.common import PROJECT_ROOT
 from game import book_data
+
+if TYPE_CHECKING:  # for annotations only: the engine is imported where it is used
+    from eng.engine import RunStats
 
 # Stages of a frame that are the engine's own CPU work (waits for the GPU are left out)
 CPU_STAGES = ("input_update", "uniforms", "record", "submit", "present")
@@ -50,13 +54,16 @@ def _median_p95(values: list[float], scale: float = 1.0) -> dict[str, float]:
     return {"median": statistics.median(ordered) * scale, "p95": p95 * scale}
 
 
-def report(stats, scene: str, size: tuple[int, int], device: str, validation: bool) -> dict:
+def report(
+    stats: "RunStats", scene: str, size: tuple[int, int], device: str, validation: bool
+) -> dict:
     """The benchmark JSON for one run (see the performance issue for the fields)."""
     startup_s = process_age() - (time.perf_counter() - stats.first_frame_done)
     stages = stats.stages
     n = min((len(stages[s]) for s in CPU_STAGES if s in stages), default=0)
     per_frame = [sum(stages[s][-n:][i] for s in CPU_STAGES if s in stages) for i in range(n)]
     vma = stats.vma
+    assert vma is not None, "Engine.run measures it once the scene is loaded"
     return {
         "scene": scene,
         "frames": stats.frames,

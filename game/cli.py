@@ -16,7 +16,12 @@ import platform
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO, TYPE_CHECKING, NoReturn
+
+if TYPE_CHECKING:  # for annotations only: the engine is imported where it is used
+    from eng.com.common import Constants
 
 log = logging.getLogger("game")
 
@@ -49,7 +54,7 @@ def _positive(text: str) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
+    def error(self, message: str) -> NoReturn:
         """One line instead of argparse's usage block."""
         self.exit(2, f"error: {message} (see --help)\n")
 
@@ -208,7 +213,7 @@ def _check_writable(option: str, path: Path) -> None:
         raise UsageError(f"{option} {path}: cannot write there ({exc.strerror or exc})") from None
 
 
-def _write_output(option: str, path: Path, write) -> None:
+def _write_output(option: str, path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """`write(file)` into `path` through a temporary name: Ctrl-C or a failure leaves a file
     that was there as it was."""
     from eng.com.utils import atomic_write
@@ -220,7 +225,7 @@ def _write_output(option: str, path: Path, write) -> None:
         raise UsageError(f"{option} {path}: cannot write it ({exc.strerror or exc})") from None
 
 
-def print_info(constants) -> None:
+def print_info(constants: "Constants") -> None:
     import vulkan as vk
 
     from eng.vk.inst import VkInstance
@@ -324,6 +329,7 @@ def run(args: argparse.Namespace) -> int:
         shaders=ShaderSet.create(args.shaders, args.watch_shaders),
         snapshots=Snapshots(args.vma_report, args.vma_map),
     )
+    assert engine.ctx is not None, "made by Engine.create"
     device = engine.ctx.phys.name
     stats, image = engine.run(frames, capture=screenshot is not None)
     outputs = []  # (option, path, write): each is tried, whether or not another fails

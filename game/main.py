@@ -11,6 +11,7 @@ from pyglm import glm
 
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity
+from eng.models_cache import ModelsCache
 from game.scenes import SceneSpec
 
 TITLE = "Vulkan Book"
@@ -26,7 +27,7 @@ class Game:
 
     def __init__(self, spec: SceneSpec) -> None:
         self.spec = spec
-        self._keys = None
+        self._keys: dict[str, int] | None = None
 
     def init(self, eng_ctx: EngCtx) -> InitData:
         scene = eng_ctx.scene
@@ -44,7 +45,7 @@ class Game:
         view.recalculate()
         return InitData(models=self.spec.models, materials=self.spec.materials)
 
-    def loaded(self, eng_ctx: EngCtx, models_cache) -> None:
+    def loaded(self, eng_ctx: EngCtx, models_cache: ModelsCache) -> None:
         """After the upload: `--view fit` frames the first entity's model."""
         if self.spec.view != "fit" or not eng_ctx.scene.entities:
             return
@@ -63,6 +64,7 @@ class Game:
 
     def input(self, eng_ctx: EngCtx, delta_sec: float) -> None:
         wnd = eng_ctx.wnd
+        assert wnd is not None, "input comes from a window"
         if self._keys is None:
             self._keys = {k: wnd.scancode(k) for k in ("W", "S", "A", "D", "UP", "DOWN")}
         keys = self._keys

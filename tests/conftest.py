@@ -103,7 +103,7 @@ def created_contexts(monkeypatch):
 def assert_cleaned_up(made) -> None:
     assert len(made) == 1
     ctx, validation_log = made[0]
-    assert ctx.vma is None and ctx.device is None and ctx.instance is None, "cleanup did not run"
+    assert ctx._vma is None and ctx._device is None and ctx._instance is None, "cleanup did not run"
     assert validation_log.messages == []
 
 

@@ -21,6 +21,7 @@ from eng.engine import Engine
 from eng.model_data import ModelError
 from eng.render import Render
 from eng.vk.ctx import VkCtx
+from eng.vk.util import VulkanError
 from game.main import TITLE, Game
 from game.scenes import load_spec
 
@@ -59,7 +60,20 @@ def test_a_leaked_child_object_is_reported_when_the_device_is_destroyed(constant
     assert len(leaks) == 2, validation_log.messages
     assert any("VkBuffer" in m and "[leaked buffer]" in m for m in leaks)
     assert any("VkSampler" in m and "[leaked sampler]" in m for m in leaks)
-    assert ctx.device is None and ctx.instance is None
+    assert ctx._device is None and ctx._instance is None
+
+
+def test_a_context_member_used_after_cleanup_is_a_clear_error(constants):
+    """The members that live from create to cleanup are read checked: afterwards each is a
+    VulkanError that names it (not an AttributeError on None deep inside a caller)."""
+    ctx = VkCtx.create(constants)
+    assert ctx.device.device is not None and ctx.vma.statistics().allocations == 0
+    ctx.cleanup()
+    for name in ("instance", "device", "desc_allocator", "vma", "pipeline_cache"):  # not phys:
+        # the chosen GPU's description stays readable, as nothing is destroyed with it
+        with pytest.raises(VulkanError, match=rf"^VkCtx\.{name} used before .* after cleanup$"):
+            getattr(ctx, name)
+    ctx.cleanup()  # a second cleanup finds nothing to destroy
 
 
 @pytest.mark.parametrize(
@@ -379,7 +393,10 @@ def test_cleanup_is_in_reverse_order_of_creation_in_the_context():
     fields.append("pipeline_cache")
 
     def order(text, pattern):
-        found = {f: text.find(pattern.format(f)) for f in fields}
+        # a member is stored as `_name` where a property reads it back checked
+        found = {
+            f: max(text.find(pattern.format(f)), text.find(pattern.format("_" + f))) for f in fields
+        }
         return [f for f in sorted(found, key=found.get) if found[f] >= 0]
 
     created = order(create, "ctx.{} =")

@@ -284,7 +284,7 @@ except Injected:
     pass
 else:
     sys.exit("no failure was injected")
-assert ctx.vma is None and ctx.device is None and ctx.instance is None, "no cleanup"
+assert ctx._vma is None and ctx._device is None and ctx._instance is None, "no cleanup"
 assert log.messages == [], log.messages
 print("clean")
 """

@@ -4,6 +4,7 @@ import logging
 import math
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 
@@ -35,7 +36,7 @@ class Constants:
     z_far: float = 50.0
     z_near: float = 1.0
 
-    def with_overrides(self, **changes) -> "Constants":
+    def with_overrides(self, **changes: Any) -> "Constants":
         """A copy with the non-None `changes` (command-line options) applied."""
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
@@ -61,7 +62,7 @@ def load(path: Path = DEFAULT_CFG) -> Constants:
         raw = parse_toml(read_file(path, CONFIG_LIMIT, "a cfg.toml"))
     except FileProblemError as exc:
         raise ConfigError(f"{name}: {exc}") from None
-    values = {}
+    values: dict[str, Any] = {}  # checked against _KEYS' types below
     for key, value in raw.items():
         if key not in _KEYS:
             log.warning("%s: unknown setting '%s' ignored", name, key)

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -116,7 +116,7 @@ def _check_number(where: str, value: Any) -> None:
         raise FileProblemError(f"'{where}' is {value:g}, beyond the range of a 32-bit float")
 
 
-def _parsed(parse, text, invalid: str) -> Any:
+def _parsed(parse: Callable[[Any], Any], text: str | bytes, invalid: str) -> Any:
     """Runs a (recursive) parser, turning the failures of hostile input into FileProblemError."""
     try:
         doc = parse(text)

@@ -1,15 +1,20 @@
 """Book ch.10 (vkBuffer.zig): buffers allocated through VMA."""
 
+from typing import TYPE_CHECKING, Any
+
 import vulkan as vk
 
 from eng.vk import vma
 from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage, ffi, lib
 
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
+
 
 class VkBuffer:
     """A VkBuffer and its VMA allocation; `mapped_data` is set for MAPPED allocations."""
 
-    def __init__(self, size: int, buffer, allocation, mapped_data) -> None:
+    def __init__(self, size: int, buffer: Any, allocation: Any, mapped_data: Any) -> None:
         self.size = size
         self.buffer = buffer  # the `vulkan` package's VkBuffer handle
         self.allocation = allocation
@@ -18,7 +23,7 @@ class VkBuffer:
     @classmethod
     def create(
         cls,
-        ctx,
+        ctx: "VkCtx",
         size: int,
         buffer_usage: int,
         vma_flags: int = VmaFlags.NONE,
@@ -59,19 +64,19 @@ class VkBuffer:
             lib.vmaDestroyBuffer(ctx.vma.vma_alloc, p_buffer[0], p_allocation[0])
             raise
 
-    def map(self, ctx):
+    def map(self, ctx: "VkCtx") -> Any:
         """vmaMapMemory: a void* to the buffer's memory (pair with unmap)."""
         p_data = ffi.new("void**")
         vma.check(lib.vmaMapMemory(ctx.vma.vma_alloc, self.allocation, p_data), "vmaMapMemory")
         return p_data[0]
 
-    def unmap(self, ctx) -> None:
+    def unmap(self, ctx: "VkCtx") -> None:
         lib.vmaUnmapMemory(ctx.vma.vma_alloc, self.allocation)
 
-    def flush(self, ctx) -> None:
+    def flush(self, ctx: "VkCtx") -> None:
         lib.vmaFlushAllocation(ctx.vma.vma_alloc, self.allocation, 0, self.size)
 
-    def write(self, ctx, data, offset: int = 0) -> None:
+    def write(self, ctx: "VkCtx", data: Any, offset: int = 0) -> None:
         """Copies bytes (anything with the buffer protocol) into the buffer's memory; the
         size is checked first, so the copy can never run past the allocation."""
         view = memoryview(data).cast("B")
@@ -82,7 +87,7 @@ class VkBuffer:
         if self.mapped_data is None:
             self.unmap(ctx)
 
-    def read(self, ctx, size: int | None = None) -> bytes:
+    def read(self, ctx: "VkCtx", size: int | None = None) -> bytes:
         """The buffer's first `size` bytes (all by default)."""
         size = self.size if size is None else size
         ptr = self.mapped_data if self.mapped_data is not None else self.map(ctx)
@@ -91,7 +96,7 @@ class VkBuffer:
             self.unmap(ctx)
         return data
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         buffer, allocation, self.buffer, self.allocation = self.buffer, self.allocation, None, None
         if allocation is not None:  # dropped first: a second cleanup destroys nothing
             lib.vmaDestroyBuffer(ctx.vma.vma_alloc, vma.to_vma("VkBuffer", buffer), allocation)
@@ -107,7 +112,7 @@ def staging_flags(size: int) -> int:
     return flags | VmaFlags.DEDICATED_MEMORY if size >= STAGING_DEDICATED_MIN else flags
 
 
-def record_copy(cmd, src: VkBuffer, dst: VkBuffer, size: int | None = None) -> None:
+def record_copy(cmd: Any, src: VkBuffer, dst: VkBuffer, size: int | None = None) -> None:
     """Records a copy of `src` into `dst` (book: modelsCache.zig recordTransfer)."""
     region = vk.VkBufferCopy(srcOffset=0, dstOffset=0, size=src.size if size is None else size)
     vk.vkCmdCopyBuffer(cmd, src.buffer, dst.buffer, 1, [region])

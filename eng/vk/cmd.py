@@ -1,17 +1,25 @@
 """Book ch.3 (vkCmd.zig): command pools and command buffers."""
 
+from typing import TYPE_CHECKING, Any
+
 import vulkan as vk
 
 from eng.vk.sync import VkFence
 from eng.vk.util import check, cleanup_on_error
 
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
+    from eng.vk.queue import VkQueue
+
 
 class VkCmdPool:
     def __init__(self) -> None:
-        self.pool = None
+        self.pool: Any = None  # the VkCommandPool handle, from create
 
     @classmethod
-    def create(cls, ctx, family: int, reset_buffers: bool = False, name: str = "") -> "VkCmdPool":
+    def create(
+        cls, ctx: "VkCtx", family: int, reset_buffers: bool = False, name: str = ""
+    ) -> "VkCmdPool":
         info = vk.VkCommandPoolCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
             flags=vk.VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT if reset_buffers else 0,
@@ -22,10 +30,10 @@ class VkCmdPool:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_COMMAND_POOL, pool.pool, name)
             return pool
 
-    def reset(self, ctx) -> None:
+    def reset(self, ctx: "VkCtx") -> None:
         check(vk.lib.vkResetCommandPool(ctx.device.device, self.pool, 0), "vkResetCommandPool")
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         """Also frees the pool's command buffers."""
         pool, self.pool = self.pool, None
         if pool is not None:
@@ -33,7 +41,7 @@ class VkCmdPool:
 
 
 class VkCmdBuff:
-    def __init__(self, cmd, one_time: bool) -> None:
+    def __init__(self, cmd: Any, one_time: bool) -> None:
         self.cmd = cmd  # freed with its pool
         self.one_time = one_time
         self._begin_info = vk.ffi.new(
@@ -45,7 +53,7 @@ class VkCmdBuff:
         )
 
     @classmethod
-    def create(cls, ctx, pool: VkCmdPool, one_time: bool, name: str = "") -> "VkCmdBuff":
+    def create(cls, ctx: "VkCtx", pool: VkCmdPool, one_time: bool, name: str = "") -> "VkCmdBuff":
         info = vk.VkCommandBufferAllocateInfo(
             sType=vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
             commandPool=pool.pool,
@@ -62,7 +70,7 @@ class VkCmdBuff:
     def end(self) -> None:
         check(vk.lib.vkEndCommandBuffer(self.cmd), "vkEndCommandBuffer")
 
-    def submit_and_wait(self, ctx, queue) -> None:
+    def submit_and_wait(self, ctx: "VkCtx", queue: "VkQueue") -> None:
         fence = None
         try:
             fence = VkFence.create(ctx, signaled=False, name="submit and wait")
@@ -75,5 +83,5 @@ class VkCmdBuff:
                 finally:
                     fence.cleanup(ctx)
 
-    def cleanup(self, ctx, pool: VkCmdPool) -> None:
+    def cleanup(self, ctx: "VkCtx", pool: VkCmdPool) -> None:
         vk.vkFreeCommandBuffers(ctx.device.device, pool.pool, 1, [self.cmd])

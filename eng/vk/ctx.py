@@ -7,6 +7,7 @@ surface and no swapchain.
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import vulkan as vk
 
@@ -16,47 +17,79 @@ from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
 from eng.vk.pipe import VkPipelineCache
 from eng.vk.swap import VkSwapChain
+from eng.vk.util import VulkanError
 from eng.vk.vma import VkVmaAlloc
+
+if TYPE_CHECKING:  # for annotations only: surf/swap import VkCtx the same way, wnd loads SDL3
+    from eng.com.common import Constants
+    from eng.vk.surf import VkSurface
+    from eng.wnd import Wnd
 
 log = logging.getLogger("eng.vk")
 
+_T = TypeVar("_T")
+
+
+class _Made(Generic[_T]):
+    """A member that exists from create to cleanup, kept in `_<name>` and read checked (not
+    Optional): using it outside that span is a bug, reported as a VulkanError."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, ctx: "VkCtx", owner: type | None = None) -> _T:
+        member = getattr(ctx, f"_{self.name}")
+        if member is None:
+            raise VulkanError(f"VkCtx.{self.name} used before VkCtx.create or after cleanup")
+        return member
+
 
 class VkCtx:
-    def __init__(self, constants) -> None:
+    """The members that always exist between create and cleanup are read checked (`_Made`,
+    not Optional); surface and swap_chain are None when headless."""
+
+    def __init__(self, constants: "Constants") -> None:
         self.constants = constants
-        self.instance: VkInstance | None = None
-        self.surface = None
-        self.phys: VkPhysDevice | None = None
-        self.device: VkDevice | None = None
-        self.swap_chain = None
-        self.desc_allocator: VkDescAllocator | None = None
-        self.vma: VkVmaAlloc | None = None
-        self.pipeline_cache: VkPipelineCache | None = None
+        self._instance: VkInstance | None = None
+        self.surface: VkSurface | None = None
+        self._phys: VkPhysDevice | None = None
+        self._device: VkDevice | None = None
+        self.swap_chain: VkSwapChain | None = None
+        self._desc_allocator: VkDescAllocator | None = None
+        self._vma: VkVmaAlloc | None = None
+        self._pipeline_cache: VkPipelineCache | None = None
+
+    instance = _Made[VkInstance]()
+    phys = _Made[VkPhysDevice]()
+    device = _Made[VkDevice]()
+    desc_allocator = _Made[VkDescAllocator]()
+    vma = _Made[VkVmaAlloc]()
+    pipeline_cache = _Made[VkPipelineCache]()
 
     @classmethod
     def create(
         cls,
-        constants,
-        window=None,
+        constants: "Constants",
+        window: "Wnd | None" = None,
         validation_features: tuple[str, ...] = (),
         pipeline_cache_path: Path | None = None,
     ) -> "VkCtx":
         ctx = cls(constants)
         try:
             extensions = window.vulkan_instance_extensions() if window else []
-            ctx.instance = VkInstance.create(constants.validation, extensions, validation_features)
+            ctx._instance = VkInstance.create(constants.validation, extensions, validation_features)
             if window is not None:
                 from eng.vk.surf import VkSurface
 
                 ctx.surface = VkSurface.create(window, ctx.instance)
-            ctx.phys = VkPhysDevice.create(ctx.instance, constants.gpu, ctx.surface)
-            ctx.device = VkDevice.create(ctx.instance, ctx.phys, swapchain=window is not None)
+            ctx._phys = VkPhysDevice.create(ctx.instance, constants.gpu, ctx.surface)
+            ctx._device = VkDevice.create(ctx.instance, ctx.phys, swapchain=window is not None)
             ctx._name_instance_objects()
             if window is not None:
                 ctx.create_swap_chain(window)
-            ctx.desc_allocator = VkDescAllocator()
-            ctx.vma = VkVmaAlloc.create(ctx.instance.instance, ctx.phys.pdev, ctx.device.device)
-            ctx.pipeline_cache = VkPipelineCache.create(ctx, pipeline_cache_path)
+            ctx._desc_allocator = VkDescAllocator()
+            ctx._vma = VkVmaAlloc.create(ctx.instance.instance, ctx.phys.pdev, ctx.device.device)
+            ctx._pipeline_cache = VkPipelineCache.create(ctx, pipeline_cache_path)
         except BaseException:
             ctx.cleanup()
             raise
@@ -74,40 +107,41 @@ class VkCtx:
 
     @property
     def validation_messages(self) -> list[str]:
-        log_ = self.instance.validation_log if self.instance else None
+        log_ = self._instance.validation_log if self._instance else None
         return log_.messages if log_ else []
 
-    def create_swap_chain(self, window) -> None:
+    def create_swap_chain(self, window: "Wnd") -> None:
         self.swap_chain = VkSwapChain.create(
             self, window, self.constants.swap_chain_images, self.constants.vsync
         )
 
-    def resize(self, window) -> None:
+    def resize(self, window: "Wnd") -> None:
         """Recreates the swapchain for the window's new size (book: VkCtx.resize)."""
+        assert self.swap_chain is not None, "resize needs a window's swapchain"
         self.swap_chain.cleanup(self)
         self.swap_chain = None
         self.create_swap_chain(window)
 
     def cleanup(self) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
-        if self.pipeline_cache is not None:
-            self.pipeline_cache.cleanup(self)
-            self.pipeline_cache = None
-        if self.vma is not None:
-            self.vma.cleanup()
-            self.vma = None
-        if self.desc_allocator is not None:
-            self.desc_allocator.cleanup(self)
-            self.desc_allocator = None
+        if self._pipeline_cache is not None:
+            self._pipeline_cache.cleanup(self)
+            self._pipeline_cache = None
+        if self._vma is not None:
+            self._vma.cleanup()
+            self._vma = None
+        if self._desc_allocator is not None:
+            self._desc_allocator.cleanup(self)
+            self._desc_allocator = None
         if self.swap_chain is not None:
             self.swap_chain.cleanup(self)
             self.swap_chain = None
-        if self.device is not None:
-            self.device.cleanup()
-            self.device = None
+        if self._device is not None:
+            self._device.cleanup()
+            self._device = None
         if self.surface is not None:
             self.surface.cleanup(self.instance)
             self.surface = None
-        if self.instance is not None:
-            self.instance.cleanup()
-            self.instance = None
+        if self._instance is not None:
+            self._instance.cleanup()
+            self._instance = None

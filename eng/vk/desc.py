@@ -1,8 +1,17 @@
 """Book ch.6/8 (vkDescs.zig): descriptor set layouts, descriptor sets and their allocator."""
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 import vulkan as vk
 
 from eng.vk.util import VulkanError
+
+if TYPE_CHECKING:
+    from eng.vk.buf import VkBuffer
+    from eng.vk.ctx import VkCtx
+    from eng.vk.imv import VkImageView
+    from eng.vk.texture import VkTextSampler
 
 # Descriptors of each type that one pool holds; the allocator adds pools as they fill up.
 _POOL_SIZES = {
@@ -16,7 +25,7 @@ _POOL_MAX_SETS = 128
 class VkDescSetLayout:
     """A layout with one binding of `count` descriptors of `desc_type`."""
 
-    def __init__(self, layout, binding: int, desc_type: int, count: int) -> None:
+    def __init__(self, layout: Any, binding: int, desc_type: int, count: int) -> None:
         self.layout = layout
         self.binding = binding
         self.desc_type = desc_type
@@ -24,7 +33,7 @@ class VkDescSetLayout:
 
     @classmethod
     def create(
-        cls, ctx, binding: int, desc_type: int, stage: int, count: int = 1, name: str = ""
+        cls, ctx: "VkCtx", binding: int, desc_type: int, stage: int, count: int = 1, name: str = ""
     ) -> "VkDescSetLayout":
         layout_binding = vk.VkDescriptorSetLayoutBinding(
             binding=binding, descriptorType=desc_type, descriptorCount=count, stageFlags=stage
@@ -38,15 +47,15 @@ class VkDescSetLayout:
         ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, layout, name)
         return cls(layout, binding, desc_type, count)
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         vk.vkDestroyDescriptorSetLayout(ctx.device.device, self.layout, None)
 
 
 class VkDescSet:
-    def __init__(self, desc_set) -> None:
+    def __init__(self, desc_set: Any) -> None:
         self.desc_set = desc_set
 
-    def set_buffer(self, ctx, buffer, binding: int, desc_type: int) -> None:
+    def set_buffer(self, ctx: "VkCtx", buffer: "VkBuffer", binding: int, desc_type: int) -> None:
         """Points `binding` at the whole of `buffer`."""
         buffer_info = vk.VkDescriptorBufferInfo(buffer=buffer.buffer, offset=0, range=buffer.size)
         write = vk.VkWriteDescriptorSet(
@@ -59,7 +68,13 @@ class VkDescSet:
         )
         vk.vkUpdateDescriptorSets(ctx.device.device, 1, [write], 0, None)
 
-    def set_image_arr(self, ctx, image_views, sampler, binding: int) -> None:
+    def set_image_arr(
+        self,
+        ctx: "VkCtx",
+        image_views: "Iterable[VkImageView]",
+        sampler: "VkTextSampler",
+        binding: int,
+    ) -> None:
         """Fills an array of combined image samplers, one per view, all with `sampler`."""
         infos = [
             vk.VkDescriptorImageInfo(
@@ -82,7 +97,7 @@ class VkDescSet:
 
 
 class _Pool:
-    def __init__(self, ctx, name: str) -> None:
+    def __init__(self, ctx: "VkCtx", name: str) -> None:
         sizes = [vk.VkDescriptorPoolSize(type=t, descriptorCount=n) for t, n in _POOL_SIZES.items()]
         info = vk.VkDescriptorPoolCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -106,7 +121,7 @@ class VkDescAllocator:
         self.pools: list[_Pool] = []
         self.desc_sets: dict[str, VkDescSet] = {}
 
-    def add_desc_set(self, ctx, set_id: str, layout: VkDescSetLayout) -> VkDescSet:
+    def add_desc_set(self, ctx: "VkCtx", set_id: str, layout: VkDescSetLayout) -> VkDescSet:
         if set_id in self.desc_sets:
             raise VulkanError(f"duplicate descriptor set id '{set_id}'")
         if layout.count > _POOL_SIZES[layout.desc_type]:
@@ -131,7 +146,7 @@ class VkDescAllocator:
     def get_desc_set(self, set_id: str) -> VkDescSet:
         return self.desc_sets[set_id]
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         for pool in self.pools:
             vk.vkDestroyDescriptorPool(ctx.device.device, pool.pool, None)
         self.pools.clear()

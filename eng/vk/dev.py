@@ -1,11 +1,15 @@
 """Book ch.2 (vkDevice.zig): the logical device with dynamic rendering and synchronization2."""
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from eng.vk.phys import SWAPCHAIN_EXT
+from eng.vk.phys import SWAPCHAIN_EXT, VkPhysDevice
 from eng.vk.util import VulkanError, check, vk_int
+
+if TYPE_CHECKING:
+    from eng.vk.inst import VkInstance
 
 log = logging.getLogger("eng.vk")
 
@@ -13,12 +17,12 @@ log = logging.getLogger("eng.vk")
 class VkDevice:
     """Owns the VkDevice; names objects for the validation layers when debug utils is on."""
 
-    def __init__(self, device, set_name_fn) -> None:
+    def __init__(self, device: Any, set_name_fn: Any) -> None:
         self.device = device
         self._set_name = set_name_fn
 
     @classmethod
-    def create(cls, instance, phys, swapchain: bool) -> "VkDevice":
+    def create(cls, instance: "VkInstance", phys: VkPhysDevice, swapchain: bool) -> "VkDevice":
         families = sorted({phys.queues_info.graphics_family, phys.queues_info.present_family})
         priorities = [vk.ffi.new("float[]", [1.0]) for _ in families]
         queue_infos = [
@@ -66,7 +70,7 @@ class VkDevice:
             dev.set_name(vk.VK_OBJECT_TYPE_QUEUE, queue, f"{role} queue (family {family})")
         return dev
 
-    def set_name(self, object_type: int, handle, name: str) -> None:
+    def set_name(self, object_type: int, handle: Any, name: str) -> None:
         """Gives a Vulkan object a debug name that validation messages then show."""
         if self._set_name is None or not name:
             return
@@ -78,10 +82,10 @@ class VkDevice:
         )
         self._set_name(self.device, info)
 
-    def proc(self, name: str):
+    def proc(self, name: str) -> Any:
         return vk.vkGetDeviceProcAddr(self.device, name)
 
-    def raw_proc(self, name: str):
+    def raw_proc(self, name: str) -> Any:
         """An extension function as a bare cffi function pointer (for the per-frame path)."""
         fn = vk.lib.vkGetDeviceProcAddr(self.device, name.encode())
         return vk.ffi.cast(f"PFN_{name}", fn)

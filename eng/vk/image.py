@@ -1,11 +1,15 @@
 """Book ch.10 (vkImage.zig): images allocated through VMA."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
 from eng.vk import vma
 from eng.vk.vma import VmaFlags, VmaUsage, ffi, lib
+
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +29,7 @@ class VkImageData:
 
 
 class VkImage:
-    def __init__(self, image, allocation, data: VkImageData) -> None:
+    def __init__(self, image: Any, allocation: Any, data: VkImageData) -> None:
         self.image = image  # the `vulkan` package's VkImage handle
         self.allocation = allocation
         self.data = data
@@ -33,7 +37,7 @@ class VkImage:
         self.height = data.height
 
     @classmethod
-    def create(cls, ctx, data: VkImageData, name: str = "") -> "VkImage":
+    def create(cls, ctx: "VkCtx", data: VkImageData, name: str = "") -> "VkImage":
         create_info = ffi.new(
             "VkImageCreateInfo*",
             {
@@ -73,7 +77,7 @@ class VkImage:
             lib.vmaDestroyImage(ctx.vma.vma_alloc, p_image[0], p_allocation[0])
             raise
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         image, allocation, self.image, self.allocation = self.image, self.allocation, None, None
         if allocation is not None:  # dropped first: a second cleanup destroys nothing
             lib.vmaDestroyImage(ctx.vma.vma_alloc, vma.to_vma("VkImage", image), allocation)

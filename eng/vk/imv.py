@@ -1,10 +1,14 @@
 """Book ch.4 (vkImageView.zig): image views."""
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
 from eng.vk.util import cleanup_on_error
+
+if TYPE_CHECKING:
+    from eng.vk.dev import VkDevice
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,12 +23,14 @@ class VkImageViewData:
 
 
 class VkImageView:
-    def __init__(self, image) -> None:
-        self.view = None
+    def __init__(self, image: Any) -> None:
+        self.view: Any = None  # the VkImageView handle, from create
         self.image = image
 
     @classmethod
-    def create(cls, device, image, data: VkImageViewData, name: str = "") -> "VkImageView":
+    def create(
+        cls, device: "VkDevice", image: Any, data: VkImageViewData, name: str = ""
+    ) -> "VkImageView":
         info = vk.VkImageViewCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
             image=image,
@@ -43,7 +49,7 @@ class VkImageView:
             device.set_name(vk.VK_OBJECT_TYPE_IMAGE_VIEW, view.view, name)
             return view
 
-    def cleanup(self, device) -> None:
+    def cleanup(self, device: "VkDevice") -> None:
         view, self.view = self.view, None
         if view is not None:
             vk.vkDestroyImageView(device.device, view, None)

@@ -3,6 +3,7 @@
 import logging
 import os
 import sys
+from typing import Any
 
 import vulkan as vk
 
@@ -61,7 +62,7 @@ def _manifest_hint() -> str:
     return f"the installed driver manifests may be broken; {vulkan_missing_hint()}"
 
 
-def _c_str(value) -> str:
+def _c_str(value: Any) -> str:
     """A char* field of a callback struct as str (the `vulkan` package often hands over str)."""
     if value is None:
         return ""
@@ -86,7 +87,7 @@ class ValidationLog:
         self.messages: list[str] = []
         self.message_ids: list[str] = []
 
-    def callback(self, severity, types, data, user_data) -> int:
+    def callback(self, severity: int, types: int, data: Any, user_data: Any) -> int:
         text = _c_str(data.pMessage)
         self.messages.append(text)
         self.message_ids.append(_c_str(data.pMessageIdName))
@@ -100,10 +101,16 @@ class ValidationLog:
 class VkInstance:
     """Owns the VkInstance and, with validation, the debug messenger."""
 
-    def __init__(self, instance, messenger, validation_log, debug_utils: bool) -> None:
+    def __init__(
+        self,
+        instance: Any,
+        messenger: Any,
+        validation_log: "ValidationLog | None",
+        debug_utils: bool,
+    ) -> None:
         self.instance = instance
         self.messenger = messenger
-        self.validation_log: ValidationLog = validation_log
+        self.validation_log = validation_log
         self.debug_utils = debug_utils
 
     @classmethod
@@ -188,7 +195,7 @@ class VkInstance:
         log.debug("instance created: validation=%s extensions=%s", validation, exts)
         return cls(instance, messenger, validation_log if validation else None, debug_utils)
 
-    def proc(self, name: str):
+    def proc(self, name: str) -> Any:
         return vk.vkGetInstanceProcAddr(self.instance, name)
 
     def cleanup(self) -> None:

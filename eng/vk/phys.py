@@ -2,10 +2,15 @@
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
 from eng.vk.util import VulkanError
+
+if TYPE_CHECKING:
+    from eng.vk.inst import VkInstance
+    from eng.vk.surf import VkSurface
 
 log = logging.getLogger("eng.vk")
 
@@ -37,7 +42,15 @@ class QueuesInfo:
 class VkPhysDevice:
     """A physical device with what the engine reads of it: properties, features, queues."""
 
-    def __init__(self, pdev, props, features, queues_info, extensions, mem_props) -> None:
+    def __init__(
+        self,
+        pdev: Any,
+        props: Any,
+        features: Any,
+        queues_info: QueuesInfo,
+        extensions: set[str],
+        mem_props: Any,
+    ) -> None:
         self.pdev = pdev
         self.props = props
         self.name: str = props.deviceName
@@ -52,7 +65,9 @@ class VkPhysDevice:
         return bool(self.features.samplerAnisotropy)
 
     @staticmethod
-    def _missing(instance, pdev, surface, props) -> tuple[str | None, tuple | None, set[str]]:
+    def _missing(
+        instance: "VkInstance", pdev: Any, surface: "VkSurface | None", props: Any
+    ) -> tuple[str | None, tuple[int, int] | None, set[str]]:
         """What the device lacks for the engine (or None) and its queue families."""
         if props.apiVersion < vk.VK_MAKE_VERSION(1, 3, 0):
             return f"Vulkan 1.3 (it has {version_str(props.apiVersion)})", None, set()
@@ -88,7 +103,9 @@ class VkPhysDevice:
         return None, (graphics, present), exts
 
     @classmethod
-    def create(cls, instance, gpu_name: str, surface=None) -> "VkPhysDevice":
+    def create(
+        cls, instance: "VkInstance", gpu_name: str, surface: "VkSurface | None" = None
+    ) -> "VkPhysDevice":
         """The device named `gpu_name` (case-insensitive substring), else the best suitable.
 
         Book: an exact name match first, then discrete GPUs; we also accept a substring and
@@ -105,6 +122,7 @@ class VkPhysDevice:
             if missing:
                 reasons.append(f"{props.deviceName} lacks {missing}")
                 continue
+            assert families is not None  # _missing returns them when nothing is missing
             suitable.append((pdev, props, families, exts))
         if not suitable:
             raise VulkanError("no suitable Vulkan device: " + "; ".join(reasons))
@@ -127,7 +145,7 @@ class VkPhysDevice:
         return cls(pdev, props, features, QueuesInfo(graphics, present), exts, mem_props)
 
 
-def list_devices(instance, details: bool = False) -> list[str]:
+def list_devices(instance: "VkInstance", details: bool = False) -> list[str]:
     """One line per physical device: name, type, Vulkan version (and driver, with details)."""
     lines = []
     for pdev in vk.vkEnumeratePhysicalDevices(instance.instance):

@@ -4,6 +4,7 @@ import logging
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
@@ -13,14 +14,17 @@ from eng.vk.util import VulkanError, check
 log = logging.getLogger("eng.vk")
 PIPELINE_CACHE_LIMIT = 256 * MiB  # far above any driver's (lavapipe writes 32 bytes)
 
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
+
 
 class VkShaderModule:
-    def __init__(self, module, stage: int) -> None:
+    def __init__(self, module: Any, stage: int) -> None:
         self.module = module
         self.stage = stage
 
     @classmethod
-    def create(cls, ctx, spv_path: Path, stage: int) -> "VkShaderModule":
+    def create(cls, ctx: "VkCtx", spv_path: Path, stage: int) -> "VkShaderModule":
         code = Path(spv_path).read_bytes()
         info = vk.VkShaderModuleCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, codeSize=len(code), pCode=code
@@ -29,7 +33,7 @@ class VkShaderModule:
         ctx.device.set_name(vk.VK_OBJECT_TYPE_SHADER_MODULE, module, Path(spv_path).name)
         return cls(module, stage)
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         vk.vkDestroyShaderModule(ctx.device.device, self.module, None)
 
 
@@ -54,12 +58,12 @@ class VkPipelineCreateInfo:
 
 
 class VkPipeline:
-    def __init__(self, pipeline, layout) -> None:
+    def __init__(self, pipeline: Any, layout: Any) -> None:
         self.pipeline = pipeline
         self.layout = layout
 
     @classmethod
-    def create(cls, ctx, info: VkPipelineCreateInfo, name: str = "") -> "VkPipeline":
+    def create(cls, ctx: "VkCtx", info: VkPipelineCreateInfo, name: str = "") -> "VkPipeline":
         device = ctx.device.device
         spec_info = None
         if info.spec_constants:
@@ -208,7 +212,7 @@ class VkPipeline:
             vk.vkDestroyPipelineLayout(device, layout, None)
             raise
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         vk.vkDestroyPipeline(ctx.device.device, self.pipeline, None)
         vk.vkDestroyPipelineLayout(ctx.device.device, self.layout, None)
 
@@ -216,12 +220,12 @@ class VkPipeline:
 class VkPipelineCache:
     """A pipeline cache kept on disk between runs (not in the book: it shortens start-up)."""
 
-    def __init__(self, cache, path: Path | None) -> None:
+    def __init__(self, cache: Any, path: Path | None) -> None:
         self.cache = cache
         self.path = path
 
     @classmethod
-    def create(cls, ctx, path: Path | None) -> "VkPipelineCache":
+    def create(cls, ctx: "VkCtx", path: Path | None) -> "VkPipelineCache":
         data = b""
         if path is not None and path.exists():
             try:
@@ -237,7 +241,7 @@ class VkPipelineCache:
         ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_CACHE, cache, "pipeline cache")
         return cls(cache, path)
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         if self.path is not None:
             try:
                 size = vk.ffi.new("size_t*")

@@ -1,25 +1,42 @@
 """Book ch.3 (vkQueue.zig): a device queue and synchronization2 submits."""
 
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
 import vulkan as vk
 
 from eng.vk.util import check
 
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
+
 
 class VkQueue:
-    def __init__(self, queue, family: int) -> None:
+    def __init__(self, queue: Any, family: int) -> None:
         self.queue = queue
         self.family = family
 
     @classmethod
-    def create(cls, ctx, family: int) -> "VkQueue":
+    def create(cls, ctx: "VkCtx", family: int) -> "VkQueue":
         return cls(vk.vkGetDeviceQueue(ctx.device.device, family, 0), family)
 
-    def submit(self, cmd_buffs, wait_sems=(), signal_sems=(), fence=None) -> None:
+    def submit(
+        self,
+        cmd_buffs: Sequence[Any],
+        wait_sems: Sequence[tuple[Any, int]] = (),
+        signal_sems: Sequence[tuple[Any, int]] = (),
+        fence: Any = None,
+    ) -> None:
         """vkQueueSubmit2: `wait_sems`/`signal_sems` are (semaphore, stage mask) pairs."""
         prebuilt = self.prebuild_submit(cmd_buffs, wait_sems, signal_sems)
         self.submit_prebuilt(prebuilt, fence or vk.ffi.NULL)
 
-    def prebuild_submit(self, cmd_buffs, wait_sems=(), signal_sems=()):
+    def prebuild_submit(
+        self,
+        cmd_buffs: Sequence[Any],
+        wait_sems: Sequence[tuple[Any, int]] = (),
+        signal_sems: Sequence[tuple[Any, int]] = (),
+    ) -> tuple[Any, tuple[Any, ...]]:
         """A VkSubmitInfo2 built once with cffi, for `submit_prebuilt` every frame."""
         ffi = vk.ffi
         cmd_infos = ffi.new(
@@ -30,7 +47,7 @@ class VkQueue:
             ],
         )
 
-        def sem_infos(pairs):
+        def sem_infos(pairs: Sequence[tuple[Any, int]]) -> Any:
             return (
                 ffi.new(
                     "VkSemaphoreSubmitInfo[]",
@@ -62,5 +79,5 @@ class VkQueue:
         )
         return submit, (cmd_infos, waits, signals)  # the tuple keeps the arrays alive
 
-    def submit_prebuilt(self, prebuilt, fence) -> None:
+    def submit_prebuilt(self, prebuilt: tuple[Any, tuple[Any, ...]], fence: Any) -> None:
         check(vk.lib.vkQueueSubmit2(self.queue, 1, prebuilt[0], fence), "vkQueueSubmit2")

@@ -2,12 +2,18 @@
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.sync import NO_TIMEOUT
 from eng.vk.util import VulkanError, raise_for
+
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
+    from eng.vk.queue import VkQueue
+    from eng.wnd import Wnd
 
 log = logging.getLogger("eng.vk")
 
@@ -24,7 +30,7 @@ SIZE_FROM_SWAPCHAIN = 0xFFFFFFFF
 """currentExtent's value when the surface takes its size from the swapchain (Wayland)."""
 
 
-def choose_extent(caps, window) -> tuple[int, int]:
+def choose_extent(caps: Any, window: "Wnd") -> tuple[int, int]:
     """The swapchain size: the surface's currentExtent, or else the window's size in pixels
     (not its logical size, which is smaller on HiDPI) clamped to the surface's limits."""
     if caps.currentExtent.width != SIZE_FROM_SWAPCHAIN:
@@ -37,19 +43,22 @@ def choose_extent(caps, window) -> tuple[int, int]:
 
 class VkSwapChain:
     def __init__(self) -> None:
-        self.swap_chain = None
+        self.swap_chain: Any = None  # the VkSwapchainKHR handle, from create
         self.image_views: list[VkImageView] = []
-        self.images: list = []
+        self.images: list[Any] = []
         self.extent = Extent(0, 0)
         self.format = vk.VK_FORMAT_UNDEFINED
         self.vsync = True
-        self._acquire = None
-        self._present = None
+        self._acquire: Any = None  # cffi function pointers, from create
+        self._present: Any = None
         self._index = vk.ffi.new("uint32_t*")
 
     @classmethod
-    def create(cls, ctx, window, requested_images: int, vsync: bool) -> "VkSwapChain":
+    def create(
+        cls, ctx: "VkCtx", window: "Wnd", requested_images: int, vsync: bool
+    ) -> "VkSwapChain":
         sc = cls()
+        assert ctx.surface is not None, "a swapchain needs the window's surface"
         pdev, surface = ctx.phys.pdev, ctx.surface.surface
         inst = ctx.instance
         caps = inst.proc("vkGetPhysicalDeviceSurfaceCapabilitiesKHR")(pdev, surface)
@@ -128,7 +137,7 @@ class VkSwapChain:
         log.debug("swapchain %dx%d, %d images, mode %d", width, height, len(sc.images), mode)
         return sc
 
-    def acquire(self, ctx, semaphore) -> int | None:
+    def acquire(self, ctx: "VkCtx", semaphore: Any) -> int | None:
         """The next image's index, or None when the swapchain must be recreated."""
         result = self._acquire(
             ctx.device.device,
@@ -144,7 +153,7 @@ class VkSwapChain:
             raise_for(result, "vkAcquireNextImageKHR")
         return self._index[0]
 
-    def present(self, queue, semaphore, index: int) -> bool:
+    def present(self, queue: "VkQueue", semaphore: Any, index: int) -> bool:
         """Presents image `index`; False when the swapchain is out of date or suboptimal."""
         sems = vk.ffi.new("VkSemaphore[1]", [semaphore])
         chains = vk.ffi.new("VkSwapchainKHR[1]", [self.swap_chain])
@@ -167,7 +176,7 @@ class VkSwapChain:
             raise_for(result, "vkQueuePresentKHR")
         return True
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         for view in self.image_views:
             view.cleanup(ctx.device)
         self.image_views = []

@@ -1,19 +1,24 @@
 """Book ch.3 (vkSync.zig): fences and semaphores."""
 
+from typing import TYPE_CHECKING, Any
+
 import vulkan as vk
 
 from eng.vk.util import check, cleanup_on_error
+
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
 
 NO_TIMEOUT = 0xFFFFFFFFFFFFFFFF
 
 
 class VkFence:
     def __init__(self) -> None:
-        self.fence = None
+        self.fence: Any = None  # the VkFence handle, from create
         self.fence_ptr = vk.ffi.new("VkFence[1]")  # for the per-frame lib calls
 
     @classmethod
-    def create(cls, ctx, signaled: bool = True, name: str = "") -> "VkFence":
+    def create(cls, ctx: "VkCtx", signaled: bool = True, name: str = "") -> "VkFence":
         info = vk.VkFenceCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_FENCE_CREATE_INFO,
             flags=vk.VK_FENCE_CREATE_SIGNALED_BIT if signaled else 0,
@@ -23,16 +28,16 @@ class VkFence:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_FENCE, fence.fence, name)
             return fence
 
-    def wait(self, ctx) -> None:
+    def wait(self, ctx: "VkCtx") -> None:
         check(
             vk.lib.vkWaitForFences(ctx.device.device, 1, self.fence_ptr, vk.VK_TRUE, NO_TIMEOUT),
             "vkWaitForFences",
         )
 
-    def reset(self, ctx) -> None:
+    def reset(self, ctx: "VkCtx") -> None:
         check(vk.lib.vkResetFences(ctx.device.device, 1, self.fence_ptr), "vkResetFences")
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         fence, self.fence = self.fence, None  # dropped first: never destroyed twice
         if fence is not None:
             vk.vkDestroyFence(ctx.device.device, fence, None)
@@ -40,17 +45,17 @@ class VkFence:
 
 class VkSemaphore:
     def __init__(self) -> None:
-        self.semaphore = None
+        self.semaphore: Any = None
 
     @classmethod
-    def create(cls, ctx, name: str = "") -> "VkSemaphore":
+    def create(cls, ctx: "VkCtx", name: str = "") -> "VkSemaphore":
         info = vk.VkSemaphoreCreateInfo(sType=vk.VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO)
         with cleanup_on_error(cls(), ctx) as sem:
             sem.semaphore = vk.vkCreateSemaphore(ctx.device.device, info, None)
             ctx.device.set_name(vk.VK_OBJECT_TYPE_SEMAPHORE, sem.semaphore, name)
             return sem
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         semaphore, self.semaphore = self.semaphore, None
         if semaphore is not None:
             vk.vkDestroySemaphore(ctx.device.device, semaphore, None)

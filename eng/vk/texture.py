@@ -2,6 +2,7 @@
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import vulkan as vk
@@ -11,6 +12,9 @@ from eng.vk.image import VkImage, VkImageData
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.util import ImageBarrier, cleanup_on_error, copy_region
 from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
+
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,10 +27,10 @@ class VkTextSamplerInfo:
 
 class VkTextSampler:
     def __init__(self) -> None:
-        self.sampler = None
+        self.sampler: Any = None  # the VkSampler handle, from create
 
     @classmethod
-    def create(cls, ctx, info: VkTextSamplerInfo) -> "VkTextSampler":
+    def create(cls, ctx: "VkCtx", info: VkTextSamplerInfo) -> "VkTextSampler":
         anisotropy = info.anisotropy and ctx.phys.anisotropy
         mip_mode = (
             vk.VK_SAMPLER_MIPMAP_MODE_LINEAR
@@ -52,13 +56,24 @@ class VkTextSampler:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_SAMPLER, sampler.sampler, "texture sampler")
             return sampler
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         sampler, self.sampler = self.sampler, None
         if sampler is not None:
             vk.vkDestroySampler(ctx.device.device, sampler, None)
 
 
-def _barrier(cmd, image, old, new, src_stage, src_access, dst_stage, dst_access, mip, mips):
+def _barrier(
+    cmd: Any,
+    image: Any,
+    old: int,
+    new: int,
+    src_stage: int,
+    src_access: int,
+    dst_stage: int,
+    dst_access: int,
+    mip: int,
+    mips: int,
+) -> None:
     """Records a layout transition of mip levels [mip, mip + mips) of a colour image."""
     ImageBarrier(
         image, old, new, src_stage, src_access, dst_stage, dst_access, base_mip=mip, mip_count=mips
@@ -91,7 +106,7 @@ class VkTexture:
     @classmethod
     def create(
         cls,
-        ctx,
+        ctx: "VkCtx",
         pixels: np.ndarray,
         fmt: int = vk.VK_FORMAT_R8G8B8A8_SRGB,
         vma_flags: int = VmaFlags.DEDICATED_MEMORY,
@@ -137,10 +152,11 @@ class VkTexture:
             texture.transparent = bool((pixels[..., 3] < 255).any())
             return texture
 
-    def record_transition(self, cmd) -> None:
+    def record_transition(self, cmd: Any) -> None:
         """Records: layout to transfer-dst, copy from staging, mipmap blits, shader-read."""
         if self.recorded:
             return
+        assert self.image is not None and self.staging is not None, "made by create"
         img = self.image.image
         _barrier(
             cmd,
@@ -159,8 +175,9 @@ class VkTexture:
         self._record_mipmaps(cmd)
         self.recorded = True
 
-    def _record_mipmaps(self, cmd) -> None:
+    def _record_mipmaps(self, cmd: Any) -> None:
         """Book ch.9: each level is blitted from the one above, then made shader-readable."""
+        assert self.image is not None, "made by create"
         w, h = self.width, self.height
         for level in range(1, self.mip_levels):
             _barrier(
@@ -213,12 +230,12 @@ class VkTexture:
             1,
         )
 
-    def cleanup_staging(self, ctx) -> None:
+    def cleanup_staging(self, ctx: "VkCtx") -> None:
         staging, self.staging = self.staging, None  # dropped first: never destroyed twice
         if staging is not None:
             staging.cleanup(ctx)
 
-    def cleanup(self, ctx) -> None:
+    def cleanup(self, ctx: "VkCtx") -> None:
         self.cleanup_staging(ctx)
         if self.view is not None:
             self.view.cleanup(ctx.device)

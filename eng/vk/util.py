@@ -1,9 +1,16 @@
 """Book ch.10 (vkUtils.zig) plus the small helpers every vk module shares."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import vulkan as vk
+
+if TYPE_CHECKING:
+    from eng.vk.buf import VkBuffer
+    from eng.vk.ctx import VkCtx
+    from eng.vk.desc import VkDescSetLayout
+
 
 MATRIX_SIZE = 64
 """Bytes in a 4x4 float matrix."""
@@ -44,8 +51,18 @@ def raise_for(result: int, what: str) -> None:
     raise VulkanError(f"{what} failed ({name})")
 
 
+class _Cleanable(Protocol):
+    """What cleanup_on_error needs of an owner: a cleanup method."""
+
+    @property
+    def cleanup(self) -> Callable[..., None]: ...
+
+
+_Owner = TypeVar("_Owner", bound=_Cleanable)
+
+
 @contextmanager
-def cleanup_on_error(owner, *args) -> Iterator:
+def cleanup_on_error(owner: _Owner, *args: Any) -> Iterator[_Owner]:
     """`with cleanup_on_error(cls(), ctx) as obj:` - if the block raises (an error, Ctrl-C),
     `owner.cleanup(*args)` destroys whatever the block had stored in it so far. Create
     functions store each handle into the owner in the statement that makes it, so nothing
@@ -57,12 +74,14 @@ def cleanup_on_error(owner, *args) -> Iterator:
         raise
 
 
-def vk_int(handle) -> int:
+def vk_int(handle: Any) -> int:
     """The integer value of a `vulkan`-package handle (0 for NULL)."""
     return int(vk.ffi.cast("uintptr_t", handle))
 
 
-def create_host_visible_buff(ctx, name: str, size: int, buffer_usage: int, desc_set_layout):
+def create_host_visible_buff(
+    ctx: "VkCtx", name: str, size: int, buffer_usage: int, desc_set_layout: "VkDescSetLayout"
+) -> "VkBuffer":
     """A host-visible buffer and a descriptor set of `desc_set_layout` that points at it.
 
     Book ch.6/10: `createHostVisibleBuff`. The buffer stays mapped for its whole life (VMA's
@@ -93,7 +112,7 @@ class ImageBarrier:
 
     def __init__(
         self,
-        image,
+        image: Any,
         old_layout: int,
         new_layout: int,
         src_stage: int,
@@ -135,11 +154,11 @@ class ImageBarrier:
             },
         )
 
-    def record(self, cmd) -> None:
+    def record(self, cmd: Any) -> None:
         vk.lib.vkCmdPipelineBarrier2(cmd, self.dep)
 
 
-def copy_region(width: int, height: int):
+def copy_region(width: int, height: int) -> Any:
     """A VkBufferImageCopy of a whole tightly packed colour image, mip level 0."""
     return vk.VkBufferImageCopy(
         bufferOffset=0,

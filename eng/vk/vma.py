@@ -6,10 +6,14 @@ between the `vulkan` package's cffi and ours through their integer value.
 
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
+from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
 from eng.vk._vma import ffi, lib
+
+if TYPE_CHECKING:
+    from eng.vk.ctx import VkCtx
 
 VK_API_VERSION_1_3 = vk.VK_MAKE_VERSION(1, 3, 0)
 PREFERRED_BLOCK_SIZE = 64 * 2**20
@@ -48,7 +52,7 @@ class VmaError(RuntimeError):
     """A VMA call failed, or the allocator was destroyed with live allocations."""
 
 
-def handle_int(handle) -> int:
+def handle_int(handle: Any) -> int:
     """The integer value of a Vulkan handle from either cffi module."""
     if isinstance(handle, int):
         return handle
@@ -57,12 +61,12 @@ def handle_int(handle) -> int:
     return int(vk.ffi.cast("uintptr_t", handle))
 
 
-def to_vma(ctype: str, handle):
+def to_vma(ctype: str, handle: Any) -> Any:
     """A `vulkan`-package handle as this extension's C type (e.g. "VkDevice")."""
     return ffi.cast(ctype, handle_int(handle))
 
 
-def to_vk(ctype: str, handle):
+def to_vk(ctype: str, handle: Any) -> Any:
     """A handle of this extension as the `vulkan` package's C type."""
     return vk.ffi.cast(ctype, handle_int(handle))
 
@@ -72,7 +76,7 @@ def vma_version() -> str:
     return ffi.string(lib.zvkVmaVersion()).decode()
 
 
-def name_allocation(ctx, allocation, info, flags: int, name: str) -> None:
+def name_allocation(ctx: "VkCtx", allocation: Any, info: Any, flags: int, name: str) -> None:
     """Names a VMA allocation, and its VkDeviceMemory when it has one of its own."""
     lib.vmaSetAllocationName(ctx.vma.vma_alloc, allocation, name.encode())
     if flags & VmaFlags.DEDICATED_MEMORY:
@@ -98,12 +102,12 @@ class VmaStats:
 class VkVmaAlloc:
     """Owns the VmaAllocator; created by VkCtx after the device and destroyed last."""
 
-    def __init__(self, allocator) -> None:
+    def __init__(self, allocator: Any) -> None:
         self.vma_alloc = allocator
         self.live_at_destroy: int | None = None  # allocations alive when cleanup() ran
 
     @classmethod
-    def create(cls, instance, phys_device, device) -> "VkVmaAlloc":
+    def create(cls, instance: Any, phys_device: Any, device: Any) -> "VkVmaAlloc":
         info = ffi.new(
             "VmaAllocatorCreateInfo*",
             {
