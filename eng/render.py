@@ -29,6 +29,7 @@ from eng.vk.util import (
     ImageBarrier,
     cleanup_on_error,
     copy_region,
+    interrupts_deferred,
     raise_for,
     vk_int,
 )
@@ -155,8 +156,7 @@ class Render:
         textures and attachments in its blocks (`dedicated_images` restores the book's way).
         """
         image_flags = VmaFlags.DEDICATED_MEMORY if dedicated_images else VmaFlags.NONE
-        r = cls(ctx, None, image_flags)
-        try:
+        with cleanup_on_error(cls(ctx, None, image_flags)) as r:
             if headless_size:
                 r.offscreen = OffscreenTarget.create(ctx, *headless_size, image_flags)
             queues = ctx.phys.queues_info
@@ -177,25 +177,20 @@ class Render:
                 shader_stages,
             )
             r._build_color_barriers()
-        except BaseException:
-            r.cleanup()
-            raise
-        return r
+            return r
 
     def _create_semaphores(self) -> None:
         if self.offscreen is not None:
             return
         ctx = self.ctx
-        for sem in self.sems_render_complete + self.sems_pres_complete:
+        old = self.sems_render_complete + self.sems_pres_complete
+        self.sems_render_complete, self.sems_pres_complete, self._submits = [], [], {}
+        for sem in old:
             sem.cleanup(ctx)
-        self.sems_render_complete = [
-            VkSemaphore.create(ctx, f"render complete {i}")
-            for i in range(len(ctx.swap_chain.images))
-        ]
-        self.sems_pres_complete = [
-            VkSemaphore.create(ctx, f"present complete {i}") for i in range(FRAMES_IN_FLIGHT)
-        ]
-        self._submits = {}
+        for i in range(len(ctx.swap_chain.images)):  # one by one: cleanup() sees each made
+            self.sems_render_complete.append(VkSemaphore.create(ctx, f"render complete {i}"))
+        for i in range(FRAMES_IN_FLIGHT):
+            self.sems_pres_complete.append(VkSemaphore.create(ctx, f"present complete {i}"))
 
     def _build_color_barriers(self) -> None:
         """Book: renderMainInit / renderMainFinish, prebuilt for each target image. An
@@ -249,11 +244,12 @@ class Render:
             cmd.submit_and_wait(ctx, self.queue_graphics)
             log.debug("uploads done (mipmaps generated)")
         finally:
-            for buffer in staging:
-                buffer.cleanup(ctx)
-            self.textures.free_staging(ctx)
-            if pool is not None:
-                pool.cleanup(ctx)
+            with interrupts_deferred():
+                for buffer in staging:
+                    buffer.cleanup(ctx)
+                self.textures.free_staging(ctx)
+                if pool is not None:
+                    pool.cleanup(ctx)
         self.scn.init(ctx, self.textures, self.materials)
         stats = ctx.vma.statistics()
         log.info(
@@ -494,8 +490,8 @@ class GpuTimer:
 
     EVERY = 8  # read the timestamps of 2 frames in every 8
 
-    def __init__(self, pool, period_ns: float) -> None:
-        self.pool = pool
+    def __init__(self, period_ns: float) -> None:
+        self.pool = None
         self.period_ns = period_ns
         self.pending = [False] * FRAMES_IN_FLIGHT
         self.frame_ms: list[float] = []
@@ -508,9 +504,10 @@ class GpuTimer:
             queryType=vk.VK_QUERY_TYPE_TIMESTAMP,
             queryCount=2 * FRAMES_IN_FLIGHT,
         )
-        pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, pool, "frame timestamps")
-        return cls(pool, ctx.phys.limits.timestampPeriod)
+        with cleanup_on_error(cls(ctx.phys.limits.timestampPeriod), ctx) as timer:
+            timer.pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, timer.pool, "frame timestamps")
+            return timer
 
     def record_begin(self, cmd, frame: int) -> None:
         vk.lib.vkCmdResetQueryPool(cmd, self.pool, 2 * frame, 2)
@@ -551,4 +548,6 @@ class GpuTimer:
             self.pending[frame] = False
 
     def cleanup(self, ctx) -> None:
-        vk.vkDestroyQueryPool(ctx.device.device, self.pool, None)
+        pool, self.pool = self.pool, None  # dropped first: destroyed once
+        if pool is not None:
+            vk.vkDestroyQueryPool(ctx.device.device, pool, None)

@@ -291,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.scene, args.view)
     size = args.size or DEFAULT_SIZE
-    engine = Engine.create(
+    with Engine.create(
         Game(spec),
         constants,
         TITLE,
@@ -304,9 +304,9 @@ def run(args: argparse.Namespace) -> int:
         anisotropy=args.anisotropy,
         shaders=ShaderSet.create(args.shaders, args.watch_shaders),
         snapshots=Snapshots(args.vma_report, args.vma_map),
-    )
-    device = engine.ctx.phys.name
-    stats, image = engine.run(frames, capture=screenshot is not None)
+    ) as engine:
+        device = engine.ctx.phys.name
+        stats, image = engine.run(frames, capture=screenshot is not None)
     if args.bench is not None:
         from game.bench import report
 

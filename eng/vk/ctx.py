@@ -15,6 +15,7 @@ from eng.vk.dev import VkDevice
 from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
 from eng.vk.pipe import VkPipelineCache
+from eng.vk.util import cleanup_on_error
 from eng.vk.vma import VkVmaAlloc
 
 log = logging.getLogger("eng.vk")
@@ -40,8 +41,7 @@ class VkCtx:
         validation_features: tuple[str, ...] = (),
         pipeline_cache_path: Path | None = None,
     ) -> "VkCtx":
-        ctx = cls(constants)
-        try:
+        with cleanup_on_error(cls(constants)) as ctx:
             extensions = window.vulkan_instance_extensions() if window else []
             ctx.instance = VkInstance.create(constants.validation, extensions, validation_features)
             if window is not None:
@@ -56,10 +56,7 @@ class VkCtx:
             ctx.desc_allocator = VkDescAllocator()
             ctx.vma = VkVmaAlloc.create(ctx.instance.instance, ctx.phys.pdev, ctx.device.device)
             ctx.pipeline_cache = VkPipelineCache.create(ctx, pipeline_cache_path)
-        except BaseException:
-            ctx.cleanup()
-            raise
-        return ctx
+            return ctx
 
     def _name_instance_objects(self) -> None:
         """Debug names for the objects made before the device (names need a device).

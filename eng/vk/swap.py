@@ -7,7 +7,7 @@ import vulkan as vk
 
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.sync import NO_TIMEOUT
-from eng.vk.util import VulkanError, raise_for
+from eng.vk.util import VulkanError, cleanup_on_error, raise_for
 
 log = logging.getLogger("eng.vk")
 
@@ -108,8 +108,8 @@ class VkSwapChain:
             clipped=vk.VK_TRUE,
         )
         dev = ctx.device
-        sc.swap_chain = dev.proc("vkCreateSwapchainKHR")(dev.device, info, None)
-        try:
+        with cleanup_on_error(sc, ctx):
+            sc.swap_chain = dev.proc("vkCreateSwapchainKHR")(dev.device, info, None)
             name = f"swapchain {width}x{height}"
             dev.set_name(vk.VK_OBJECT_TYPE_SWAPCHAIN_KHR, sc.swap_chain, name)
             sc.images = list(dev.proc("vkGetSwapchainImagesKHR")(dev.device, sc.swap_chain))
@@ -120,13 +120,10 @@ class VkSwapChain:
                         dev, image, VkImageViewData(format=sc.format), f"swapchain {i}"
                     )
                 )
-        except BaseException:
-            sc.cleanup(ctx)
-            raise
-        sc._acquire = dev.raw_proc("vkAcquireNextImageKHR")
-        sc._present = dev.raw_proc("vkQueuePresentKHR")
-        log.debug("swapchain %dx%d, %d images, mode %d", width, height, len(sc.images), mode)
-        return sc
+            sc._acquire = dev.raw_proc("vkAcquireNextImageKHR")
+            sc._present = dev.raw_proc("vkQueuePresentKHR")
+            log.debug("swapchain %dx%d, %d images, mode %d", width, height, len(sc.images), mode)
+            return sc
 
     def acquire(self, ctx, semaphore) -> int | None:
         """The next image's index, or None when the swapchain must be recreated."""
@@ -168,9 +165,9 @@ class VkSwapChain:
         return True
 
     def cleanup(self, ctx) -> None:
-        for view in self.image_views:
+        views, self.image_views = self.image_views, []  # dropped first: destroyed once
+        for view in views:
             view.cleanup(ctx.device)
-        self.image_views = []
-        if self.swap_chain is not None:
-            ctx.device.proc("vkDestroySwapchainKHR")(ctx.device.device, self.swap_chain, None)
-            self.swap_chain = None
+        swap_chain, self.swap_chain = self.swap_chain, None
+        if swap_chain is not None:
+            ctx.device.proc("vkDestroySwapchainKHR")(ctx.device.device, swap_chain, None)

@@ -10,6 +10,7 @@ from enum import IntEnum, IntFlag
 import vulkan as vk
 
 from eng.vk._vma import ffi, lib
+from eng.vk.util import cleanup_on_error
 
 VK_API_VERSION_1_3 = vk.VK_MAKE_VERSION(1, 3, 0)
 PREFERRED_BLOCK_SIZE = 64 * 2**20
@@ -98,8 +99,9 @@ class VmaStats:
 class VkVmaAlloc:
     """Owns the VmaAllocator; created by VkCtx after the device and destroyed last."""
 
-    def __init__(self, allocator) -> None:
-        self.vma_alloc = allocator
+    def __init__(self) -> None:
+        self._handle = ffi.new("VmaAllocator*")  # vmaCreateAllocator writes it, cleanup reads it
+        self.vma_alloc = None
         self.live_at_destroy: int | None = None  # allocations alive when cleanup() ran
 
     @classmethod
@@ -115,9 +117,10 @@ class VkVmaAlloc:
                 "preferredLargeHeapBlockSize": PREFERRED_BLOCK_SIZE,
             },
         )
-        out = ffi.new("VmaAllocator*")
-        check(lib.vmaCreateAllocator(info, out), "vmaCreateAllocator")
-        return cls(out[0])
+        with cleanup_on_error(cls()) as vma:
+            check(lib.vmaCreateAllocator(info, vma._handle), "vmaCreateAllocator")
+            vma.vma_alloc = vma._handle[0]
+            return vma
 
     def statistics(self) -> VmaStats:
         stats = ffi.new("VmaTotalStatistics*")
@@ -148,10 +151,12 @@ class VkVmaAlloc:
 
     def cleanup(self) -> None:
         """Destroys the allocator; live allocations are a bug and raise VmaError."""
-        if self.vma_alloc is None:
+        if self._handle[0] == ffi.NULL:
             return
+        self.vma_alloc = self._handle[0]
         live = self.live_at_destroy = self.statistics().allocations
         if live:
             raise VmaError(f"VMA allocator destroyed with {live} live allocation(s) (a leak)")
-        lib.vmaDestroyAllocator(self.vma_alloc)
-        self.vma_alloc = None
+        allocator = self._handle[0]
+        self._handle[0], self.vma_alloc = ffi.NULL, None  # dropped first: destroyed once
+        lib.vmaDestroyAllocator(allocator)
