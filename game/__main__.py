@@ -4,8 +4,19 @@ Controls: W/S forward/back, A/D left/right, Up/Down arrows up/down (10 units/s);
 right mouse button to look around (0.1 degree per pixel); Escape or closing the window quits.
 """
 
-import math
 import sys
+
+if __name__ == "__main__":  # before any other import: a Ctrl-C during them is one line too
+    try:
+        from game.cli import main
+
+        status = main()
+    except KeyboardInterrupt:  # before main() took over, or while it returned
+        print("interrupted", file=sys.stderr)
+        status = 130
+    sys.exit(status)
+
+import math  # python -m game never gets here: main() imports this module again
 
 from pyglm import glm
 
@@ -92,9 +103,3 @@ class Game:
 
     def cleanup(self) -> None:
         pass
-
-
-if __name__ == "__main__":
-    from game.cli import main
-
-    sys.exit(main())

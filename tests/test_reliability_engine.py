@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import vulkan as vk
@@ -141,3 +142,37 @@ def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends():
         reached.append("outer")
     assert reached == ["inner", "outer"]
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+# --- Ctrl-C at any moment of a run, from the first import on --------------------------------
+
+# `python -m game`, after saying on stdout that Python's own start-up (the interpreter, site,
+# the .pth files, runpy) is done: from there on every moment is the program's
+_RUN_AS_PYTHON_M_GAME = """
+import os, runpy, sys
+os.write(1, b"ready\\n")
+sys.argv[0] = "game"
+runpy.run_module("game", run_name="__main__", alter_sys=True)
+"""
+
+
+@pytest.mark.parametrize(
+    "delay", [0.02, 0.03, 0.04, 0.06, 0.08, 0.1, 0.13, 0.16, 0.2, 0.25, 0.3, 0.4, 0.5, 0.8, 1.2]
+)
+def test_a_real_ctrl_c_at_any_moment_ends_python_m_game_with_one_line(delay):
+    """A real SIGINT `delay` seconds after Python hands over to `python -m game`: during the
+    imports of start-up, the device's creation, the load or the frames - one line, 130."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _RUN_AS_PYTHON_M_GAME, "--headless", "--frames", "1000000"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout.readline() == "ready\n"
+    time.sleep(delay)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1:] == ["interrupted"], err
