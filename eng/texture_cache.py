@@ -24,7 +24,12 @@ DEFAULT_TEXTURE_ID = "<default>"
 
 
 class TextureError(ValueError):
-    """The scene needs more textures than the device can bind."""
+    """A texture the engine cannot use: more than the device can bind, wider than it can
+    sample, or no memory left to load it."""
+
+
+def out_of_memory(path) -> TextureError:
+    return TextureError(f"out of memory while loading {path}")
 
 
 def device_texture_limit(phys) -> int:
@@ -44,6 +49,8 @@ def _decode(path: Path) -> np.ndarray | str:
     try:
         with Image.open(path) as img:
             return np.asarray(img.convert("RGBA"))
+    except MemoryError:  # raised in the main thread by decode_images
+        raise out_of_memory(path) from None
     except FileNotFoundError:
         return "file not found"
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -88,9 +95,12 @@ class TextureCache:
                 f"the scene needs more than {self.limit} textures, the most this device can bind"
                 f" ({MAX_TEXTURES} in the book; the device's sampler limits may be lower)"
             )
-        self.textures[texture_id] = VkTexture.create(
-            ctx, pixels, vma_flags=self.vma_flags, name=texture_id
-        )
+        try:
+            self.textures[texture_id] = VkTexture.create(
+                ctx, pixels, vma_flags=self.vma_flags, name=texture_id
+            )
+        except MemoryError:  # staging the pixels: VkTexture.create has cleaned up
+            raise out_of_memory(texture_id) from None
         return self.textures[texture_id]
 
     def add_default(self, ctx) -> None:

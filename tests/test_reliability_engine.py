@@ -12,7 +12,7 @@ import vulkan as vk
 
 from game import cli
 
-from .conftest import ROOT, assert_cleaned_up
+from .conftest import CRATE, ROOT, assert_cleaned_up
 
 # --- every VkResult of the raw calls is checked ---------------------------------------------
 
@@ -176,3 +176,42 @@ def test_a_real_ctrl_c_at_any_moment_ends_python_m_game_with_one_line(delay):
     assert "Traceback" not in err, err
     assert proc.returncode == 130, err
     assert err.strip().splitlines()[-1:] == ["interrupted"], err
+
+
+# --- out of memory while loading a texture --------------------------------------------------
+
+
+def _raise_memory_error(*args, **kwargs):
+    raise MemoryError
+
+
+def _fail_texture_staging(monkeypatch) -> None:
+    """The staging copy of the first texture file (an (h, w, 4) array, larger than the 1x1
+    default texture) runs out of memory."""
+    from eng.vk.buf import VkBuffer
+
+    real_write = VkBuffer.write
+
+    def write(self, ctx, data, offset=0):
+        if getattr(data, "ndim", 0) == 3 and data.shape[0] > 1:
+            raise MemoryError
+        real_write(self, ctx, data, offset)
+
+    monkeypatch.setattr(VkBuffer, "write", write)
+
+
+@pytest.mark.parametrize("where", ["decode", "staging"])
+def test_out_of_memory_loading_a_texture_is_one_line_naming_the_file(
+    monkeypatch, created_contexts, capsys, where
+):
+    if where == "decode":
+        from PIL import Image
+
+        monkeypatch.setattr(Image.Image, "convert", _raise_memory_error)
+    else:
+        _fail_texture_staging(monkeypatch)
+    status = cli.main(["--headless", "--validation", "--scene", str(CRATE), "--size", "32x32"])
+    err = capsys.readouterr().err.strip()
+    assert status == 1, err
+    assert err == f"error: out of memory while loading {CRATE.parent / 'crate.png'}"
+    assert_cleaned_up(created_contexts)
