@@ -163,6 +163,7 @@ class Engine:
         delta_update = 0.0
         title_time, title_frames = start, 0
         grab = False  # F12 was pressed: capture the next frame rendered
+        grabbed = None  # the pixels F12 read
         while wnd is None or not wnd.closed:
             now = time.perf_counter()
             delta = now - last
@@ -185,13 +186,16 @@ class Engine:
             if render.timings is not None:
                 render.timings.add(input_update=time.perf_counter() - now)
             last_frame = frames is not None and stats.frames == frames - 1
-            shot = capture and last_frame
+            # a window can close at any frame: then every frame is copied, the last one shown
+            # is the screenshot
+            shot = capture and (last_frame or wnd is not None)
             if not render.render(eng_ctx, capture=shot or grab):
                 if wnd is not None and render.must_resize:
                     time.sleep(0.01)  # minimised: wait for a size instead of spinning
                 continue
-            if grab and not shot:
-                self.snapshots.key_screenshot(render.read_capture())
+            if grab:
+                grabbed = render.read_capture()
+                self.snapshots.key_screenshot(grabbed)
             grab = False
             stats.frames += 1
             if stats.frames == 1:
@@ -209,7 +213,9 @@ class Engine:
         self.ctx.device.wait()
         stats.seconds = time.perf_counter() - start
         stats.cpu_seconds = time.process_time() - cpu_start
-        return render.read_capture() if capture and stats.frames else None
+        if capture and render.has_capture:
+            return render.read_capture()
+        return grabbed if capture else None  # F12 read the last frame shown
 
     def _reload_shaders(self) -> None:
         """--watch-shaders: new pipelines between frames; the old ones stay on a failure."""

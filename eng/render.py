@@ -125,7 +125,10 @@ class Render:
         self.scn: RenderScn | None = None
         self.sems_render_complete: list[VkSemaphore] = []
         self.sems_pres_complete: list[VkSemaphore] = []
-        self._capture: tuple[VkBuffer, int] | None = None
+        # a host-visible copy of the frame per frame slot, and (slot, extent, format) of the
+        # last frame copied, for screenshots
+        self._captures: list[VkBuffer | None] = [None] * FRAMES_IN_FLIGHT
+        self._captured: tuple[int, Extent, int] | None = None
         self.generation = 0  # bumped by resize: recorded command buffers are then stale
         # (frame slot, target image) -> [command pool, command buffer, what it was recorded for]
         self.recordings: dict[tuple[int, int], list] = {}
@@ -367,22 +370,26 @@ class Render:
         self.queue_graphics.submit_prebuilt(submit, fence.fence)
 
     def _record_capture(self, cmd, index: int) -> None:
-        """Copies the frame's colour image into a host-visible buffer, then finishes it."""
+        """Copies the frame's colour image into the frame slot's host-visible buffer (made
+        or remade at the size of the target; the slot's fence has signalled, so the old one is
+        idle), then finishes the image."""
         ctx = self.ctx
         extent = self.target.extent
-        if self._capture is not None:
-            self._capture[0].cleanup(ctx)
-        self._capture = (
-            VkBuffer.create(
+        frame = self.current_frame
+        size = extent.width * extent.height * 4
+        if self._captures[frame] is not None and self._captures[frame].size != size:
+            old, self._captures[frame] = self._captures[frame], None
+            old.cleanup(ctx)
+        if self._captures[frame] is None:
+            self._captures[frame] = VkBuffer.create(
                 ctx,
-                extent.width * extent.height * 4,
+                size,
                 vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                 VmaFlags.HOST_ACCESS_RANDOM | VmaFlags.MAPPED,
-                name="screenshot",
-            ),
-            self.current_frame,
-        )
-        buffer = self._capture[0]
+                name=f"screenshot {frame}",
+            )
+        buffer = self._captures[frame]
+        self._captured = (frame, extent, self.target.format)
         image = self.target.images[index]
         to_src = ImageBarrier(
             image,
@@ -410,18 +417,22 @@ class Render:
             )
             back.record(cmd)
 
+    @property
+    def has_capture(self) -> bool:
+        return self._captured is not None
+
     def read_capture(self) -> np.ndarray:
-        """The captured frame as an (height, width, 4) RGBA uint8 array."""
-        buffer, frame = self._capture
+        """The last captured frame as an (height, width, 4) RGBA uint8 array; its buffer is
+        destroyed (its fence has signalled), so a one-off screenshot keeps no memory."""
+        frame, extent, fmt = self._captured
         self.fences[frame].wait(self.ctx)
-        extent = self.target.extent
-        pixels = np.frombuffer(buffer.read(self.ctx), np.uint8).reshape(
-            extent.height, extent.width, 4
-        )
-        if self.target.format in _BGRA_FORMATS:
-            pixels = pixels[..., [2, 1, 0, 3]]
+        self._captured = None
+        buffer, self._captures[frame] = self._captures[frame], None
+        data = buffer.read(self.ctx, extent.width * extent.height * 4)
         buffer.cleanup(self.ctx)
-        self._capture = None
+        pixels = np.frombuffer(data, np.uint8).reshape(extent.height, extent.width, 4)
+        if fmt in _BGRA_FORMATS:
+            pixels = pixels[..., [2, 1, 0, 3]]
         return pixels.copy()
 
     def reload_shaders(self, shader_stages: list) -> None:
@@ -451,8 +462,9 @@ class Render:
         ctx = self.ctx
         with contextlib.suppress(DeviceLostError):  # a lost device runs nothing: destroy all
             ctx.device.wait()
-        if self._capture is not None:
-            self._capture[0].cleanup(ctx)
+        for buffer in self._captures:
+            if buffer is not None:
+                buffer.cleanup(ctx)
         if self.scn is not None:
             self.scn.cleanup(ctx)
         self.textures.cleanup(ctx)

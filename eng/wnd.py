@@ -105,6 +105,11 @@ class Wnd:
         self.mouse = MouseState()
         self.key_presses: set[int] = set()  # scancodes pressed (not repeats) since the last poll
         self._event = sdl.SDL_Event()
+        self._closing_events = (
+            sdl.SDL_EVENT_QUIT,
+            sdl.SDL_EVENT_TERMINATING,
+            sdl.SDL_EVENT_WINDOW_CLOSE_REQUESTED,
+        )
         self._keys = None
         self._mx = ctypes.c_float()
         self._my = ctypes.c_float()
@@ -175,7 +180,7 @@ class Wnd:
         while sdl.SDL_PollEvent(ctypes.byref(event)):
             kind = event.type
             if (
-                kind in (sdl.SDL_EVENT_QUIT, sdl.SDL_EVENT_TERMINATING)
+                kind in self._closing_events
                 or kind == sdl.SDL_EVENT_KEY_DOWN
                 and event.key.scancode == sdl.SDL_SCANCODE_ESCAPE
             ):

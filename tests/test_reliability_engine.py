@@ -7,10 +7,12 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 import vulkan as vk
 
 from game import cli
+from game.__main__ import Game
 
 from .conftest import CRATE, ROOT, assert_cleaned_up
 
@@ -215,3 +217,64 @@ def test_out_of_memory_loading_a_texture_is_one_line_naming_the_file(
     assert status == 1, err
     assert err == f"error: out of memory while loading {CRATE.parent / 'crate.png'}"
     assert_cleaned_up(created_contexts)
+
+
+# --- a windowed screenshot is the last frame shown, whenever the window closes --------------
+
+
+def _close_at_frame(monkeypatch, frame: int, how: str) -> list:
+    """The game's input() pushes `how` (Escape, or the window being closed) at its
+    `frame`-th call; returns the list of calls."""
+    calls = []
+
+    def input(self, eng_ctx, delta_sec):
+        calls.append(delta_sec)
+        if len(calls) == frame:
+            sdl = eng_ctx.wnd.sdl
+            event = sdl.SDL_Event()
+            if how == "escape":
+                event.type = sdl.SDL_EVENT_KEY_DOWN
+                event.key.scancode = sdl.SDL_SCANCODE_ESCAPE
+            else:
+                event.type = sdl.SDL_EVENT_WINDOW_CLOSE_REQUESTED
+                event.window.windowID = sdl.SDL_GetWindowID(eng_ctx.wnd.window)
+            sdl.SDL_PushEvent(event)
+
+    monkeypatch.setattr(Game, "input", input)
+    return calls
+
+
+@pytest.mark.parametrize(
+    ("how", "frames"), [("escape", None), ("escape", 100), ("closed", None), ("closed", 100)]
+)
+def test_a_windowed_screenshot_is_the_last_frame_shown_whenever_the_window_closes(
+    xvfb_display, monkeypatch, tmp_path, created_contexts, capsys, how, frames
+):
+    from PIL import Image
+
+    calls = _close_at_frame(monkeypatch, 5, how)
+    shot = tmp_path / "out.png"
+    args = ["--validation", "--size", "160x120", "--screenshot", str(shot), "--no-vsync"]
+    status = cli.main(args + (["--frames", str(frames)] if frames else []))
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert len(calls) == 5
+    assert f"screenshot: {shot}" in out
+    assert_cleaned_up(created_contexts)
+    windowed = np.asarray(Image.open(shot).convert("RGB"), np.int16)
+    status = cli.main(
+        [
+            "--headless",
+            "--frames",
+            "1",
+            "--size",
+            "160x120",
+            "--screenshot",
+            str(tmp_path / "headless.png"),
+        ]
+    )
+    assert status == 0
+    headless = np.asarray(Image.open(tmp_path / "headless.png").convert("RGB"), np.int16)
+    assert windowed.shape == (120, 160, 3)
+    assert windowed.std() > 10  # the scene, not a cleared image
+    assert np.abs(windowed - headless).mean() < 1  # the same camera, the same picture
