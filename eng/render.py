@@ -27,6 +27,7 @@ from eng.vk.texture import VkTextSamplerInfo
 from eng.vk.util import (
     DeviceLostError,
     ImageBarrier,
+    VulkanError,
     cleanup_on_error,
     copy_region,
     interrupts_deferred,
@@ -119,7 +120,9 @@ class Render:
         self.current_frame = 0
         self.must_resize = False
         self.frames_rendered = 0
-        self.textures = TextureCache(device_texture_limit(ctx.phys), image_flags)
+        self.textures = TextureCache(
+            device_texture_limit(ctx.phys), image_flags, ctx.phys.max_texture_size
+        )
         self.materials = MaterialsCache()
         self.models = ModelsCache()
         self.scn: RenderScn | None = None
@@ -161,6 +164,12 @@ class Render:
         image_flags = VmaFlags.DEDICATED_MEMORY if dedicated_images else VmaFlags.NONE
         with cleanup_on_error(cls(ctx, None, image_flags)) as r:
             if headless_size:
+                max_width, max_height = ctx.phys.max_target_size
+                if headless_size[0] > max_width or headless_size[1] > max_height:
+                    raise VulkanError(
+                        f"--size {headless_size[0]}x{headless_size[1]} is larger than "
+                        f"{ctx.phys.name} can render ({max_width}x{max_height} at most)"
+                    )
                 r.offscreen = OffscreenTarget.create(ctx, *headless_size, image_flags)
             queues = ctx.phys.queues_info
             r.queue_graphics = VkQueue.create(ctx, queues.graphics_family)
@@ -446,6 +455,9 @@ class Render:
         width, height = wnd.pixel_size()
         if width == 0 or height == 0 or wnd.is_minimized():
             self.must_resize = True  # try again once the window has a size
+            return
+        if wnd.limit_size(*self.ctx.phys.max_target_size):
+            self.must_resize = True  # larger than the device can render: shrunk, try again
             return
         self.must_resize = False
         self.generation += 1

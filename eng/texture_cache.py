@@ -82,10 +82,17 @@ def decode_images(paths: list[Path]) -> Iterator[tuple[Path, np.ndarray | str]]:
 
 
 class TextureCache:
-    def __init__(self, limit: int = MAX_TEXTURES, vma_flags: int = VmaFlags.DEDICATED_MEMORY):
+    def __init__(
+        self,
+        limit: int = MAX_TEXTURES,
+        vma_flags: int = VmaFlags.DEDICATED_MEMORY,
+        max_size: int = 16384,
+    ):
+        """`limit` textures at most, each at most `max_size` pixels wide and tall."""
         self.textures: dict[str, VkTexture] = {}
         self.limit = limit
         self.vma_flags = vma_flags
+        self.max_size = max_size
 
     def add_texture(self, ctx, texture_id: str, pixels: np.ndarray) -> VkTexture:
         if texture_id in self.textures:
@@ -94,6 +101,12 @@ class TextureCache:
             raise TextureError(
                 f"the scene needs more than {self.limit} textures, the most this device can bind"
                 f" ({MAX_TEXTURES} in the book; the device's sampler limits may be lower)"
+            )
+        height, width = pixels.shape[:2]
+        if max(width, height) > self.max_size:  # refused, not scaled: the file is to be fixed
+            raise TextureError(
+                f"texture {texture_id} is {width}x{height} pixels, more than the {self.max_size} "
+                "this device allows (maxImageDimension2D); scale it down"
             )
         try:
             self.textures[texture_id] = VkTexture.create(

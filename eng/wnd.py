@@ -155,6 +155,26 @@ class Wnd:
         self.sdl.SDL_SetWindowSize(self.window, width, height)
         self.sdl.SDL_SyncWindow(self.window)
 
+    def limit_size(self, max_width: int, max_height: int) -> bool:
+        """Keeps the window within `max_width` x `max_height` pixels (the device's limits):
+        the most a window manager lets the user drag it to, and the window shrunk now if it
+        is larger. True if it was."""
+        width, height = self.pixel_size()
+        # SDL sizes are logical; on HiDPI a logical pixel is more than one pixel
+        scale = max(width / max(self._logical_width(), 1), 1.0)
+        self.sdl.SDL_SetWindowMaximumSize(
+            self.window, int(max_width / scale), int(max_height / scale)
+        )
+        if width <= max_width and height <= max_height:
+            return False
+        self.set_size(int(min(width, max_width) / scale), int(min(height, max_height) / scale))
+        return True
+
+    def _logical_width(self) -> int:
+        w, h = ctypes.c_int(), ctypes.c_int()
+        self.sdl.SDL_GetWindowSize(self.window, ctypes.byref(w), ctypes.byref(h))
+        return w.value
+
     def set_title(self, title: str) -> None:
         self.sdl.SDL_SetWindowTitle(self.window, title.encode())
 

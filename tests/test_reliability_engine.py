@@ -2,6 +2,8 @@
 line, device limits, out of memory, Ctrl-C at any moment of a load, windowed screenshots."""
 
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,8 +13,10 @@ import numpy as np
 import pytest
 import vulkan as vk
 
+from eng.vk.phys import VkPhysDevice
 from game import cli
 from game.__main__ import Game
+from game.scenes import load_spec
 
 from .conftest import CRATE, ROOT, assert_cleaned_up
 
@@ -278,3 +282,71 @@ def test_a_windowed_screenshot_is_the_last_frame_shown_whenever_the_window_close
     assert windowed.shape == (120, 160, 3)
     assert windowed.std() > 10  # the scene, not a cleared image
     assert np.abs(windowed - headless).mean() < 1  # the same camera, the same picture
+
+
+# --- device limits --------------------------------------------------------------------------
+
+
+def test_a_texture_wider_than_the_device_allows_is_one_line_naming_the_file(
+    tmp_path, created_contexts, capsys
+):
+    """16385 pixels: one more than lavapipe's maxImageDimension2D. Refused before
+    vkCreateImage (which validation would report), not scaled: the file is what to fix."""
+    from PIL import Image
+
+    folder = tmp_path / "crate"
+    shutil.copytree(CRATE.parent, folder)
+    Image.new("RGBA", (16385, 1), (200, 100, 50, 255)).save(folder / "crate.png")
+    status = cli.main(["--headless", "--validation", "--scene", str(folder / "crate.json")])
+    err = capsys.readouterr().err.strip()
+    assert status == 1, err
+    assert err == (
+        f"error: texture {folder / 'crate.png'} is 16385x1 pixels, more than the 16384 this "
+        "device allows (maxImageDimension2D); scale it down"
+    )
+    assert_cleaned_up(created_contexts)
+
+
+def test_a_headless_size_above_the_device_limit_is_one_line(monkeypatch, created_contexts, capsys):
+    monkeypatch.setattr(VkPhysDevice, "max_target_size", property(lambda self: (100, 80)))
+    status = cli.main(["--headless", "--validation", "--size", "120x60"])
+    err = capsys.readouterr().err.strip()
+    assert status == 1, err
+    assert re.fullmatch(
+        r"error: --size 120x60 is larger than .+ can render \(100x80 at most\)", err
+    )
+    assert_cleaned_up(created_contexts)
+
+
+def test_the_window_is_kept_within_what_the_device_can_render(xvfb_display, monkeypatch, constants):
+    """With the device's limit lowered to 200x150: a 320x240 window starts at 200x150, and
+    dragged (resized) to 400x300 it is shrunk back; every swapchain fits, validation silent."""
+    from eng.engine import Engine
+    from eng.vk.swap import VkSwapChain
+
+    monkeypatch.setattr(VkPhysDevice, "max_target_size", property(lambda self: (200, 150)))
+    extents = []
+    real = VkSwapChain.create.__func__
+
+    def create(cls, ctx, window, images, vsync):
+        sc = real(cls, ctx, window, images, vsync)
+        extents.append((sc.extent.width, sc.extent.height))
+        return sc
+
+    monkeypatch.setattr(VkSwapChain, "create", classmethod(create))
+
+    class Dragged(Game):
+        calls = 0
+
+        def input(self, eng_ctx, delta_sec):
+            self.calls += 1
+            if self.calls == 3:
+                eng_ctx.wnd.set_size(400, 300)
+                eng_ctx.wnd.resized = True
+
+    game = Dragged(load_spec(None, None))
+    with Engine.create(game, constants.with_overrides(vsync=False), "t", (320, 240)) as engine:
+        stats, _ = engine.run(10)
+    assert stats.frames == 10
+    assert len(extents) >= 2  # the first swapchain and the one after the drag
+    assert all(w <= 200 and h <= 150 for w, h in extents), extents

@@ -52,6 +52,7 @@ class VkCtx:
             ctx.device = VkDevice.create(ctx.instance, ctx.phys, swapchain=window is not None)
             ctx._name_instance_objects()
             if window is not None:
+                window.limit_size(*ctx.phys.max_target_size)
                 ctx.create_swap_chain(window)
             ctx.desc_allocator = VkDescAllocator()
             ctx.vma = VkVmaAlloc.create(ctx.instance.instance, ctx.phys.pdev, ctx.device.device)

@@ -24,12 +24,15 @@ SIZE_FROM_SWAPCHAIN = 0xFFFFFFFF
 """currentExtent's value when the surface takes its size from the swapchain (Wayland)."""
 
 
-def choose_extent(caps, window) -> tuple[int, int]:
+def choose_extent(caps, window, max_size: tuple[int, int] | None = None) -> tuple[int, int]:
     """The swapchain size: the surface's currentExtent, or else the window's size in pixels
-    (not its logical size, which is smaller on HiDPI) clamped to the surface's limits."""
+    (not its logical size, which is smaller on HiDPI) clamped to the surface's limits and to
+    `max_size`, what the device can render (the window is kept within it beforehand)."""
     if caps.currentExtent.width != SIZE_FROM_SWAPCHAIN:
         return caps.currentExtent.width, caps.currentExtent.height
     width, height = window.pixel_size()
+    if max_size is not None:
+        width, height = min(width, max_size[0]), min(height, max_size[1])
     width = min(max(width, caps.minImageExtent.width), caps.maxImageExtent.width)
     height = min(max(height, caps.minImageExtent.height), caps.maxImageExtent.height)
     return width, height
@@ -79,7 +82,7 @@ class VkSwapChain:
         count = max(requested_images, caps.minImageCount)
         if caps.maxImageCount:
             count = min(count, caps.maxImageCount)
-        width, height = choose_extent(caps, window)
+        width, height = choose_extent(caps, window, ctx.phys.max_target_size)
         if width == 0 or height == 0:
             raise VulkanError("cannot create a swapchain for a window of size 0")
         sc.extent = Extent(width, height)
