@@ -46,6 +46,36 @@ def import_sdl():
 
 
 _video_kept = False
+_X_IO_ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+
+def _on_lost_x_connection(display) -> int:
+    """Xlib's IO error handler: the X server went away (killed, its machine gone). Xlib ends
+    the process as soon as this returns and no X call may be made from here; Vulkan's window
+    surface and swapchain live on that connection, so nothing can be destroyed in order:
+    one line and status 1, at once (the system frees memory and GPU objects; no file is left
+    half-written, since every file is written under a temporary name and renamed)."""
+    display_name = os.environ.get("DISPLAY", "")
+    os.write(2, f"error: lost the connection to the X server (display {display_name})\n".encode())
+    os._exit(1)
+
+
+_x_io_handler = _X_IO_ERROR_HANDLER(_on_lost_x_connection)  # kept alive for Xlib
+
+
+def _catch_lost_x_connection(sdl) -> None:
+    """Installs `_on_lost_x_connection` in the Xlib that SDL's X11 video uses (instead of
+    Xlib's own, which prints a few lines and exits)."""
+    driver = sdl.SDL_GetCurrentVideoDriver()
+    if (driver.decode() if isinstance(driver, bytes) else driver) != "x11":
+        return
+    try:
+        xlib = ctypes.CDLL("libX11.so.6")
+    except OSError:
+        return
+    xlib.XSetIOErrorHandler.argtypes = [_X_IO_ERROR_HANDLER]
+    xlib.XSetIOErrorHandler.restype = ctypes.c_void_p
+    xlib.XSetIOErrorHandler(_x_io_handler)
 
 
 def _init_video(sdl) -> bool:
@@ -60,6 +90,7 @@ def _init_video(sdl) -> bool:
             return False
         atexit.register(quit_video)
         _video_kept = True
+        _catch_lost_x_connection(sdl)
     return bool(sdl.SDL_InitSubSystem(sdl.SDL_INIT_VIDEO))
 
 

@@ -350,3 +350,42 @@ def test_the_window_is_kept_within_what_the_device_can_render(xvfb_display, monk
     assert stats.frames == 10
     assert len(extents) >= 2  # the first swapchain and the one after the drag
     assert all(w <= 200 and h <= 150 for w, h in extents), extents
+
+
+# --- the X connection killed under a running window -----------------------------------------
+
+
+def test_a_killed_x_server_ends_the_run_with_one_line():
+    """The X server dies while `python -m game` renders into its window: Xlib's IO error
+    handler is ours - one line, status 1 - instead of Xlib's multi-line XIO message."""
+    read_fd, write_fd = os.pipe()
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
+        pass_fds=(write_fd,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write_fd)
+    with os.fdopen(read_fd) as f:
+        display = f":{f.readline().strip()}"
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "game", "--size", "160x120", "--no-vsync", "-v", "debug"],
+            cwd=ROOT,
+            env={**os.environ, "DISPLAY": display},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for line in proc.stderr:  # the window is up and presenting
+            if "first frame submitted" in line:
+                break
+    finally:
+        xvfb.kill()
+        xvfb.wait()
+    err = proc.stderr.read()
+    assert proc.wait(timeout=60) == 1, err
+    assert "XIO" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == (
+        f"error: lost the connection to the X server (display {display})"
+    ), err
