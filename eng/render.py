@@ -387,8 +387,8 @@ class Render:
         frame = self.current_frame
         size = extent.width * extent.height * 4
         if self._captures[frame] is not None and self._captures[frame].size != size:
-            old, self._captures[frame] = self._captures[frame], None
-            old.cleanup(ctx)
+            self._captures[frame].cleanup(ctx)  # a second cleanup of it destroys nothing
+            self._captures[frame] = None
         if self._captures[frame] is None:
             self._captures[frame] = VkBuffer.create(
                 ctx,
@@ -436,9 +436,9 @@ class Render:
         frame, extent, fmt = self._captured
         self.fences[frame].wait(self.ctx)
         self._captured = None
-        buffer, self._captures[frame] = self._captures[frame], None
-        data = buffer.read(self.ctx, extent.width * extent.height * 4)
-        buffer.cleanup(self.ctx)
+        data = self._captures[frame].read(self.ctx, extent.width * extent.height * 4)
+        self._captures[frame].cleanup(self.ctx)  # a second cleanup of it destroys nothing
+        self._captures[frame] = None
         pixels = np.frombuffer(data, np.uint8).reshape(extent.height, extent.width, 4)
         if fmt in _BGRA_FORMATS:
             pixels = pixels[..., [2, 1, 0, 3]]

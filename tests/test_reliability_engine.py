@@ -19,6 +19,7 @@ from game.__main__ import Game
 from game.scenes import load_spec
 
 from .conftest import CRATE, ROOT, assert_cleaned_up
+from .test_reliability_window import swapchains  # noqa: F401  (a fixture)
 
 # --- every VkResult of the raw calls is checked ---------------------------------------------
 
@@ -318,22 +319,17 @@ def test_a_headless_size_above_the_device_limit_is_one_line(monkeypatch, created
     assert_cleaned_up(created_contexts)
 
 
-def test_the_window_is_kept_within_what_the_device_can_render(xvfb_display, monkeypatch, constants):
+def test_the_window_is_kept_within_what_the_device_can_render(
+    xvfb_display,
+    monkeypatch,
+    constants,
+    swapchains,  # noqa: F811  (the fixture imported above)
+):
     """With the device's limit lowered to 200x150: a 320x240 window starts at 200x150, and
     dragged (resized) to 400x300 it is shrunk back; every swapchain fits, validation silent."""
     from eng.engine import Engine
-    from eng.vk.swap import VkSwapChain
 
     monkeypatch.setattr(VkPhysDevice, "max_target_size", property(lambda self: (200, 150)))
-    extents = []
-    real = VkSwapChain.create.__func__
-
-    def create(cls, ctx, window, images, vsync):
-        sc = real(cls, ctx, window, images, vsync)
-        extents.append((sc.extent.width, sc.extent.height))
-        return sc
-
-    monkeypatch.setattr(VkSwapChain, "create", classmethod(create))
 
     class Dragged(Game):
         calls = 0
@@ -348,8 +344,8 @@ def test_the_window_is_kept_within_what_the_device_can_render(xvfb_display, monk
     with Engine.create(game, constants.with_overrides(vsync=False), "t", (320, 240)) as engine:
         stats, _ = engine.run(10)
     assert stats.frames == 10
-    assert len(extents) >= 2  # the first swapchain and the one after the drag
-    assert all(w <= 200 and h <= 150 for w, h in extents), extents
+    assert len(swapchains) >= 2  # the first swapchain and the one after the drag
+    assert all(w <= 200 and h <= 150 for w, h in swapchains), swapchains
 
 
 # --- the X connection killed under a running window -----------------------------------------
