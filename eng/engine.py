@@ -132,7 +132,7 @@ class Engine:
 
         With `capture`, the last frame is read back and returned as an RGBA array.
         """
-        try:  # first: a Ctrl-C anywhere in here still cleans up
+        try:  # first: a Ctrl-C from here on cleans up (before it, the caller's `with` does)
             stats = RunStats()
             validation_log = self.ctx.instance.validation_log
             vma = self.ctx.vma

@@ -170,7 +170,9 @@ def test_a_real_ctrl_c_at_any_moment_ends_python_m_game_with_one_line(delay):
     """A real SIGINT `delay` seconds after Python hands over to `python -m game`: during the
     imports of start-up, the device's creation, the load or the frames - one line, 130."""
     proc = subprocess.Popen(
-        [sys.executable, "-c", _RUN_AS_PYTHON_M_GAME, "--headless", "--frames", "1000000"],
+        # faulthandler: should the child ever crash, its stack is in the failure's message
+        [sys.executable, "-X", "faulthandler", "-c", _RUN_AS_PYTHON_M_GAME]
+        + ["--headless", "--frames", "1000000"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
