@@ -20,7 +20,7 @@ from eng.scene import Scene
 from eng.shader_watch import ShaderSet
 from eng.snapshots import Snapshots
 from eng.vk.ctx import VkCtx
-from eng.vk.util import VulkanError
+from eng.vk.util import VulkanError, cleanup_on_error, interrupts_deferred
 from eng.vk.vma import VmaStats
 from eng.wnd import Wnd
 
@@ -88,18 +88,12 @@ def window_title(title: str, fps: float, draws: int, vma: VmaStats) -> str:
 
 class Engine:
     def __init__(
-        self,
-        game: Game,
-        eng_ctx: EngCtx,
-        ctx: VkCtx,
-        render: Render,
-        shaders: ShaderSet,
-        snapshots: Snapshots,
+        self, game: Game, eng_ctx: EngCtx, shaders: ShaderSet, snapshots: Snapshots
     ) -> None:
         self.game = game
         self.eng_ctx = eng_ctx
-        self.ctx: VkCtx | None = ctx  # None once cleaned up
-        self.render: Render | None = render
+        self.ctx: VkCtx | None = None
+        self.render: Render | None = None
         self.shaders = shaders
         self.snapshots = snapshots
 
@@ -122,28 +116,31 @@ class Engine:
         """`shaders` default to the committed SPIR-V; `snapshots` say what to write once the
         scene is loaded (and where the M and F12 keys write)."""
         shaders = shaders or ShaderSet.create()
-        wnd = None if headless else Wnd.create(title, *size)
-        ctx = None
-        try:
-            ctx = VkCtx.create(constants, wnd, validation_features, PIPELINE_CACHE)
-            render = Render.create(
-                ctx,
+        engine = cls(game, EngCtx(constants, Scene(), None), shaders, snapshots or Snapshots())
+        with cleanup_on_error(engine):
+            if not headless:
+                engine.eng_ctx.wnd = Wnd.create(title, *size)
+            engine.ctx = VkCtx.create(
+                constants, engine.eng_ctx.wnd, validation_features, PIPELINE_CACHE
+            )
+            engine.render = Render.create(
+                engine.ctx,
                 size if headless else None,
                 profile,
                 dedicated_images,
                 anisotropy,
                 shaders.stages,
             )
-            render.cull = culling
-        except BaseException:
-            if ctx is not None:
-                ctx.cleanup()
-            if wnd is not None:
-                wnd.cleanup()
-            shaders.cleanup()
-            raise
-        eng_ctx = EngCtx(constants, Scene(), wnd)
-        return cls(game, eng_ctx, ctx, render, shaders, snapshots or Snapshots())
+            engine.render.cull = culling
+            return engine
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        """`with Engine.create(...) as engine:` cleans up even if a Ctrl-C comes between
+        create and run, before run's own cleanup can take over."""
+        self.cleanup()
 
     def run(
         self, frames: int | None = None, capture: bool = False
@@ -152,12 +149,11 @@ class Engine:
 
         With `capture`, the last frame is read back and returned as an RGBA array.
         """
-        ctx, render = self._live()
-        stats = RunStats()
-        image = None
-        validation_log = ctx.instance.validation_log
-        vma = ctx.vma
-        try:
+        try:  # first: a Ctrl-C from here on cleans up (before it, the caller's `with` does)
+            ctx, render = self._live()
+            stats = RunStats()
+            validation_log = ctx.instance.validation_log
+            vma = ctx.vma
             start = time.perf_counter()
             init_data = self.game.init(self.eng_ctx)
             render.init(self.eng_ctx, init_data)
@@ -171,9 +167,9 @@ class Engine:
             self._collect(stats)
         finally:
             self.cleanup()
-            stats.vma_live_at_exit = vma.live_at_destroy
-            if validation_log is not None:
-                stats.validation_messages = len(validation_log.messages)
+        stats.vma_live_at_exit = vma.live_at_destroy
+        if validation_log is not None:
+            stats.validation_messages = len(validation_log.messages)
         log.info("%d frames in %.2f s, %.1f fps on average", stats.frames, stats.seconds, stats.fps)
         return stats, image
 
@@ -186,6 +182,7 @@ class Engine:
         delta_update = 0.0
         title_time, title_frames = start, 0
         grab = False  # F12 was pressed: capture the next frame rendered
+        grabbed = None  # the pixels F12 read
         while wnd is None or not wnd.closed:
             now = time.perf_counter()
             delta = now - last
@@ -208,13 +205,16 @@ class Engine:
             if render.timings is not None:
                 render.timings.add(input_update=time.perf_counter() - now)
             last_frame = frames is not None and stats.frames == frames - 1
-            shot = capture and last_frame
+            # a window can close at any frame: then every frame is copied, the last one shown
+            # is the screenshot
+            shot = capture and (last_frame or wnd is not None)
             if not render.render(eng_ctx, capture=shot or grab):
                 if wnd is not None and render.must_resize:
                     time.sleep(0.01)  # minimised: wait for a size instead of spinning
                 continue
-            if grab and not shot:
-                self.snapshots.key_screenshot(render.read_capture())
+            if grab:
+                grabbed = render.read_capture()
+                self.snapshots.key_screenshot(grabbed)
             grab = False
             stats.frames += 1
             if stats.frames == 1:
@@ -233,7 +233,9 @@ class Engine:
         ctx.device.wait()
         stats.seconds = time.perf_counter() - start
         stats.cpu_seconds = time.process_time() - cpu_start
-        return render.read_capture() if capture and stats.frames else None
+        if capture and render.has_capture:
+            return render.read_capture()
+        return grabbed if capture else None  # F12 read the last frame shown
 
     def _reload_shaders(self) -> None:
         """--watch-shaders: new pipelines between frames; the old ones stay on a failure."""
@@ -259,15 +261,17 @@ class Engine:
         return self.ctx, self.render
 
     def cleanup(self) -> None:
-        """Book: Engine.cleanup - game, render, Vulkan context, window, in that order."""
-        self.game.cleanup()
-        if self.render is not None:
-            self.render.cleanup()
-            self.render = None
-        if self.ctx is not None:
-            self.ctx.cleanup()
-            self.ctx = None
-        self.shaders.cleanup()
-        if self.eng_ctx.wnd is not None:
-            self.eng_ctx.wnd.cleanup()
-            self.eng_ctx.wnd = None
+        """Book: Engine.cleanup - game, render, Vulkan context, window, in that order; a
+        Ctrl-C meanwhile waits until all is destroyed. Safe after a failed create."""
+        with interrupts_deferred():
+            self.game.cleanup()
+            render, self.render = self.render, None  # each dropped first: destroyed once
+            if render is not None:
+                render.cleanup()
+            ctx, self.ctx = self.ctx, None
+            if ctx is not None:
+                ctx.cleanup()
+            self.shaders.cleanup()
+            wnd, self.eng_ctx.wnd = self.eng_ctx.wnd, None
+            if wnd is not None:
+                wnd.cleanup()

@@ -6,7 +6,7 @@ import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.vk.ctx import VkCtx
-from eng.vk.util import raise_for
+from eng.vk.util import cleanup_on_error, raise_for
 
 
 class StageTimings:
@@ -29,8 +29,8 @@ class GpuTimer:
 
     EVERY = 8  # read the timestamps of 2 frames in every 8
 
-    def __init__(self, pool: Any, period_ns: float) -> None:
-        self.pool = pool
+    def __init__(self, period_ns: float) -> None:
+        self.pool: Any = None
         self.period_ns = period_ns
         self.pending = [False] * FRAMES_IN_FLIGHT
         self.frame_ms: list[float] = []
@@ -43,9 +43,10 @@ class GpuTimer:
             queryType=vk.VK_QUERY_TYPE_TIMESTAMP,
             queryCount=2 * FRAMES_IN_FLIGHT,
         )
-        pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, pool, "frame timestamps")
-        return cls(pool, ctx.phys.limits.timestampPeriod)
+        with cleanup_on_error(cls(ctx.phys.limits.timestampPeriod), ctx) as timer:
+            timer.pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, timer.pool, "frame timestamps")
+            return timer
 
     def record_begin(self, cmd: Any, frame: int) -> None:
         vk.lib.vkCmdResetQueryPool(cmd, self.pool, 2 * frame, 2)
@@ -86,4 +87,6 @@ class GpuTimer:
             self.pending[frame] = False
 
     def cleanup(self, ctx: VkCtx) -> None:
-        vk.vkDestroyQueryPool(ctx.device.device, self.pool, None)
+        pool, self.pool = self.pool, None  # dropped first: destroyed once
+        if pool is not None:
+            vk.vkDestroyQueryPool(ctx.device.device, pool, None)

@@ -26,10 +26,18 @@ from eng.vk.buf import VkBuffer
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
 from eng.vk.ctx import VkCtx
 from eng.vk.queue import VkQueue
-from eng.vk.swap import VkSwapChain
+from eng.vk.swap import Extent, VkSwapChain
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
-from eng.vk.util import DeviceLostError, ImageBarrier, copy_region, vk_int
+from eng.vk.util import (
+    DeviceLostError,
+    ImageBarrier,
+    VulkanError,
+    cleanup_on_error,
+    copy_region,
+    interrupts_deferred,
+    vk_int,
+)
 from eng.vk.vma import VmaFlags
 
 if TYPE_CHECKING:  # for annotations only: engine.py imports this module
@@ -60,7 +68,9 @@ class Render:
         self.current_frame = 0
         self.must_resize = False
         self.frames_rendered = 0
-        self.textures = TextureCache(device_texture_limit(ctx.phys), image_flags)
+        self.textures = TextureCache(
+            device_texture_limit(ctx.phys), image_flags, ctx.phys.max_texture_size
+        )
         self.materials = MaterialsCache()
         self.models = ModelsCache()
         self.scn: RenderScn | None = None
@@ -68,7 +78,10 @@ class Render:
         self.queue_present: VkQueue | None = None
         self.sems_render_complete: list[VkSemaphore] = []
         self.sems_pres_complete: list[VkSemaphore] = []
-        self._capture: tuple[VkBuffer, int] | None = None
+        # a host-visible copy of the frame per frame slot, and (slot, extent, format) of the
+        # last frame copied, for screenshots
+        self._captures: list[VkBuffer | None] = [None] * FRAMES_IN_FLIGHT
+        self._captured: tuple[int, Extent, int] | None = None
         self.generation = 0  # bumped by resize: recorded command buffers are then stale
         self.recordings: dict[tuple[int, int], Recording] = {}  # by (frame slot, target image)
         self._submits: dict[tuple[int, int, int], tuple[Any, tuple[Any, ...]]] = {}
@@ -102,9 +115,14 @@ class Render:
         textures and attachments in its blocks (`dedicated_images` restores the book's way).
         """
         image_flags = VmaFlags.DEDICATED_MEMORY if dedicated_images else VmaFlags.NONE
-        r = cls(ctx, None, image_flags)
-        try:
+        with cleanup_on_error(cls(ctx, None, image_flags)) as r:
             if headless_size:
+                max_width, max_height = ctx.phys.max_target_size
+                if headless_size[0] > max_width or headless_size[1] > max_height:
+                    raise VulkanError(
+                        f"--size {headless_size[0]}x{headless_size[1]} is larger than "
+                        f"{ctx.phys.name} can render ({max_width}x{max_height} at most)"
+                    )
                 r.offscreen = OffscreenTarget.create(ctx, *headless_size, image_flags)
             queues = ctx.phys.queues_info
             r.queue_graphics = VkQueue.create(ctx, queues.graphics_family)
@@ -124,26 +142,21 @@ class Render:
                 shader_stages,
             )
             r._build_color_barriers()
-        except BaseException:
-            r.cleanup()
-            raise
-        return r
+            return r
 
     def _create_semaphores(self) -> None:
         if self.offscreen is not None:
             return
         ctx = self.ctx
-        assert ctx.swap_chain is not None, "on screen: a swapchain"
-        for sem in self.sems_render_complete + self.sems_pres_complete:
+        old = self.sems_render_complete + self.sems_pres_complete
+        self.sems_render_complete, self.sems_pres_complete, self._submits = [], [], {}
+        for sem in old:
             sem.cleanup(ctx)
-        self.sems_render_complete = [
-            VkSemaphore.create(ctx, f"render complete {i}")
-            for i in range(len(ctx.swap_chain.images))
-        ]
-        self.sems_pres_complete = [
-            VkSemaphore.create(ctx, f"present complete {i}") for i in range(FRAMES_IN_FLIGHT)
-        ]
-        self._submits = {}
+        assert ctx.swap_chain is not None, "on screen: a swapchain"
+        for i in range(len(ctx.swap_chain.images)):  # one by one: cleanup() sees each made
+            self.sems_render_complete.append(VkSemaphore.create(ctx, f"render complete {i}"))
+        for i in range(FRAMES_IN_FLIGHT):
+            self.sems_pres_complete.append(VkSemaphore.create(ctx, f"present complete {i}"))
 
     def _build_color_barriers(self) -> None:
         """Book: renderMainInit / renderMainFinish, prebuilt for each target image. An
@@ -198,11 +211,12 @@ class Render:
             cmd.submit_and_wait(ctx, self.queue_graphics)
             log.debug("uploads done (mipmaps generated)")
         finally:
-            for buffer in staging:
-                buffer.cleanup(ctx)
-            self.textures.free_staging(ctx)
-            if pool is not None:
-                pool.cleanup(ctx)
+            with interrupts_deferred():
+                for buffer in staging:
+                    buffer.cleanup(ctx)
+                self.textures.free_staging(ctx)
+                if pool is not None:
+                    pool.cleanup(ctx)
         self.scn.init(ctx, self.textures, self.materials)
         stats = ctx.vma.statistics()
         log.info(
@@ -327,22 +341,28 @@ class Render:
         self.queue_graphics.submit_prebuilt(submit, fence.fence)
 
     def _record_capture(self, cmd: Any, index: int) -> None:
-        """Copies the frame's colour image into a host-visible buffer, then finishes it."""
+        """Copies the frame's colour image into the frame slot's host-visible buffer (made
+        or remade at the size of the target; the slot's fence has signalled, so the old one is
+        idle), then finishes the image."""
         ctx = self.ctx
         extent = self.target.extent
-        if self._capture is not None:
-            self._capture[0].cleanup(ctx)
-        self._capture = (
-            VkBuffer.create(
+        frame = self.current_frame
+        size = extent.width * extent.height * 4
+        old = self._captures[frame]
+        if old is not None and old.size != size:
+            old.cleanup(ctx)  # a second cleanup of it destroys nothing
+            self._captures[frame] = None
+        if self._captures[frame] is None:
+            self._captures[frame] = VkBuffer.create(
                 ctx,
-                extent.width * extent.height * 4,
+                size,
                 vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
                 VmaFlags.HOST_ACCESS_RANDOM | VmaFlags.MAPPED,
-                name="screenshot",
-            ),
-            self.current_frame,
-        )
-        buffer = self._capture[0]
+                name=f"screenshot {frame}",
+            )
+        buffer = self._captures[frame]
+        assert buffer is not None
+        self._captured = (frame, extent, self.target.format)
         image = self.target.images[index]
         to_src = ImageBarrier(
             image,
@@ -370,19 +390,25 @@ class Render:
             )
             back.record(cmd)
 
+    @property
+    def has_capture(self) -> bool:
+        return self._captured is not None
+
     def read_capture(self) -> np.ndarray:
-        """The captured frame as an (height, width, 4) RGBA uint8 array."""
-        assert self._capture is not None, "read_capture follows a render(capture=True)"
-        buffer, frame = self._capture
+        """The last captured frame as an (height, width, 4) RGBA uint8 array; its buffer is
+        destroyed (its fence has signalled), so a one-off screenshot keeps no memory."""
+        assert self._captured is not None, "read_capture follows a render(capture=True)"
+        frame, extent, fmt = self._captured
         self.fences[frame].wait(self.ctx)
-        extent = self.target.extent
-        pixels = np.frombuffer(buffer.read(self.ctx), np.uint8).reshape(
-            extent.height, extent.width, 4
-        )
-        if self.target.format in _BGRA_FORMATS:
+        self._captured = None
+        buffer = self._captures[frame]
+        assert buffer is not None, "the captured frame's buffer"
+        data = buffer.read(self.ctx, extent.width * extent.height * 4)
+        buffer.cleanup(self.ctx)  # a second cleanup of it destroys nothing
+        self._captures[frame] = None
+        pixels = np.frombuffer(data, np.uint8).reshape(extent.height, extent.width, 4)
+        if fmt in _BGRA_FORMATS:
             pixels = pixels[..., [2, 1, 0, 3]]
-        buffer.cleanup(self.ctx)
-        self._capture = None
         return pixels.copy()
 
     def reload_shaders(self, shader_stages: list[tuple[Path, int]]) -> None:
@@ -398,6 +424,9 @@ class Render:
         width, height = wnd.pixel_size()
         if width == 0 or height == 0 or wnd.is_minimized():
             self.must_resize = True  # try again once the window has a size
+            return
+        if wnd.limit_size(*self.ctx.phys.max_target_size):
+            self.must_resize = True  # larger than the device can render: shrunk, try again
             return
         self.must_resize = False
         self.generation += 1
@@ -415,8 +444,9 @@ class Render:
         ctx = self.ctx
         with contextlib.suppress(DeviceLostError):  # a lost device runs nothing: destroy all
             ctx.device.wait()
-        if self._capture is not None:
-            self._capture[0].cleanup(ctx)
+        for buffer in self._captures:
+            if buffer is not None:
+                buffer.cleanup(ctx)
         if self.scn is not None:
             self.scn.cleanup(ctx)
         self.textures.cleanup(ctx)

@@ -30,7 +30,7 @@ from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
 from eng.vk.swap import VkSwapChain
 from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
-from eng.vk.util import MATRIX_SIZE, ImageBarrier, create_host_visible_buff
+from eng.vk.util import MATRIX_SIZE, ImageBarrier, cleanup_on_error, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
 
 Target = OffscreenTarget | VkSwapChain  # what the scene is drawn into
@@ -110,10 +110,9 @@ class RenderScn:
         `image_flags` are the VMA flags of the depth attachments; `shader_stages` the SPIR-V
         files and stages of the pipelines. Everything is added to its list as soon as it
         exists, so a failure part-way cleans up exactly what was made."""
-        scn = cls()
-        scn.image_flags = image_flags
-        scn.texture_count = texture_count
-        try:
+        with cleanup_on_error(cls(), ctx) as scn:
+            scn.image_flags = image_flags
+            scn.texture_count = texture_count
             scn.sampler = VkTextSampler.create(ctx, sampler_info)
             frag = vk.VK_SHADER_STAGE_FRAGMENT_BIT
             for desc_type, stage, count, name in (
@@ -135,10 +134,7 @@ class RenderScn:
             scn.pipelines = scn._create_pipelines(ctx, target.format, shader_stages)
             log.debug("pipelines created")
             scn._create_depth(ctx, target)
-        except BaseException:
-            scn.cleanup(ctx)
-            raise
-        return scn
+            return scn
 
     def _create_pipelines(
         self, ctx: VkCtx, color_format: int, shader_stages: list[tuple[Path, int]]
@@ -162,6 +158,7 @@ class RenderScn:
                 )
                 name = "scene blend" if blend else "scene opaque"
                 pipelines.append(VkPipeline.create(ctx, info, name))
+            return pipelines
         except BaseException:
             for pipeline in pipelines:
                 pipeline.cleanup(ctx)
@@ -169,17 +166,18 @@ class RenderScn:
         finally:
             for module in modules:
                 module.cleanup(ctx)
-        return pipelines
 
     def rebuild_pipelines(
         self, ctx: VkCtx, color_format: int, shader_stages: list[tuple[Path, int]]
     ) -> None:
         """New pipelines from other shaders (the device must be idle); the old ones stay if
         creating the new ones fails. Recorded command buffers are then out of date."""
-        pipelines = self._create_pipelines(ctx, color_format, shader_stages)
-        for pipeline in self.pipelines:
+        old, self.pipelines = (
+            self.pipelines,
+            self._create_pipelines(ctx, color_format, shader_stages),
+        )
+        for pipeline in old:
             pipeline.cleanup(ctx)
-        self.pipelines = pipelines
         self.version += 1
 
     def _create_depth(self, ctx: VkCtx, target: Target) -> None:

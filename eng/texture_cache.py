@@ -30,7 +30,12 @@ DEFAULT_TEXTURE_ID = "<default>"
 
 
 class TextureError(ValueError):
-    """The scene needs more textures than the device can bind."""
+    """A texture the engine cannot use: more than the device can bind, wider than it can
+    sample, or no memory left to load it."""
+
+
+def out_of_memory(path: Path | str) -> TextureError:
+    return TextureError(f"out of memory while loading {path}")
 
 
 def device_texture_limit(phys: VkPhysDevice) -> int:
@@ -51,6 +56,8 @@ def _decode(path: Path) -> np.ndarray | str:
         data = read_file(path, IMAGE_LIMIT, "an image file")
         with Image.open(io.BytesIO(data)) as img:
             return np.asarray(img.convert("RGBA"))
+    except MemoryError:  # raised in the main thread by decode_images
+        raise out_of_memory(path) from None
     except FileProblemError as exc:
         return str(exc)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
@@ -80,10 +87,17 @@ def decode_images(paths: list[Path]) -> Iterator[tuple[Path, np.ndarray | str]]:
 
 
 class TextureCache:
-    def __init__(self, limit: int = MAX_TEXTURES, vma_flags: int = VmaFlags.DEDICATED_MEMORY):
+    def __init__(
+        self,
+        limit: int = MAX_TEXTURES,
+        vma_flags: int = VmaFlags.DEDICATED_MEMORY,
+        max_size: int = 16384,
+    ):
+        """`limit` textures at most, each at most `max_size` pixels wide and tall."""
         self.textures: dict[str, VkTexture] = {}
         self.limit = limit
         self.vma_flags = vma_flags
+        self.max_size = max_size
 
     def add_texture(self, ctx: VkCtx, texture_id: str, pixels: np.ndarray) -> VkTexture:
         if texture_id in self.textures:
@@ -93,9 +107,18 @@ class TextureCache:
                 f"the scene needs more than {self.limit} textures, the most this device can bind"
                 f" ({MAX_TEXTURES} in the book; the device's sampler limits may be lower)"
             )
-        self.textures[texture_id] = VkTexture.create(
-            ctx, pixels, vma_flags=self.vma_flags, name=texture_id
-        )
+        height, width = pixels.shape[:2]
+        if max(width, height) > self.max_size:  # refused, not scaled: the file is to be fixed
+            raise TextureError(
+                f"texture {texture_id} is {width}x{height} pixels, more than the {self.max_size} "
+                "this device allows (maxImageDimension2D); scale it down"
+            )
+        try:
+            self.textures[texture_id] = VkTexture.create(
+                ctx, pixels, vma_flags=self.vma_flags, name=texture_id
+            )
+        except MemoryError:  # staging the pixels: VkTexture.create has cleaned up
+            raise out_of_memory(texture_id) from None
         return self.textures[texture_id]
 
     def add_default(self, ctx: VkCtx) -> None:

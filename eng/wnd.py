@@ -53,6 +53,36 @@ def import_sdl() -> Any:
 
 
 _video_kept = False
+_X_IO_ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+
+def _on_lost_x_connection(display: Any) -> int:
+    """Xlib's IO error handler: the X server went away (killed, its machine gone). Xlib ends
+    the process as soon as this returns and no X call may be made from here; Vulkan's window
+    surface and swapchain live on that connection, so nothing can be destroyed in order:
+    one line and status 1, at once (the system frees memory and GPU objects; no file is left
+    half-written, since every file is written under a temporary name and renamed)."""
+    display_name = os.environ.get("DISPLAY", "")
+    os.write(2, f"error: lost the connection to the X server (display {display_name})\n".encode())
+    os._exit(1)
+
+
+_x_io_handler = _X_IO_ERROR_HANDLER(_on_lost_x_connection)  # kept alive for Xlib
+
+
+def _catch_lost_x_connection(sdl: Any) -> None:
+    """Installs `_on_lost_x_connection` in the Xlib that SDL's X11 video uses (instead of
+    Xlib's own, which prints a few lines and exits)."""
+    driver = sdl.SDL_GetCurrentVideoDriver()
+    if (driver.decode() if isinstance(driver, bytes) else driver) != "x11":
+        return
+    try:
+        xlib = ctypes.CDLL("libX11.so.6")
+    except OSError:
+        return
+    xlib.XSetIOErrorHandler.argtypes = [_X_IO_ERROR_HANDLER]
+    xlib.XSetIOErrorHandler.restype = ctypes.c_void_p
+    xlib.XSetIOErrorHandler(_x_io_handler)
 
 
 def _init_video(sdl: Any) -> bool:
@@ -67,6 +97,7 @@ def _init_video(sdl: Any) -> bool:
             return False
         atexit.register(quit_video)
         _video_kept = True
+        _catch_lost_x_connection(sdl)
     return bool(sdl.SDL_InitSubSystem(sdl.SDL_INIT_VIDEO))
 
 
@@ -112,6 +143,11 @@ class Wnd:
         self.mouse = MouseState()
         self.key_presses: set[int] = set()  # scancodes pressed (not repeats) since the last poll
         self._event = sdl.SDL_Event()
+        self._closing_events = (
+            sdl.SDL_EVENT_QUIT,
+            sdl.SDL_EVENT_TERMINATING,
+            sdl.SDL_EVENT_WINDOW_CLOSE_REQUESTED,
+        )
         self._keys: Any = None  # SDL's keyboard state array, read on first use
         self._mx = ctypes.c_float()
         self._my = ctypes.c_float()
@@ -157,6 +193,26 @@ class Wnd:
         self.sdl.SDL_SetWindowSize(self.window, width, height)
         self.sdl.SDL_SyncWindow(self.window)
 
+    def limit_size(self, max_width: int, max_height: int) -> bool:
+        """Keeps the window within `max_width` x `max_height` pixels (the device's limits):
+        the most a window manager lets the user drag it to, and the window shrunk now if it
+        is larger. True if it was."""
+        width, height = self.pixel_size()
+        # SDL sizes are logical; on HiDPI a logical pixel is more than one pixel
+        scale = max(width / max(self._logical_width(), 1), 1.0)
+        self.sdl.SDL_SetWindowMaximumSize(
+            self.window, int(max_width / scale), int(max_height / scale)
+        )
+        if width <= max_width and height <= max_height:
+            return False
+        self.set_size(int(min(width, max_width) / scale), int(min(height, max_height) / scale))
+        return True
+
+    def _logical_width(self) -> int:
+        w, h = ctypes.c_int(), ctypes.c_int()
+        self.sdl.SDL_GetWindowSize(self.window, ctypes.byref(w), ctypes.byref(h))
+        return w.value
+
     def set_title(self, title: str) -> None:
         self.sdl.SDL_SetWindowTitle(self.window, title.encode())
 
@@ -182,7 +238,7 @@ class Wnd:
         while sdl.SDL_PollEvent(ctypes.byref(event)):
             kind = event.type
             if (
-                kind in (sdl.SDL_EVENT_QUIT, sdl.SDL_EVENT_TERMINATING)
+                kind in self._closing_events
                 or kind == sdl.SDL_EVENT_KEY_DOWN
                 and event.key.scancode == sdl.SDL_SCANCODE_ESCAPE
             ):

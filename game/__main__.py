@@ -2,6 +2,11 @@
 
 import sys
 
-from game.cli import main
+try:  # everything is imported inside: a Ctrl-C during the imports is one line too
+    from game.cli import main
 
-sys.exit(main())
+    status = main()
+except KeyboardInterrupt:  # before main() took over, or while it returned
+    print("interrupted", file=sys.stderr)
+    status = 130
+sys.exit(status)

@@ -315,7 +315,7 @@ def run(args: argparse.Namespace) -> int:
 
     spec = load_spec(args.scene, args.view)
     size = args.size or DEFAULT_SIZE
-    engine = Engine.create(
+    with Engine.create(
         Game(spec),
         constants,
         TITLE,
@@ -328,10 +328,10 @@ def run(args: argparse.Namespace) -> int:
         anisotropy=args.anisotropy,
         shaders=ShaderSet.create(args.shaders, args.watch_shaders),
         snapshots=Snapshots(args.vma_report, args.vma_map),
-    )
-    assert engine.ctx is not None, "made by Engine.create"
-    device = engine.ctx.phys.name
-    stats, image = engine.run(frames, capture=screenshot is not None)
+    ) as engine:
+        assert engine.ctx is not None, "made by Engine.create"
+        device = engine.ctx.phys.name
+        stats, image = engine.run(frames, capture=screenshot is not None)
     outputs = []  # (option, path, write): each is tried, whether or not another fails
     if screenshot is not None and image is not None:
         from PIL import Image

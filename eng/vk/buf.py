@@ -83,18 +83,21 @@ class VkBuffer:
         if offset < 0 or offset + view.nbytes > self.size:
             raise ValueError(f"{view.nbytes} bytes at {offset} overflow a {self.size}-byte buffer")
         ptr = self.mapped_data if self.mapped_data is not None else self.map(ctx)
-        ffi.memmove(ffi.cast("char*", ptr) + offset, view, view.nbytes)
-        if self.mapped_data is None:
-            self.unmap(ctx)
+        try:
+            ffi.memmove(ffi.cast("char*", ptr) + offset, view, view.nbytes)
+        finally:
+            if self.mapped_data is None:
+                self.unmap(ctx)
 
     def read(self, ctx: "VkCtx", size: int | None = None) -> bytes:
         """The buffer's first `size` bytes (all by default)."""
         size = self.size if size is None else size
         ptr = self.mapped_data if self.mapped_data is not None else self.map(ctx)
-        data = bytes(ffi.buffer(ptr, size))
-        if self.mapped_data is None:
-            self.unmap(ctx)
-        return data
+        try:
+            return bytes(ffi.buffer(ptr, size))
+        finally:
+            if self.mapped_data is None:
+                self.unmap(ctx)
 
     def cleanup(self, ctx: "VkCtx") -> None:
         buffer, allocation, self.buffer, self.allocation = self.buffer, self.allocation, None, None

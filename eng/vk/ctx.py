@@ -17,7 +17,7 @@ from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
 from eng.vk.pipe import VkPipelineCache
 from eng.vk.swap import VkSwapChain
-from eng.vk.util import VulkanError
+from eng.vk.util import VulkanError, cleanup_on_error
 from eng.vk.vma import VkVmaAlloc
 
 if TYPE_CHECKING:  # for annotations only: surf/swap import VkCtx the same way, wnd loads SDL3
@@ -74,8 +74,7 @@ class VkCtx:
         validation_features: tuple[str, ...] = (),
         pipeline_cache_path: Path | None = None,
     ) -> "VkCtx":
-        ctx = cls(constants)
-        try:
+        with cleanup_on_error(cls(constants)) as ctx:
             extensions = window.vulkan_instance_extensions() if window else []
             ctx._instance = VkInstance.create(constants.validation, extensions, validation_features)
             if window is not None:
@@ -86,14 +85,12 @@ class VkCtx:
             ctx._device = VkDevice.create(ctx.instance, ctx.phys, swapchain=window is not None)
             ctx._name_instance_objects()
             if window is not None:
+                window.limit_size(*ctx.phys.max_target_size)
                 ctx.create_swap_chain(window)
             ctx._desc_allocator = VkDescAllocator()
             ctx._vma = VkVmaAlloc.create(ctx.instance.instance, ctx.phys.pdev, ctx.device.device)
             ctx._pipeline_cache = VkPipelineCache.create(ctx, pipeline_cache_path)
-        except BaseException:
-            ctx.cleanup()
-            raise
-        return ctx
+            return ctx
 
     def _name_instance_objects(self) -> None:
         """Debug names for the objects made before the device (names need a device).

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from eng.vk.util import VulkanError
+from eng.vk.util import VulkanError, cleanup_on_error
 
 if TYPE_CHECKING:
     from eng.vk.buf import VkBuffer
@@ -25,8 +25,8 @@ _POOL_MAX_SETS = 128
 class VkDescSetLayout:
     """A layout with one binding of `count` descriptors of `desc_type`."""
 
-    def __init__(self, layout: Any, binding: int, desc_type: int, count: int) -> None:
-        self.layout = layout
+    def __init__(self, binding: int, desc_type: int, count: int) -> None:
+        self.layout = None
         self.binding = binding
         self.desc_type = desc_type
         self.count = count
@@ -43,12 +43,15 @@ class VkDescSetLayout:
             bindingCount=1,
             pBindings=[layout_binding],
         )
-        layout = vk.vkCreateDescriptorSetLayout(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, layout, name)
-        return cls(layout, binding, desc_type, count)
+        with cleanup_on_error(cls(binding, desc_type, count), ctx) as layout:
+            layout.layout = vk.vkCreateDescriptorSetLayout(ctx.device.device, info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, layout.layout, name)
+            return layout
 
     def cleanup(self, ctx: "VkCtx") -> None:
-        vk.vkDestroyDescriptorSetLayout(ctx.device.device, self.layout, None)
+        layout, self.layout = self.layout, None  # dropped first: destroyed once
+        if layout is not None:
+            vk.vkDestroyDescriptorSetLayout(ctx.device.device, layout, None)
 
 
 class VkDescSet:
@@ -97,7 +100,14 @@ class VkDescSet:
 
 
 class _Pool:
-    def __init__(self, ctx: "VkCtx", name: str) -> None:
+    def __init__(self) -> None:
+        self.pool = None
+        self.left = dict(_POOL_SIZES)
+        self.sets_left = _POOL_MAX_SETS
+
+    def create(self, ctx: "VkCtx", name: str) -> None:
+        """Makes the VkDescriptorPool; the allocator lists the pool before, so that its
+        cleanup destroys what this made, whatever happens."""
         sizes = [vk.VkDescriptorPoolSize(type=t, descriptorCount=n) for t, n in _POOL_SIZES.items()]
         info = vk.VkDescriptorPoolCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
@@ -107,11 +117,13 @@ class _Pool:
         )
         self.pool = vk.vkCreateDescriptorPool(ctx.device.device, info, None)
         ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_POOL, self.pool, name)
-        self.left = dict(_POOL_SIZES)
-        self.sets_left = _POOL_MAX_SETS
 
     def fits(self, layout: VkDescSetLayout) -> bool:
-        return self.sets_left > 0 and self.left[layout.desc_type] >= layout.count
+        return (
+            self.pool is not None
+            and self.sets_left > 0
+            and (self.left[layout.desc_type] >= layout.count)
+        )
 
 
 class VkDescAllocator:
@@ -128,8 +140,9 @@ class VkDescAllocator:
             raise VulkanError(f"descriptor set '{set_id}' needs more descriptors than a pool holds")
         pool = next((p for p in self.pools if p.fits(layout)), None)
         if pool is None:
-            pool = _Pool(ctx, f"descriptor pool {len(self.pools)}")
+            pool = _Pool()
             self.pools.append(pool)
+            pool.create(ctx, f"descriptor pool {len(self.pools) - 1}")
         info = vk.VkDescriptorSetAllocateInfo(
             sType=vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
             descriptorPool=pool.pool,
@@ -147,7 +160,9 @@ class VkDescAllocator:
         return self.desc_sets[set_id]
 
     def cleanup(self, ctx: "VkCtx") -> None:
-        for pool in self.pools:
-            vk.vkDestroyDescriptorPool(ctx.device.device, pool.pool, None)
-        self.pools.clear()
+        """Destroys the pools, and with them every set allocated from them."""
+        pools, self.pools = self.pools, []  # dropped first: destroyed once
         self.desc_sets.clear()
+        for pool in pools:
+            if pool.pool is not None:
+                vk.vkDestroyDescriptorPool(ctx.device.device, pool.pool, None)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 import vulkan as vk
 
 from eng.vk.phys import SWAPCHAIN_EXT, VkPhysDevice
-from eng.vk.util import VulkanError, check, vk_int
+from eng.vk.util import VulkanError, check, cleanup_on_error, vk_int
 
 if TYPE_CHECKING:
     from eng.vk.inst import VkInstance
@@ -17,8 +17,8 @@ log = logging.getLogger("eng.vk")
 class VkDevice:
     """Owns the VkDevice; names objects for the validation layers when debug utils is on."""
 
-    def __init__(self, device: Any, set_name_fn: Any) -> None:
-        self.device = device
+    def __init__(self, set_name_fn: Any) -> None:
+        self.device = None
         self._set_name = set_name_fn
 
     @classmethod
@@ -55,20 +55,20 @@ class VkDevice:
             enabledExtensionCount=len(exts),
             ppEnabledExtensionNames=exts,
         )
-        try:
-            device = vk.vkCreateDevice(phys.pdev, create_info, None)
-        except vk.VkError as exc:
-            raise VulkanError(
-                f"could not create the logical device ({type(exc).__name__})"
-            ) from exc
         set_name = instance.proc("vkSetDebugUtilsObjectNameEXT") if instance.debug_utils else None
-        dev = cls(device, set_name)
-        dev.set_name(vk.VK_OBJECT_TYPE_DEVICE, device, "zvk-py device")
-        for family in families:  # VkQueue.create gets these same queues
-            role = "graphics" if family == phys.queues_info.graphics_family else "present"
-            queue = vk.vkGetDeviceQueue(device, family, 0)
-            dev.set_name(vk.VK_OBJECT_TYPE_QUEUE, queue, f"{role} queue (family {family})")
-        return dev
+        with cleanup_on_error(cls(set_name)) as dev:
+            try:
+                dev.device = vk.vkCreateDevice(phys.pdev, create_info, None)
+            except vk.VkError as exc:
+                raise VulkanError(
+                    f"could not create the logical device ({type(exc).__name__})"
+                ) from exc
+            dev.set_name(vk.VK_OBJECT_TYPE_DEVICE, dev.device, "zvk-py device")
+            for family in families:  # VkQueue.create gets these same queues
+                role = "graphics" if family == phys.queues_info.graphics_family else "present"
+                queue = vk.vkGetDeviceQueue(dev.device, family, 0)
+                dev.set_name(vk.VK_OBJECT_TYPE_QUEUE, queue, f"{role} queue (family {family})")
+            return dev
 
     def set_name(self, object_type: int, handle: Any, name: str) -> None:
         """Gives a Vulkan object a debug name that validation messages then show."""
@@ -94,4 +94,6 @@ class VkDevice:
         check(vk.lib.vkDeviceWaitIdle(self.device), "vkDeviceWaitIdle")
 
     def cleanup(self) -> None:
-        vk.vkDestroyDevice(self.device, None)
+        device, self.device = self.device, None  # dropped first: destroyed once
+        if device is not None:
+            vk.vkDestroyDevice(device, None)

@@ -7,7 +7,7 @@ from typing import Any
 
 import vulkan as vk
 
-from eng.vk.util import VulkanError
+from eng.vk.util import VulkanError, cleanup_on_error
 
 log = logging.getLogger("eng.vk")
 vlog = logging.getLogger("eng.vk.validation")
@@ -101,15 +101,9 @@ class ValidationLog:
 class VkInstance:
     """Owns the VkInstance and, with validation, the debug messenger."""
 
-    def __init__(
-        self,
-        instance: Any,
-        messenger: Any,
-        validation_log: "ValidationLog | None",
-        debug_utils: bool,
-    ) -> None:
-        self.instance = instance
-        self.messenger = messenger
+    def __init__(self, validation_log: ValidationLog | None, debug_utils: bool) -> None:
+        self.instance = None
+        self.messenger = None
         self.validation_log = validation_log
         self.debug_utils = debug_utils
 
@@ -179,30 +173,34 @@ class VkInstance:
             enabledExtensionCount=len(exts),
             ppEnabledExtensionNames=exts,
         )
-        try:
-            instance = vk.vkCreateInstance(create_info, None)
-        except vk.VkErrorIncompatibleDriver as exc:
-            raise VulkanError(
-                "no Vulkan driver found: the Vulkan loader has no usable driver (ICD) for "
-                f"Vulkan 1.3; {vulkan_missing_hint()}"
-            ) from exc
-        except vk.VkError as exc:
-            raise VulkanError(f"could not create a Vulkan instance ({type(exc).__name__})") from exc
-        messenger = None
-        if validation:
-            create = vk.vkGetInstanceProcAddr(instance, "vkCreateDebugUtilsMessengerEXT")
-            messenger = create(instance, messenger_info, None)
-        log.debug("instance created: validation=%s extensions=%s", validation, exts)
-        return cls(instance, messenger, validation_log if validation else None, debug_utils)
+        with cleanup_on_error(cls(validation_log if validation else None, debug_utils)) as inst:
+            try:
+                inst.instance = vk.vkCreateInstance(create_info, None)
+            except vk.VkErrorIncompatibleDriver as exc:
+                raise VulkanError(
+                    "no Vulkan driver found: the Vulkan loader has no usable driver (ICD) for "
+                    f"Vulkan 1.3; {vulkan_missing_hint()}"
+                ) from exc
+            except vk.VkError as exc:
+                raise VulkanError(
+                    f"could not create a Vulkan instance ({type(exc).__name__})"
+                ) from exc
+            if validation:
+                create = inst.proc("vkCreateDebugUtilsMessengerEXT")
+                inst.messenger = create(inst.instance, messenger_info, None)
+            log.debug("instance created: validation=%s extensions=%s", validation, exts)
+            return inst
 
     def proc(self, name: str) -> Any:
         return vk.vkGetInstanceProcAddr(self.instance, name)
 
     def cleanup(self) -> None:
-        if self.messenger is not None:
-            self.proc("vkDestroyDebugUtilsMessengerEXT")(self.instance, self.messenger, None)
-            self.messenger = None
-        vk.vkDestroyInstance(self.instance, None)
+        messenger, self.messenger = self.messenger, None  # dropped first: destroyed once
+        if messenger is not None:
+            self.proc("vkDestroyDebugUtilsMessengerEXT")(self.instance, messenger, None)
+        instance, self.instance = self.instance, None
+        if instance is not None:
+            vk.vkDestroyInstance(instance, None)
 
 
 def vulkan_missing_hint() -> str:

@@ -64,6 +64,22 @@ class VkPhysDevice:
     def anisotropy(self) -> bool:
         return bool(self.features.samplerAnisotropy)
 
+    @property
+    def max_texture_size(self) -> int:
+        """The widest and tallest image the device can sample (maxImageDimension2D)."""
+        return self.limits.maxImageDimension2D
+
+    @property
+    def max_target_size(self) -> tuple[int, int]:
+        """The largest width and height the device can render into: its image, framebuffer
+        and viewport limits."""
+        limits = self.limits
+        viewport = limits.maxViewportDimensions
+        return (
+            min(limits.maxImageDimension2D, limits.maxFramebufferWidth, viewport[0]),
+            min(limits.maxImageDimension2D, limits.maxFramebufferHeight, viewport[1]),
+        )
+
     @staticmethod
     def _missing(
         instance: "VkInstance", pdev: Any, surface: "VkSurface | None", props: Any

@@ -4,12 +4,12 @@ import logging
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import vulkan as vk
 
 from eng.com.utils import FileProblemError, MiB, read_file, write_bytes_atomic
-from eng.vk.util import VulkanError, check
+from eng.vk.util import VulkanError, check, cleanup_on_error
 
 log = logging.getLogger("eng.vk")
 PIPELINE_CACHE_LIMIT = 256 * MiB  # far above any driver's (lavapipe writes 32 bytes)
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 
 class VkShaderModule:
-    def __init__(self, module: Any, stage: int) -> None:
-        self.module = module
+    def __init__(self, stage: int) -> None:
+        self.module = None
         self.stage = stage
 
     @classmethod
@@ -29,12 +29,16 @@ class VkShaderModule:
         info = vk.VkShaderModuleCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, codeSize=len(code), pCode=code
         )
-        module = vk.vkCreateShaderModule(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_SHADER_MODULE, module, Path(spv_path).name)
-        return cls(module, stage)
+        with cleanup_on_error(cls(stage), ctx) as module:
+            module.module = vk.vkCreateShaderModule(ctx.device.device, info, None)
+            name = Path(spv_path).name
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_SHADER_MODULE, module.module, name)
+            return module
 
     def cleanup(self, ctx: "VkCtx") -> None:
-        vk.vkDestroyShaderModule(ctx.device.device, self.module, None)
+        module, self.module = self.module, None  # dropped first: destroyed once
+        if module is not None:
+            vk.vkDestroyShaderModule(ctx.device.device, module, None)
 
 
 @dataclass(frozen=True)
@@ -58,9 +62,9 @@ class VkPipelineCreateInfo:
 
 
 class VkPipeline:
-    def __init__(self, pipeline: Any, layout: Any) -> None:
-        self.pipeline = pipeline
-        self.layout = layout
+    def __init__(self) -> None:
+        self.pipeline = None
+        self.layout = None
 
     @classmethod
     def create(cls, ctx: "VkCtx", info: VkPipelineCreateInfo, name: str = "") -> "VkPipeline":
@@ -171,19 +175,15 @@ class VkPipeline:
             for stage, offset, size in info.push_constants
         ]
         set_layouts = [layout.layout for layout in info.desc_set_layouts]
-        layout = vk.vkCreatePipelineLayout(
-            device,
-            vk.VkPipelineLayoutCreateInfo(
-                sType=vk.VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-                setLayoutCount=len(set_layouts),
-                pSetLayouts=set_layouts,
-                pushConstantRangeCount=len(ranges),
-                pPushConstantRanges=ranges,
-            ),
-            None,
+        layout_info = vk.VkPipelineLayoutCreateInfo(
+            sType=vk.VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+            setLayoutCount=len(set_layouts),
+            pSetLayouts=set_layouts,
+            pushConstantRangeCount=len(ranges),
+            pPushConstantRanges=ranges,
         )
-        pipeline = None
-        try:  # from here on, a failure destroys what was made
+        with cleanup_on_error(cls(), ctx) as pipeline:
+            pipeline.layout = vk.vkCreatePipelineLayout(device, layout_info, None)
             create_info = vk.VkGraphicsPipelineCreateInfo(
                 sType=vk.VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
                 pNext=rendering,
@@ -197,31 +197,29 @@ class VkPipeline:
                 pDepthStencilState=depth if info.depth_format != vk.VK_FORMAT_UNDEFINED else None,
                 pColorBlendState=blend,
                 pDynamicState=dynamic,
-                layout=layout,
+                layout=pipeline.layout,
                 basePipelineIndex=-1,
             )
-            pipeline = vk.vkCreateGraphicsPipelines(
+            pipeline.pipeline = vk.vkCreateGraphicsPipelines(
                 device, ctx.pipeline_cache.cache, 1, [create_info], None
             )[0]
-            ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE, pipeline, name)
-            ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, layout, name)
-            return cls(pipeline, layout)
-        except BaseException:
-            if pipeline is not None:
-                vk.vkDestroyPipeline(device, pipeline, None)
-            vk.vkDestroyPipelineLayout(device, layout, None)
-            raise
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE, pipeline.pipeline, name)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, pipeline.layout, name)
+            return pipeline
 
     def cleanup(self, ctx: "VkCtx") -> None:
-        vk.vkDestroyPipeline(ctx.device.device, self.pipeline, None)
-        vk.vkDestroyPipelineLayout(ctx.device.device, self.layout, None)
+        pipeline, layout, self.pipeline, self.layout = self.pipeline, self.layout, None, None
+        if pipeline is not None:  # dropped first: destroyed once
+            vk.vkDestroyPipeline(ctx.device.device, pipeline, None)
+        if layout is not None:
+            vk.vkDestroyPipelineLayout(ctx.device.device, layout, None)
 
 
 class VkPipelineCache:
     """A pipeline cache kept on disk between runs (not in the book: it shortens start-up)."""
 
-    def __init__(self, cache: Any, path: Path | None) -> None:
-        self.cache = cache
+    def __init__(self, path: Path | None) -> None:
+        self.cache = None
         self.path = path
 
     @classmethod
@@ -237,11 +235,15 @@ class VkPipelineCache:
             initialDataSize=len(data),
             pInitialData=vk.ffi.from_buffer(data) if data else None,
         )
-        cache = vk.vkCreatePipelineCache(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_CACHE, cache, "pipeline cache")
-        return cls(cache, path)
+        with cleanup_on_error(cls(None), ctx) as cache:  # no path: a failed create saves nothing
+            cache.cache = vk.vkCreatePipelineCache(ctx.device.device, info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_CACHE, cache.cache, "pipeline cache")
+            cache.path = path
+            return cache
 
     def cleanup(self, ctx: "VkCtx") -> None:
+        if self.cache is None:
+            return
         if self.path is not None:
             try:
                 size = vk.ffi.new("size_t*")
@@ -255,4 +257,5 @@ class VkPipelineCache:
                 pass  # the driver could not hand its cache over: only start-up time is lost
             except OSError as exc:  # it only costs start-up time next run
                 log.warning("pipeline cache %s not saved (%s)", self.path, exc.strerror or exc)
-        vk.vkDestroyPipelineCache(ctx.device.device, self.cache, None)
+        cache, self.cache = self.cache, None  # dropped first: destroyed once
+        vk.vkDestroyPipelineCache(ctx.device.device, cache, None)

@@ -8,7 +8,7 @@ import vulkan as vk
 
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.sync import NO_TIMEOUT
-from eng.vk.util import VulkanError, raise_for
+from eng.vk.util import VulkanError, cleanup_on_error, raise_for
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx
@@ -30,12 +30,17 @@ SIZE_FROM_SWAPCHAIN = 0xFFFFFFFF
 """currentExtent's value when the surface takes its size from the swapchain (Wayland)."""
 
 
-def choose_extent(caps: Any, window: "Wnd") -> tuple[int, int]:
+def choose_extent(
+    caps: Any, window: "Wnd", max_size: tuple[int, int] | None = None
+) -> tuple[int, int]:
     """The swapchain size: the surface's currentExtent, or else the window's size in pixels
-    (not its logical size, which is smaller on HiDPI) clamped to the surface's limits."""
+    (not its logical size, which is smaller on HiDPI) clamped to the surface's limits and to
+    `max_size`, what the device can render (the window is kept within it beforehand)."""
     if caps.currentExtent.width != SIZE_FROM_SWAPCHAIN:
         return caps.currentExtent.width, caps.currentExtent.height
     width, height = window.pixel_size()
+    if max_size is not None:
+        width, height = min(width, max_size[0]), min(height, max_size[1])
     width = min(max(width, caps.minImageExtent.width), caps.maxImageExtent.width)
     height = min(max(height, caps.minImageExtent.height), caps.maxImageExtent.height)
     return width, height
@@ -88,7 +93,7 @@ class VkSwapChain:
         count = max(requested_images, caps.minImageCount)
         if caps.maxImageCount:
             count = min(count, caps.maxImageCount)
-        width, height = choose_extent(caps, window)
+        width, height = choose_extent(caps, window, ctx.phys.max_target_size)
         if width == 0 or height == 0:
             raise VulkanError("cannot create a swapchain for a window of size 0")
         sc.extent = Extent(width, height)
@@ -117,8 +122,8 @@ class VkSwapChain:
             clipped=vk.VK_TRUE,
         )
         dev = ctx.device
-        sc.swap_chain = dev.proc("vkCreateSwapchainKHR")(dev.device, info, None)
-        try:
+        with cleanup_on_error(sc, ctx):
+            sc.swap_chain = dev.proc("vkCreateSwapchainKHR")(dev.device, info, None)
             name = f"swapchain {width}x{height}"
             dev.set_name(vk.VK_OBJECT_TYPE_SWAPCHAIN_KHR, sc.swap_chain, name)
             sc.images = list(dev.proc("vkGetSwapchainImagesKHR")(dev.device, sc.swap_chain))
@@ -129,13 +134,10 @@ class VkSwapChain:
                         dev, image, VkImageViewData(format=sc.format), f"swapchain {i}"
                     )
                 )
-        except BaseException:
-            sc.cleanup(ctx)
-            raise
-        sc._acquire = dev.raw_proc("vkAcquireNextImageKHR")
-        sc._present = dev.raw_proc("vkQueuePresentKHR")
-        log.debug("swapchain %dx%d, %d images, mode %d", width, height, len(sc.images), mode)
-        return sc
+            sc._acquire = dev.raw_proc("vkAcquireNextImageKHR")
+            sc._present = dev.raw_proc("vkQueuePresentKHR")
+            log.debug("swapchain %dx%d, %d images, mode %d", width, height, len(sc.images), mode)
+            return sc
 
     def acquire(self, ctx: "VkCtx", semaphore: Any) -> int | None:
         """The next image's index, or None when the swapchain must be recreated."""
@@ -177,9 +179,9 @@ class VkSwapChain:
         return True
 
     def cleanup(self, ctx: "VkCtx") -> None:
-        for view in self.image_views:
+        views, self.image_views = self.image_views, []  # dropped first: destroyed once
+        for view in views:
             view.cleanup(ctx.device)
-        self.image_views = []
-        if self.swap_chain is not None:
-            ctx.device.proc("vkDestroySwapchainKHR")(ctx.device.device, self.swap_chain, None)
-            self.swap_chain = None
+        swap_chain, self.swap_chain = self.swap_chain, None
+        if swap_chain is not None:
+            ctx.device.proc("vkDestroySwapchainKHR")(ctx.device.device, swap_chain, None)

@@ -1,5 +1,7 @@
 """Book ch.10 (vkUtils.zig) plus the small helpers every vk module shares."""
 
+import signal
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
@@ -70,8 +72,27 @@ def cleanup_on_error(owner: _Owner, *args: Any) -> Iterator[_Owner]:
     try:
         yield owner
     except BaseException:
-        owner.cleanup(*args)
+        with interrupts_deferred():
+            owner.cleanup(*args)
         raise
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Holds Ctrl-C (SIGINT) while the block runs - a cleanup - and raises KeyboardInterrupt
+    once it has finished, so a second Ctrl-C cannot stop a teardown half-way and leak the
+    rest. Nested blocks hand the held signal outwards; only the main thread gets signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        if held and callable(previous):
+            previous(signal.SIGINT, None)  # the usual handler raises KeyboardInterrupt
 
 
 def vk_int(handle: Any) -> int:
@@ -92,18 +113,14 @@ def create_host_visible_buff(
     from eng.vk.buf import VkBuffer
     from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
 
-    buffer = VkBuffer.create(
-        ctx,
-        size,
-        buffer_usage,
-        VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED,
-        VmaUsage.AUTO,
-        VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT,
-        name=name,
-    )
-    desc_set = ctx.desc_allocator.add_desc_set(ctx, name, desc_set_layout)
-    desc_set.set_buffer(ctx, buffer, desc_set_layout.binding, desc_set_layout.desc_type)
-    return buffer
+    flags = VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE | VmaFlags.MAPPED
+    memory = VmaMemoryFlags.HOST_VISIBLE_AND_COHERENT
+    with cleanup_on_error(
+        VkBuffer.create(ctx, size, buffer_usage, flags, VmaUsage.AUTO, memory, name=name), ctx
+    ) as buffer:
+        desc_set = ctx.desc_allocator.add_desc_set(ctx, name, desc_set_layout)
+        desc_set.set_buffer(ctx, buffer, desc_set_layout.binding, desc_set_layout.desc_type)
+        return buffer
 
 
 class ImageBarrier:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import vulkan as vk
 
 from eng.vk._vma import ffi, lib
+from eng.vk.util import cleanup_on_error
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx
@@ -102,8 +103,9 @@ class VmaStats:
 class VkVmaAlloc:
     """Owns the VmaAllocator; created by VkCtx after the device and destroyed last."""
 
-    def __init__(self, allocator: Any) -> None:
-        self.vma_alloc = allocator
+    def __init__(self) -> None:
+        self._handle = ffi.new("VmaAllocator*")  # vmaCreateAllocator writes it, cleanup reads it
+        self.vma_alloc = None
         self.live_at_destroy: int | None = None  # allocations alive when cleanup() ran
 
     @classmethod
@@ -119,9 +121,10 @@ class VkVmaAlloc:
                 "preferredLargeHeapBlockSize": PREFERRED_BLOCK_SIZE,
             },
         )
-        out = ffi.new("VmaAllocator*")
-        check(lib.vmaCreateAllocator(info, out), "vmaCreateAllocator")
-        return cls(out[0])
+        with cleanup_on_error(cls()) as vma:
+            check(lib.vmaCreateAllocator(info, vma._handle), "vmaCreateAllocator")
+            vma.vma_alloc = vma._handle[0]
+            return vma
 
     def statistics(self) -> VmaStats:
         stats = ffi.new("VmaTotalStatistics*")
@@ -152,10 +155,12 @@ class VkVmaAlloc:
 
     def cleanup(self) -> None:
         """Destroys the allocator; live allocations are a bug and raise VmaError."""
-        if self.vma_alloc is None:
+        if self._handle[0] == ffi.NULL:
             return
+        self.vma_alloc = self._handle[0]
         live = self.live_at_destroy = self.statistics().allocations
         if live:
             raise VmaError(f"VMA allocator destroyed with {live} live allocation(s) (a leak)")
-        lib.vmaDestroyAllocator(self.vma_alloc)
-        self.vma_alloc = None
+        allocator = self._handle[0]
+        self._handle[0], self.vma_alloc = ffi.NULL, None  # dropped first: destroyed once
+        lib.vmaDestroyAllocator(allocator)
