@@ -2,11 +2,12 @@
 
 import sys
 
-try:  # everything is imported inside: a Ctrl-C during the imports is one line too
-    from game.cli import main
+if __name__ == "__main__":  # everything is imported inside: a Ctrl-C during that is one line too
+    try:
+        from game.cli import main
 
-    status = main()
-except KeyboardInterrupt:  # before main() took over, or while it returned
-    print("interrupted", file=sys.stderr)
-    status = 130
-sys.exit(status)
+        status = main()
+    except KeyboardInterrupt:  # before main() took over, or while it returned
+        print("interrupted", file=sys.stderr)
+        status = 130
+    sys.exit(status)

@@ -15,7 +15,7 @@ import vulkan as vk
 
 from eng.vk.phys import VkPhysDevice
 from game import cli
-from game.__main__ import Game
+from game.main import Game
 from game.scenes import load_spec
 
 from .conftest import CRATE, ROOT, assert_cleaned_up
