@@ -8,6 +8,10 @@ import sys
 from .conftest import ROOT
 
 SAMPLE = 40
+# every class but 1: its cases send a real SIGINT after a delay, so what they hit depends on the
+# machine's load; class 1 is tested statement by statement by tests/interrupt_sweep.py and with
+# real SIGINTs in tests/test_reliability_engine.py, and `make adversarial` runs these cases too
+CLASSES = "2,3,4,5,6,7,8,9,10,11"
 
 
 def test_a_sample_of_the_adversarial_pass_is_clean(capsys):
@@ -17,7 +21,7 @@ def test_a_sample_of_the_adversarial_pass_is_clean(capsys):
     adversarial = importlib.util.module_from_spec(spec)
     sys.modules["adversarial"] = adversarial  # its dataclasses look their module up
     spec.loader.exec_module(adversarial)
-    status = adversarial.main(["--sample", str(SAMPLE), "--seed", "3"])
+    status = adversarial.main(["--sample", str(SAMPLE), "--classes", CLASSES, "--seed", "3"])
     out = capsys.readouterr().out
     assert f"{SAMPLE} cases tried / {SAMPLE} clean" in out, out
     assert status == 0

@@ -79,6 +79,7 @@ def test_other_failed_results_name_the_call_and_the_result(monkeypatch, created_
 # --- Ctrl-C between any two statements of a load --------------------------------------------
 
 
+@pytest.mark.timeout(1200)  # ~500 child runs: minutes on a busy 2-core machine
 def test_ctrl_c_between_any_two_statements_of_a_load_leaves_nothing_alive():
     """tests/interrupt_sweep.py injects a KeyboardInterrupt at each of ~440 points of a load
     and a captured frame, from the instance's creation to the last cleanup: each time it must
