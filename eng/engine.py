@@ -50,7 +50,8 @@ class RunStats:
     cpu_seconds: float = 0.0  # process CPU time (all threads) over the frame loop
     load_s: float = 0.0
     first_frame_done: float = 0.0  # perf_counter() when the first frame finished on the GPU
-    stages: dict[str, list[float]] = field(default_factory=dict)
+    stages: dict[str, list[float]] = field(default_factory=dict)  # wall-clock seconds
+    thread_stages: dict[str, list[float]] = field(default_factory=dict)  # main thread's CPU
     gpu_frame_ms: list[float] = field(default_factory=list)
     draws_per_frame: int = 0
     vma: VmaStats | None = None  # after loading
@@ -169,8 +170,11 @@ class Engine:
         delta_update = 0.0
         title_time, title_frames = start, 0
         grab = False  # F12 was pressed: capture the next frame rendered
+        timings = render.timings
         while wnd is None or not wnd.closed:
             now = time.perf_counter()
+            if timings is not None:
+                timings.begin()
             delta = now - last
             last = now
             delta_update += delta / time_u
@@ -188,8 +192,8 @@ class Engine:
                 self.game.update(eng_ctx, now - update_time)
                 delta_update -= 1
                 update_time = now
-            if render.timings is not None:
-                render.timings.add(input_update=time.perf_counter() - now)
+            if timings is not None:
+                timings.lap("input_update")
             last_frame = frames is not None and stats.frames == frames - 1
             shot = capture and last_frame
             if not render.render(eng_ctx, capture=shot or grab):
@@ -229,6 +233,7 @@ class Engine:
         stats.draws_per_frame = len(render.scn.visible_items)
         if render.timings is not None:
             stats.stages = render.timings.stages
+            stats.thread_stages = render.timings.thread_stages
         if render.gpu_timer is not None:
             render.gpu_timer.collect_all(self.ctx)
             stats.gpu_frame_ms = render.gpu_timer.frame_ms

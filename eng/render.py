@@ -6,7 +6,7 @@ images that stands in for the swapchain; any frame can be captured into a host-v
 """
 
 import logging
-from time import perf_counter
+from time import perf_counter, thread_time
 
 import numpy as np
 import vulkan as vk
@@ -270,9 +270,12 @@ class Render:
         ctx = self.ctx
         frame = self.current_frame
         fence = self.fences[frame]
-        t0 = perf_counter()
+        timings = self.timings
+        lap = timings.lap if timings is not None else _no_lap
+        if timings is not None:
+            timings.begin()
         fence.wait(ctx)
-        t1 = perf_counter()
+        lap("wait")
         wnd = eng_ctx.wnd
         if self.offscreen is None:
             if wnd.resized or self.must_resize:
@@ -286,28 +289,19 @@ class Render:
             index = frame
         if self.gpu_timer is not None:
             self.gpu_timer.collect(ctx, frame, self.frames_rendered % GpuTimer.EVERY < 2)
-        t2 = perf_counter()
+        lap("acquire")
         self.scn.update_uniforms(eng_ctx.scene, frame)
-        t3 = perf_counter()
+        lap("uniforms")
         cmd = self._command_buffer(eng_ctx.scene, frame, index, capture)
-        t4 = perf_counter()
+        lap("record")
         fence.reset(ctx)
         self._submit(cmd, frame, index, fence)
-        t5 = perf_counter()
+        lap("submit")
         if self.offscreen is None:
             self.must_resize = not ctx.swap_chain.present(
                 self.queue_present, self.sems_render_complete[index].semaphore, index
             )
-        t6 = perf_counter()
-        if self.timings is not None:
-            self.timings.add(
-                wait=t1 - t0,
-                acquire=t2 - t1,
-                uniforms=t3 - t2,
-                record=t4 - t3,
-                submit=t5 - t4,
-                present=t6 - t5,
-            )
+        lap("present")
         self.current_frame = (frame + 1) % FRAMES_IN_FLIGHT
         self.frames_rendered += 1
         return True
@@ -462,14 +456,30 @@ class Render:
 
 
 class StageTimings:
-    """Seconds spent in each stage of every frame (for the benchmark)."""
+    """Time spent in each stage of every frame (for the benchmark): wall-clock seconds in
+    `stages`, and the main thread's own CPU seconds (`time.thread_time`) in `thread_stages`,
+    so that waiting for a core (2-core machines, lavapipe's threads) is told apart from work.
+
+    `begin()` starts a frame's clock; each `lap(name)` records the time since the last one.
+    """
 
     def __init__(self) -> None:
         self.stages: dict[str, list[float]] = {}
+        self.thread_stages: dict[str, list[float]] = {}
+        self._wall = self._thread = 0.0
 
-    def add(self, **stages: float) -> None:
-        for name, seconds in stages.items():
-            self.stages.setdefault(name, []).append(seconds)
+    def begin(self) -> None:
+        self._wall, self._thread = perf_counter(), thread_time()
+
+    def lap(self, name: str) -> None:
+        wall, thread = perf_counter(), thread_time()
+        self.stages.setdefault(name, []).append(wall - self._wall)
+        self.thread_stages.setdefault(name, []).append(thread - self._thread)
+        self._wall, self._thread = wall, thread
+
+
+def _no_lap(name: str) -> None:
+    """Stands in for StageTimings.lap when the run is not profiled."""
 
 
 class GpuTimer:
