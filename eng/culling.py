@@ -29,6 +29,18 @@ def world_boxes(
     return (low + high) / 2, (high - low) / 2
 
 
+def instance_boxes(
+    low: np.ndarray, high: np.ndarray, columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centres and half-extents of the world-space boxes around one local box (low, high)
+    moved by (N, 4, 4) matrices stored as columns (GLSL's order, eng/instances.py). The same
+    boxes as `world_boxes` gives, from the centre and the absolute rotation-scale part instead
+    of eight corners: a few vectorised products for any number of instances."""
+    center, half = (low + high) / 2, (high - low) / 2
+    linear = columns[:, :3, :3]  # linear[n, j, i] = M[i, j]
+    return center @ linear + columns[:, 3, :3], half @ np.abs(linear)
+
+
 def visible(planes: np.ndarray, centers: np.ndarray, extents: np.ndarray) -> np.ndarray:
     """Which boxes are at least partly inside all six planes."""
     distance = centers @ planes[:, :3].T + planes[:, 3]

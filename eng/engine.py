@@ -2,7 +2,9 @@
 
 A game object provides `init(eng_ctx) -> InitData`, `input(eng_ctx, delta_sec)`,
 `update(eng_ctx, delta_sec)` and `cleanup()`, as in the book's main.zig, and optionally
-`loaded(eng_ctx, models_cache)`, called once the models are on the GPU.
+`loaded(eng_ctx, models_cache)`, called once the models are on the GPU, and (not in the book)
+`animate(eng_ctx, delta_sec)`, called every frame, windowed or not: the scale scenes move
+their entities there.
 """
 
 import logging
@@ -171,6 +173,7 @@ class Engine:
         title_time, title_frames = start, 0
         grab = False  # F12 was pressed: capture the next frame rendered
         timings = render.timings
+        animate = getattr(self.game, "animate", None)
         while wnd is None or not wnd.closed:
             now = time.perf_counter()
             if timings is not None:
@@ -192,6 +195,8 @@ class Engine:
                 self.game.update(eng_ctx, now - update_time)
                 delta_update -= 1
                 update_time = now
+            if animate is not None:
+                animate(eng_ctx, delta)
             if timings is not None:
                 timings.lap("input_update")
             last_frame = frames is not None and stats.frames == frames - 1
@@ -211,7 +216,7 @@ class Engine:
                 stats.first_frame_done = time.perf_counter()
             if wnd is not None and now - title_time >= 1.0:
                 fps = (stats.frames - title_frames) / (now - title_time)
-                draws = len(render.scn.visible_items)
+                draws = render.scn.draw_count
                 wnd.set_title(window_title(self.game.title, fps, draws, self.ctx.vma.statistics()))
                 title_time, title_frames = now, stats.frames
             if last_frame:
@@ -230,7 +235,7 @@ class Engine:
 
     def _collect(self, stats: RunStats) -> None:
         render = self.render
-        stats.draws_per_frame = len(render.scn.visible_items)
+        stats.draws_per_frame = render.scn.draw_count
         if render.timings is not None:
             stats.stages = render.timings.stages
             stats.thread_stages = render.timings.thread_stages

@@ -310,7 +310,7 @@ class Render:
         """The frame's command buffer: the one recorded earlier for this frame slot and
         target image if nothing it depends on changed (scene, entities, size), else a new
         recording. Capture frames are always recorded afresh."""
-        version = self.scn.prepare(scene, self.models, self.materials, self.cull)
+        version = self.scn.prepare(self.ctx, scene, self.models, self.materials, frame, self.cull)
         key = (version, self.generation)
         recording = self.recordings.get((frame, index))
         if recording is None:

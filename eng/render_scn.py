@@ -16,6 +16,7 @@ import vulkan as vk
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
 from eng.models_cache import DEFAULT_MATERIAL_ID
+from eng.render_inst import RenderInstances
 from eng.shader_watch import SHADERS, STAGES
 from eng.vk.buf import VkBuffer
 from eng.vk.desc import VkDescSetLayout
@@ -28,6 +29,7 @@ log = logging.getLogger("eng.render")
 COMMITTED_SHADERS = [
     (SHADERS / f"{name}.spv", stage) for name, _, stage in STAGES
 ]  # the SPIR-V of eng/res/shaders/
+INSTANCED_VTX = SHADERS / "scn_inst_vtx.spv"  # the vertex shader of the instanced path
 DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
 DESC_ID_MAT = "SCN_DESC_ID_MAT"
@@ -63,6 +65,8 @@ class RenderScn:
         self.cam_buffers: list[VkBuffer] = []
         self.layouts: list[VkDescSetLayout] = []  # camera, materials, textures (sets 0-2)
         self.pipelines: list[VkPipeline] = []  # opaque, blend
+        self.instances: RenderInstances | None = None  # instance batches (not in the book)
+        self.inst_pipelines: list[VkPipeline] = []  # opaque, blend, for the instances
         self.sampler: VkTextSampler | None = None
         self.draw_items: list[DrawItem] = []
         self.visible_items: list[DrawItem] = []  # what the next recording draws, in order
@@ -109,7 +113,10 @@ class RenderScn:
                         scn.layouts[0],
                     )
                 )
-            scn.pipelines = scn._create_pipelines(ctx, target.format, shader_stages)
+            scn.instances = RenderInstances.create(ctx)
+            scn.pipelines, scn.inst_pipelines = scn._create_all_pipelines(
+                ctx, target.format, shader_stages
+            )
             log.debug("pipelines created")
             scn._create_depth(ctx, target)
         except BaseException:
@@ -117,7 +124,26 @@ class RenderScn:
             raise
         return scn
 
-    def _create_pipelines(self, ctx, color_format: int, shader_stages) -> list[VkPipeline]:
+    def _create_all_pipelines(self, ctx, color_format: int, shader_stages) -> tuple[list, list]:
+        """The book's pipelines and the instanced ones (the same fragment shader; the vertex
+        shader reads the model matrix from set 3)."""
+        pipelines = self._create_pipelines(ctx, color_format, shader_stages, self.layouts, "scene")
+        instanced_stages = [
+            (INSTANCED_VTX if stage == vk.VK_SHADER_STAGE_VERTEX_BIT else path, stage)
+            for path, stage in shader_stages
+        ]
+        try:
+            layouts = [*self.layouts, self.instances.layout]
+            inst = self._create_pipelines(ctx, color_format, instanced_stages, layouts, "instanced")
+        except BaseException:
+            for pipeline in pipelines:
+                pipeline.cleanup(ctx)
+            raise
+        return pipelines, inst
+
+    def _create_pipelines(
+        self, ctx, color_format: int, shader_stages, layouts: list, name: str
+    ) -> list[VkPipeline]:
         """Two pipelines: opaque meshes need no blending (the same picture, less work for the
         rasterizer); transparent ones blend as in the book, and are drawn last."""
         modules, pipelines = [], []
@@ -128,15 +154,15 @@ class RenderScn:
                 info = VkPipelineCreateInfo(
                     color_format=color_format,
                     depth_format=DEPTH_FORMAT,
-                    desc_set_layouts=self.layouts,
+                    desc_set_layouts=layouts,
                     modules=modules,
                     push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
                     vtx_buff_desc=VTX_DESC,
                     use_blend=blend,
                     spec_constants={0: self.texture_count},
                 )
-                name = "scene blend" if blend else "scene opaque"
-                pipelines.append(VkPipeline.create(ctx, info, name))
+                kind = "blend" if blend else "opaque"
+                pipelines.append(VkPipeline.create(ctx, info, f"{name} {kind}"))
         except BaseException:
             for pipeline in pipelines:
                 pipeline.cleanup(ctx)
@@ -149,10 +175,10 @@ class RenderScn:
     def rebuild_pipelines(self, ctx, color_format: int, shader_stages) -> None:
         """New pipelines from other shaders (the device must be idle); the old ones stay if
         creating the new ones fails. Recorded command buffers are then out of date."""
-        pipelines = self._create_pipelines(ctx, color_format, shader_stages)
-        for pipeline in self.pipelines:
+        pipelines, inst = self._create_all_pipelines(ctx, color_format, shader_stages)
+        for pipeline in self.pipelines + self.inst_pipelines:
             pipeline.cleanup(ctx)
-        self.pipelines = pipelines
+        self.pipelines, self.inst_pipelines = pipelines, inst
         self.version += 1
 
     def _create_depth(self, ctx, target) -> None:
@@ -317,11 +343,14 @@ class RenderScn:
         vma_ffi.memmove(mapped, cam.proj_data.proj_matrix.to_bytes(), MATRIX_SIZE)
         vma_ffi.memmove(mapped + MATRIX_SIZE, cam.view_data.view_matrix.to_bytes(), MATRIX_SIZE)
 
-    def prepare(self, scene, models_cache, materials_cache, cull: bool = True) -> int:
-        """Brings the draw list up to date with the scene and the camera; returns a version
-        number that changes whenever recorded commands would differ.
+    def prepare(
+        self, ctx, scene, models_cache, materials_cache, frame: int, cull: bool = True
+    ) -> int:
+        """Brings the draw list up to date with the scene and the camera, and the frame
+        slot's instance matrices (`frame`) too; returns a version number that changes
+        whenever recorded commands would differ.
 
-        With `cull`, meshes outside the view frustum are left out.
+        With `cull`, meshes and instances outside the view frustum are left out.
         """
         if self._draw_key != _scene_key(scene):
             self.build_draw_items(scene, models_cache, materials_cache)
@@ -338,8 +367,12 @@ class RenderScn:
             )
             self._entity_versions = versions
             self.version += 1
+        view_proj = scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix
+        if scene.batches or self.instances.draws:
+            planes = frustum_planes(view_proj) if cull else None
+            if self.instances.prepare(ctx, scene, models_cache, materials_cache, frame, planes):
+                self.version += 1
         if cull:
-            view_proj = scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix
             if view_proj != self._view_proj or self.version != self._culled_version:
                 order = self._draw_order(view_proj)
                 self._view_proj = view_proj
@@ -381,20 +414,14 @@ class RenderScn:
             0,
             vk.ffi.NULL,
         )
-        bound = None
-        offsets = _ZERO_OFFSET
-        uint32 = vk.VK_INDEX_TYPE_UINT32
-        blending = False
-        for item in self.visible_items:
-            if item.transparent and not blending:
-                lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
-                blending = True
-            if item.vtx_buffer is not bound:
-                lib.vkCmdBindVertexBuffers(cmd, 0, 1, item.vtx_buffer, offsets)
-                lib.vkCmdBindIndexBuffer(cmd, item.idx_buffer, 0, uint32)
-                bound = item.vtx_buffer
-            lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
-            lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
+        items = self.visible_items
+        first_blended = next((i for i, item in enumerate(items) if item.transparent), len(items))
+        inst_opaque, inst_blend = self.inst_pipelines
+        _record_items(cmd, layout, items[:first_blended])
+        self.instances.record(cmd, inst_opaque, frame, transparent=False)
+        lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
+        _record_items(cmd, layout, items[first_blended:])
+        self.instances.record(cmd, inst_blend, frame, transparent=True)
         lib.vkCmdEndRendering(cmd)
 
     def resize(self, ctx, target) -> None:
@@ -406,11 +433,18 @@ class RenderScn:
         for attachment in attachments:  # emptied first: never destroyed twice
             attachment.cleanup(ctx)
 
+    @property
+    def draw_count(self) -> int:
+        """Draw calls a frame records: one per visible mesh, one per mesh of each batch."""
+        return len(self.visible_items) + (self.instances.draw_count if self.instances else 0)
+
     def cleanup(self, ctx) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
         self._cleanup_depth(ctx)
-        for pipeline in self.pipelines:
+        for pipeline in self.pipelines + self.inst_pipelines:
             pipeline.cleanup(ctx)
+        if self.instances is not None:
+            self.instances.cleanup(ctx)
         for buffer in self.cam_buffers:
             buffer.cleanup(ctx)
         for layout in self.layouts:
@@ -418,9 +452,23 @@ class RenderScn:
         if self.sampler is not None:
             self.sampler.cleanup(ctx)
         self.pipelines, self.cam_buffers, self.layouts, self.sampler = [], [], [], None
+        self.inst_pipelines, self.instances = [], None
 
 
 _ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])
+
+
+def _record_items(cmd, layout, items: list[DrawItem]) -> None:
+    """The book's per-draw loop: push the model matrix and material, draw the mesh."""
+    lib = vk.lib
+    bound = None
+    for item in items:
+        if item.vtx_buffer is not bound:
+            lib.vkCmdBindVertexBuffers(cmd, 0, 1, item.vtx_buffer, _ZERO_OFFSET)
+            lib.vkCmdBindIndexBuffer(cmd, item.idx_buffer, 0, vk.VK_INDEX_TYPE_UINT32)
+            bound = item.vtx_buffer
+        lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
+        lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
 
 
 def _scene_key(scene) -> tuple:

@@ -150,6 +150,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="anisotropic texture filtering at the device's maximum, as the book does",
     )
     p.add_argument(
+        "--instanced",
+        action="store_true",
+        help="draw the scene's entities instanced, one batch per model, model matrices in a "
+        "storage buffer (not in the book: the scale scenes' path)",
+    )
+    stress = p.add_mutually_exclusive_group()
+    stress.add_argument(
+        "--stress",
+        type=_positive,
+        metavar="N",
+        help="N entities of the default scene's models over a large floor, all moving and "
+        "turning every frame (instanced)",
+    )
+    stress.add_argument(
+        "--stress-static",
+        type=_positive,
+        metavar="N",
+        help="the default scene's models tiled to N meshes, with a camera flying through "
+        "them (instanced)",
+    )
+    p.add_argument(
         "--dedicated-images",
         action="store_true",
         help="give every image its own VkDeviceMemory, as the book does (default: VMA pools)",
@@ -289,10 +310,19 @@ def run(args: argparse.Namespace) -> int:
     from game.__main__ import TITLE, Game
     from game.scenes import load_spec
 
+    stress = args.stress or args.stress_static
+    if stress and args.scene is not None:
+        raise UsageError("--stress and --stress-static use the default scene: leave out --scene")
     spec = load_spec(args.scene, args.view)
+    if stress:
+        from game.stress import StressGame
+
+        game = StressGame(spec, stress, static=args.stress_static is not None)
+    else:
+        game = Game(spec, args.instanced)
     size = args.size or DEFAULT_SIZE
     engine = Engine.create(
-        Game(spec),
+        game,
         constants,
         TITLE,
         size,
@@ -311,6 +341,8 @@ def run(args: argparse.Namespace) -> int:
         from game.bench import report
 
         scene = str(args.scene or "default scene")
+        if stress:
+            scene = f"{'stress-static' if args.stress_static else 'stress'} {stress}"
         data = report(stats, scene, size, device, constants.validation)
         args.bench.write_text(json.dumps(data, indent=2) + "\n")
         print(f"benchmark: {args.bench}")

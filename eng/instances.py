@@ -1,0 +1,65 @@
+"""Instance batches (not in the book): many copies of one model, for the scale scenes.
+
+The book gives every entity its own model matrix, pushed before each draw. A batch keeps the
+matrices of all its instances in one numpy array instead, in the memory order of GLSL's mat4
+(column-major), so a game can move every instance with a few numpy operations and the renderer
+can copy the visible ones into a storage buffer in one go (eng/render_inst.py).
+"""
+
+import numpy as np
+
+
+class InstanceBatch:
+    """`count` instances of the model `model_id`; `columns[n]` is instance n's model matrix as
+    four columns (GLSL's layout: `columns[n, j, i]` is row i, column j). `version` goes up with
+    every change, so the renderer knows when to move the instances' boxes again."""
+
+    def __init__(self, batch_id: str, model_id: str, columns: np.ndarray) -> None:
+        self.id = batch_id
+        self.model_id = model_id
+        self.columns = np.ascontiguousarray(columns, np.float32).reshape(-1, 4, 4)
+        self.version = 0
+
+    @property
+    def count(self) -> int:
+        return len(self.columns)
+
+    def set_transforms(
+        self, positions: np.ndarray, yaw: np.ndarray, scale: float = 1.0, base=None
+    ) -> None:
+        """Every instance's matrix at once: translation * rotation about +y by `yaw` radians
+        * uniform `scale` (the book's Entity.update for a turn about the vertical axis),
+        then the (4, 4) `base` matrix, in columns, if given (a model's resting pose)."""
+        cos, sin = np.cos(yaw) * scale, np.sin(yaw) * scale
+        linear = np.zeros((len(positions), 3, 3), np.float32)  # as columns, like `columns`
+        linear[:, 0, 0] = cos
+        linear[:, 0, 2] = -sin
+        linear[:, 1, 1] = scale
+        linear[:, 2, 0] = sin
+        linear[:, 2, 2] = cos
+        m = self.columns
+        m[:, :3, :3] = linear if base is None else np.asarray(base, np.float32)[:3, :3] @ linear
+        m[:, :3, 3] = 0.0
+        m[:, 3, :3] = positions
+        m[:, 3, 3] = 1.0
+        self.version += 1
+
+    def set_matrices(self, columns: np.ndarray) -> None:
+        self.columns[...] = np.asarray(columns, np.float32).reshape(self.columns.shape)
+        self.version += 1
+
+
+def batches_from_entities(entities) -> list[InstanceBatch]:
+    """Entities grouped by model, each group one batch of their model matrices (`--instanced`:
+    a scene of the book's kind drawn through the instanced path)."""
+    groups: dict[str, list] = {}
+    for entity in entities:
+        groups.setdefault(entity.model_id, []).append(entity)
+    return [
+        InstanceBatch(
+            f"{model_id}-batch",
+            model_id,
+            np.array([np.frombuffer(e.model_matrix.to_bytes(), np.float32) for e in group]),
+        )
+        for model_id, group in groups.items()
+    ]
