@@ -30,18 +30,19 @@ class InstanceBatch:
         """Every instance's matrix at once: translation * rotation about +y by `yaw` radians
         * uniform `scale` (the book's Entity.update for a turn about the vertical axis),
         then the (4, 4) `base` matrix, in columns, if given (a model's resting pose)."""
-        cos, sin = np.cos(yaw) * scale, np.sin(yaw) * scale
-        linear = np.zeros((len(positions), 3, 3), np.float32)  # as columns, like `columns`
-        linear[:, 0, 0] = cos
-        linear[:, 0, 2] = -sin
-        linear[:, 1, 1] = scale
-        linear[:, 2, 0] = sin
-        linear[:, 2, 2] = cos
-        m = self.columns
-        m[:, :3, :3] = linear if base is None else np.asarray(base, np.float32)[:3, :3] @ linear
-        m[:, :3, 3] = 0.0
-        m[:, 3, :3] = positions
-        m[:, 3, 3] = 1.0
+        cos = np.cos(yaw, dtype=np.float32) * np.float32(scale)
+        sin = np.sin(yaw, dtype=np.float32) * np.float32(scale)
+        base = np.eye(4, dtype=np.float32) if base is None else np.asarray(base, np.float32)
+        rows = base[:3, :3].T  # the base's rotation-scale part, row by row
+        flat = self.columns.reshape(-1, 16)  # flat[:, 4 * j + i] is row i, column j
+        for j in range(3):  # one contiguous vector per element: broadcasting over the
+            # small axes of (N, 4, 4) would be several times slower
+            flat[:, 4 * j] = cos * rows[0, j] + sin * rows[2, j]
+            flat[:, 4 * j + 1] = scale * rows[1, j]
+            flat[:, 4 * j + 2] = cos * rows[2, j] - sin * rows[0, j]
+            flat[:, 4 * j + 3] = 0.0
+        flat[:, 12:15] = positions
+        flat[:, 15] = 1.0
         self.version += 1
 
     def set_matrices(self, columns: np.ndarray) -> None:

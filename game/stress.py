@@ -120,10 +120,11 @@ class StressGame(Game):
         for batch, (positions, velocity, yaw, spin, base) in zip(
             self.batches, self._motion, strict=True
         ):
-            xz = positions[:, [0, 2]] + velocity * delta_sec
+            xz = positions[:, ::2]  # a view of x and z
+            xz += velocity * delta_sec
             outside = np.abs(xz) > limit  # bounce off the floor's edges
             velocity[outside] *= -1
-            positions[:, [0, 2]] = np.clip(xz, -limit, limit)
+            np.clip(xz, -limit, limit, out=xz)
             yaw += spin * delta_sec
             batch.set_transforms(positions, yaw, 1.0, base)
 
