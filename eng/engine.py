@@ -55,6 +55,7 @@ class RunStats:
     stages: dict[str, list[float]] = field(default_factory=dict)  # wall-clock seconds
     thread_stages: dict[str, list[float]] = field(default_factory=dict)  # main thread's CPU
     gpu_frame_ms: list[float] = field(default_factory=list)
+    fragments: list[int] = field(default_factory=list)  # fragment shader invocations a frame
     draws_per_frame: int = 0
     vma: VmaStats | None = None  # after loading
     vma_live_at_exit: int | None = None  # allocations alive when the allocator was destroyed
@@ -104,6 +105,7 @@ class Engine:
         dedicated_images: bool = False,
         culling: bool = True,
         anisotropy: bool = True,
+        depth_prepass: bool = False,
         shaders: ShaderSet | None = None,
         snapshots: Snapshots | None = None,
     ) -> "Engine":
@@ -121,6 +123,7 @@ class Engine:
                 dedicated_images,
                 anisotropy,
                 shaders.stages,
+                depth_prepass,
             )
             render.cull = culling
         except BaseException:
@@ -242,6 +245,7 @@ class Engine:
         if render.gpu_timer is not None:
             render.gpu_timer.collect_all(self.ctx)
             stats.gpu_frame_ms = render.gpu_timer.frame_ms
+            stats.fragments = render.gpu_timer.fragments
 
     def cleanup(self) -> None:
         """Book: Engine.cleanup - game, render, Vulkan context, window, in that order."""

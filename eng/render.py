@@ -142,9 +142,11 @@ class Render:
         dedicated_images: bool = False,
         anisotropy: bool = True,
         shader_stages: list = COMMITTED_SHADERS,
+        depth_prepass: bool = False,
     ) -> "Render":
-        """With `profile`, stage times and GPU timestamps of every frame are recorded;
-        `shader_stages` are the scene's SPIR-V files and stages.
+        """With `profile`, stage times, GPU timestamps and fragment shader invocations of
+        every frame are recorded; `shader_stages` are the scene's SPIR-V files and stages;
+        `depth_prepass` see RenderScn.create.
 
         The book gives every image its own VkDeviceMemory; by default we let VMA place
         textures and attachments in its blocks (`dedicated_images` restores the book's way).
@@ -171,6 +173,7 @@ class Render:
                 VkTextSamplerInfo(anisotropy=anisotropy),
                 image_flags,
                 shader_stages,
+                depth_prepass,
             )
             r._build_color_barriers()
         except BaseException:
@@ -491,11 +494,13 @@ class GpuTimer:
 
     EVERY = 8  # read the timestamps of 2 frames in every 8
 
-    def __init__(self, pool, period_ns: float) -> None:
+    def __init__(self, pool, period_ns: float, stats_pool=None) -> None:
         self.pool = pool
         self.period_ns = period_ns
+        self.stats_pool = stats_pool  # fragment shader invocations, where the device counts
         self.pending = [False] * FRAMES_IN_FLIGHT
         self.frame_ms: list[float] = []
+        self.fragments: list[int] = []
         self._results = vk.ffi.new("uint64_t[2]")
 
     @classmethod
@@ -507,15 +512,30 @@ class GpuTimer:
         )
         pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
         ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, pool, "frame timestamps")
-        return cls(pool, ctx.phys.limits.timestampPeriod)
+        stats_pool = None
+        if ctx.phys.features.pipelineStatisticsQuery:
+            info = vk.VkQueryPoolCreateInfo(
+                sType=vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                queryType=vk.VK_QUERY_TYPE_PIPELINE_STATISTICS,
+                queryCount=FRAMES_IN_FLIGHT,
+                pipelineStatistics=_FRAGMENTS,
+            )
+            stats_pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, stats_pool, "frame fragments")
+        return cls(pool, ctx.phys.limits.timestampPeriod, stats_pool)
 
     def record_begin(self, cmd, frame: int) -> None:
         vk.lib.vkCmdResetQueryPool(cmd, self.pool, 2 * frame, 2)
         vk.lib.vkCmdWriteTimestamp2(
             cmd, vk.VK_PIPELINE_STAGE_2_TOP_OF_PIPE_BIT, self.pool, 2 * frame
         )
+        if self.stats_pool is not None:
+            vk.lib.vkCmdResetQueryPool(cmd, self.stats_pool, frame, 1)
+            vk.lib.vkCmdBeginQuery(cmd, self.stats_pool, frame, 0)
 
     def record_end(self, cmd, frame: int) -> None:
+        if self.stats_pool is not None:
+            vk.lib.vkCmdEndQuery(cmd, self.stats_pool, frame)
         vk.lib.vkCmdWriteTimestamp2(
             cmd, vk.VK_PIPELINE_STAGE_2_BOTTOM_OF_PIPE_BIT, self.pool, 2 * frame + 1
         )
@@ -537,6 +557,19 @@ class GpuTimer:
             if result == vk.VK_SUCCESS:
                 ticks = self._results[1] - self._results[0]
                 self.frame_ms.append(ticks * self.period_ns / 1e6)
+            if self.stats_pool is not None:
+                result = vk.lib.vkGetQueryPoolResults(
+                    ctx.device.device,
+                    self.stats_pool,
+                    frame,
+                    1,
+                    8,
+                    self._results,
+                    8,
+                    vk.VK_QUERY_RESULT_64_BIT,
+                )
+                if result == vk.VK_SUCCESS:
+                    self.fragments.append(int(self._results[0]))
         self.pending[frame] = True
 
     def collect_all(self, ctx) -> None:
@@ -547,3 +580,8 @@ class GpuTimer:
 
     def cleanup(self, ctx) -> None:
         vk.vkDestroyQueryPool(ctx.device.device, self.pool, None)
+        if self.stats_pool is not None:
+            vk.vkDestroyQueryPool(ctx.device.device, self.stats_pool, None)
+
+
+_FRAGMENTS = vk.VK_QUERY_PIPELINE_STATISTIC_FRAGMENT_SHADER_INVOCATIONS_BIT

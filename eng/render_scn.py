@@ -64,7 +64,7 @@ class RenderScn:
         self.depth_attachments: list = []
         self.cam_buffers: list[VkBuffer] = []
         self.layouts: list[VkDescSetLayout] = []  # camera, materials, textures (sets 0-2)
-        self.pipelines: list[VkPipeline] = []  # opaque, blend
+        self.pipelines: list[VkPipeline] = []  # opaque, blend (and depth, with a pre-pass)
         self.instances: RenderInstances | None = None  # instance batches (not in the book)
         self.inst_pipelines: list[VkPipeline] = []  # opaque, blend, for the instances
         self.sampler: VkTextSampler | None = None
@@ -86,12 +86,16 @@ class RenderScn:
         sampler_info: VkTextSamplerInfo,
         image_flags: int,
         shader_stages: list[tuple[Path, int]] = COMMITTED_SHADERS,
+        depth_prepass: bool = False,
     ):
         """`target` gives the colour format, extent and images (swapchain or offscreen);
+        with `depth_prepass`, opaque meshes are drawn twice: depth only, then shaded with an
+        EQUAL depth test, so each pixel is shaded once (not in the book; docs/performance.md);
         `image_flags` are the VMA flags of the depth attachments; `shader_stages` the SPIR-V
         files and stages of the pipelines. Everything is added to its list as soon as it
         exists, so a failure part-way cleans up exactly what was made."""
         scn = cls()
+        scn.depth_prepass = depth_prepass
         scn.image_flags = image_flags
         scn.texture_count = texture_count
         try:
@@ -150,18 +154,26 @@ class RenderScn:
         try:
             for path, stage in shader_stages:
                 modules.append(VkShaderModule.create(ctx, path, stage))
-            for blend in (False, True):
+            prepass = self.depth_prepass and name == "scene"
+            kinds = ["opaque", "blend"] + (["depth"] if prepass else [])
+            vertex_only = [m for m in modules if m.stage == vk.VK_SHADER_STAGE_VERTEX_BIT]
+            for kind in kinds:
+                shade_kept = prepass and kind == "opaque"  # only what the pre-pass kept
                 info = VkPipelineCreateInfo(
                     color_format=color_format,
                     depth_format=DEPTH_FORMAT,
                     desc_set_layouts=layouts,
-                    modules=modules,
+                    modules=vertex_only if kind == "depth" else modules,
                     push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
                     vtx_buff_desc=VTX_DESC,
-                    use_blend=blend,
+                    use_blend=kind == "blend",
                     spec_constants={0: self.texture_count},
+                    depth_compare=vk.VK_COMPARE_OP_EQUAL
+                    if shade_kept
+                    else vk.VK_COMPARE_OP_LESS_OR_EQUAL,
+                    depth_write=not shade_kept,
+                    color_write=kind != "depth",
                 )
-                kind = "blend" if blend else "opaque"
                 pipelines.append(VkPipeline.create(ctx, info, f"{name} {kind}"))
         except BaseException:
             for pipeline in pipelines:
@@ -399,8 +411,8 @@ class RenderScn:
         self.depth_barriers[image_index].record(cmd)
         lib.vkCmdBeginRendering(cmd, self.rendering_infos[image_index])
         graphics = vk.VK_PIPELINE_BIND_POINT_GRAPHICS
-        opaque, blend = self.pipelines
-        lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
+        opaque, blend, *depth = self.pipelines
+        lib.vkCmdBindPipeline(cmd, graphics, (depth or [opaque])[0].pipeline)
         lib.vkCmdSetViewport(cmd, 0, 1, self.viewport)
         lib.vkCmdSetScissor(cmd, 0, 1, self.scissor)
         layout = opaque.layout  # both pipelines' layouts are identical, hence compatible
@@ -417,6 +429,9 @@ class RenderScn:
         items = self.visible_items
         first_blended = next((i for i, item in enumerate(items) if item.transparent), len(items))
         inst_opaque, inst_blend = self.inst_pipelines
+        if depth:  # the pre-pass: depth only, then shade what it left visible
+            _record_items(cmd, layout, items[:first_blended])
+            lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
         _record_items(cmd, layout, items[:first_blended])
         self.instances.record(cmd, inst_opaque, frame, transparent=False)
         lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)

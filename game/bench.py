@@ -86,6 +86,10 @@ def report(stats, scene: str, size: tuple[int, int], device: str, validation: bo
             "thread": _median_p95(_per_frame(threads, BEFORE_PRESENT), 1e3)["median"],
         },
         "gpu_frame_ms": _median_p95(stats.gpu_frame_ms),
+        # fragment shader invocations per frame (a pipeline-statistics query) per pixel
+        "fragments_per_pixel": round(statistics.median(stats.fragments) / (size[0] * size[1]), 3)
+        if stats.fragments
+        else None,
         "fps": round(stats.fps, 3),
         "cpu_s_per_frame": round(stats.cpu_seconds / max(stats.frames, 1), 5),
         "draws_per_frame": stats.draws_per_frame,

@@ -150,6 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="anisotropic texture filtering at the device's maximum, as the book does",
     )
     p.add_argument(
+        "--depth-prepass",
+        action="store_true",
+        help="draw opaque meshes depth-only first, then shade each pixel once with an EQUAL "
+        "depth test (not in the book; see docs/performance.md)",
+    )
+    p.add_argument(
         "--instanced",
         action="store_true",
         help="draw the scene's entities instanced, one batch per model, model matrices in a "
@@ -332,6 +338,7 @@ def run(args: argparse.Namespace) -> int:
         dedicated_images=args.dedicated_images,
         culling=args.culling,
         anisotropy=args.anisotropy,
+        depth_prepass=args.depth_prepass,
         shaders=ShaderSet.create(args.shaders, args.watch_shaders),
         snapshots=Snapshots(args.vma_report, args.vma_map),
     )
