@@ -13,6 +13,8 @@ import time
 from eng.com.common import PROJECT_ROOT
 from game import book_data
 
+# --stress N and the frames each run renders (lavapipe draws 100,000 entities slowly)
+STRESS_FRAMES = ((100, 200), (1_000, 200), (10_000, 100), (100_000, 30))
 # Stages of a frame that are the engine's own CPU work (waits for the GPU are left out)
 CPU_STAGES = ("input_update", "uniforms", "record", "submit", "present")
 # ... of which these come before present (on lavapipe, present is the driver copying the image
@@ -106,39 +108,39 @@ def report(stats, scene: str, size: tuple[int, int], device: str, validation: bo
     }
 
 
-RUNS = [  # (label, --scene or None for the default scene, size, frames)
-    ("default scene", None, "1280x720", 300),
-    ("Sponza (book)", "sponza", "1920x1080", 100),
+RUNS = [  # (label, options, size, frames)
+    ("default scene", [], "1280x720", 300),
+    ("Sponza (book)", ["--scene", "sponza"], "1920x1080", 100),
 ]
+SCALE_SIZE = "320x240"
+SCALE_RUNS = [  # (label, options, frames): the scale scenes, headless at SCALE_SIZE
+    *((f"--stress {n:,}", ["--stress", str(n)], frames) for n, frames in STRESS_FRAMES),
+    ("--stress-static 10,000 (flying)", ["--stress-static", "10000"], 100),
+]
+
+
+def run_bench(label: str, options: list[str], size: str, frames: int) -> dict | None:
+    """One benchmark run in a fresh process; its JSON, or None (reported) if it failed."""
+    out = PROJECT_ROOT / "build" / f"bench-{''.join(c if c.isalnum() else '-' for c in label)}.json"
+    args = ["--headless", "--no-validation", "--frames", str(frames), "--size", size]
+    args += ["--bench", str(out), *options]
+    result = subprocess.run([sys.executable, "-m", "game", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"{label}: failed\n{result.stderr}", file=sys.stderr)
+        return None
+    print(f"{label}: {out}")
+    return json.loads(out.read_text())
 
 
 def main() -> int:
     rows = []
-    for label, scene, size, frames in RUNS:
-        if scene in book_data.MODELS and book_data.find_res() is None:
+    for label, options, size, frames in RUNS:
+        if "sponza" in options and book_data.find_res() is None:
             print(f"skipping {label}: run `make book-data` to download the book's models")
             continue
-        out = PROJECT_ROOT / "build" / f"bench-{label.split()[0].lower()}.json"
-        args = [
-            "--headless",
-            "--no-validation",
-            "--frames",
-            str(frames),
-            "--size",
-            size,
-            "--bench",
-            str(out),
-        ]
-        if scene is not None:
-            args += ["--scene", str(scene)]
-        result = subprocess.run(
-            [sys.executable, "-m", "game", *args], capture_output=True, text=True
-        )
-        if result.returncode != 0:
-            print(f"{label}: failed\n{result.stderr}", file=sys.stderr)
+        if (data := run_bench(label, options, size, frames)) is None:
             return 1
-        rows.append((label, json.loads(out.read_text())))
-        print(f"{label}: {out}")
+        rows.append((label, data))
     header = (
         "scene",
         "size",
@@ -168,6 +170,28 @@ def main() -> int:
                     str(r["device_memory_allocations"]),
                 ]
             )
+        )
+    return scaling_table()
+
+
+def scaling_table() -> int:
+    """The scale scenes: the engine's CPU time per frame as the entity count grows."""
+    rows = []
+    for label, options, frames in SCALE_RUNS:
+        if (data := run_bench(label, options, SCALE_SIZE, frames)) is None:
+            return 1
+        rows.append((label, data))
+    print(f"scaling, headless {SCALE_SIZE}")
+    print(
+        "scene | engine CPU ms (median / p95) | main-thread CPU ms | before present ms | "
+        "draws | fps"
+    )
+    for label, r in rows:
+        cpu = r["cpu_frame_ms"]
+        print(
+            f"{label} | {cpu['median']:.2f} / {cpu['p95']:.2f} | "
+            f"{r['thread_frame_ms']['median']:.2f} | {r['before_present_ms']['wall']:.2f} | "
+            f"{r['draws_per_frame']} | {r['fps']:.1f}"
         )
     return 0
 
