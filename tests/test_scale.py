@@ -18,6 +18,7 @@ from game.scenes import load_spec
 from game.stress import StressGame, _model_extent
 
 from .render_utils import compare_golden
+from .test_cli import run_game
 
 SIZE = (320, 240)
 
@@ -134,3 +135,17 @@ def test_batch_transforms_match_the_entity_matrices(base_rotation):
         entity.update()
         expected = np.frombuffer((entity.model_matrix * base.model_matrix).to_bytes(), np.float32)
         np.testing.assert_allclose(batch.columns[n].ravel(), expected, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--stress", "0"], "--stress: must be at least 1"),
+        (["--stress", "10", "--stress-static", "10"], "not allowed with argument"),
+        (["--stress", "10", "--scene", "cube"], "leave out --scene"),
+    ],
+)
+def test_bad_stress_options_get_one_line(args, message):
+    result = run_game("--headless", *args)
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
