@@ -27,27 +27,37 @@ class InstanceBatch:
     def set_transforms(
         self, positions: np.ndarray, yaw: np.ndarray, scale: float = 1.0, base=None
     ) -> None:
-        """Every instance's matrix at once: translation * rotation about +y by `yaw` radians
-        * uniform `scale` (the book's Entity.update for a turn about the vertical axis),
-        then the (4, 4) `base` matrix, in columns, if given (a model's resting pose)."""
-        cos = np.cos(yaw, dtype=np.float32) * np.float32(scale)
-        sin = np.sin(yaw, dtype=np.float32) * np.float32(scale)
-        base = np.eye(4, dtype=np.float32) if base is None else np.asarray(base, np.float32)
-        rows = base[:3, :3].T  # the base's rotation-scale part, row by row
-        flat = self.columns.reshape(-1, 16)  # flat[:, 4 * j + i] is row i, column j
-        for j in range(3):  # one contiguous vector per element: broadcasting over the
-            # small axes of (N, 4, 4) would be several times slower
-            flat[:, 4 * j] = cos * rows[0, j] + sin * rows[2, j]
-            flat[:, 4 * j + 1] = scale * rows[1, j]
-            flat[:, 4 * j + 2] = cos * rows[2, j] - sin * rows[0, j]
-            flat[:, 4 * j + 3] = 0.0
-        flat[:, 12:15] = positions
-        flat[:, 15] = 1.0
+        """All instances' matrices from positions and angles, then the (4, 4) `base` matrix
+        (in columns) if given (see `write_transforms`)."""
+        rows = None if base is None else np.asarray(base, np.float32)[:3, :3].T
+        write_transforms(self.columns, positions, yaw, scale, rows)
         self.version += 1
 
-    def set_matrices(self, columns: np.ndarray) -> None:
-        self.columns[...] = np.asarray(columns, np.float32).reshape(self.columns.shape)
+    def moved(self) -> None:
+        """Its matrices were written in place (through an array they share, say)."""
         self.version += 1
+
+
+def write_transforms(
+    columns: np.ndarray, positions: np.ndarray, yaw: np.ndarray, scale: float = 1.0, rows=None
+) -> None:
+    """Writes (N, 4, 4) matrices, as columns, in a few vector operations: translation *
+    rotation about +y by `yaw` radians * uniform `scale` (the book's Entity.update for a turn
+    about the vertical axis), then a resting pose's rotation-scale part if given: `rows[i, j]`
+    is its row i, column j, one (3, 3) for all or a contiguous (3, 3, N) with one per instance.
+    """
+    cos = np.cos(yaw, dtype=np.float32) * np.float32(scale)
+    sin = np.sin(yaw, dtype=np.float32) * np.float32(scale)
+    rows = np.eye(3, dtype=np.float32) if rows is None else rows
+    flat = columns.reshape(-1, 16)  # flat[:, 4 * j + i] is row i, column j
+    for j in range(3):  # contiguous vectors, one per element: broadcasting over the small
+        # axes of (N, 4, 4) would be several times slower
+        flat[:, 4 * j] = cos * rows[0, j] + sin * rows[2, j]
+        flat[:, 4 * j + 1] = scale * rows[1, j]
+        flat[:, 4 * j + 2] = cos * rows[2, j] - sin * rows[0, j]
+        flat[:, 4 * j + 3] = 0.0
+    flat[:, 12:15] = positions
+    flat[:, 15] = 1.0
 
 
 def batches_from_entities(entities) -> list[InstanceBatch]:

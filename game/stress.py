@@ -16,7 +16,7 @@ from pyglm import glm
 
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity
-from eng.instances import InstanceBatch
+from eng.instances import InstanceBatch, write_transforms
 from game.__main__ import Game
 from game.scenes import SceneSpec
 
@@ -59,7 +59,6 @@ class StressGame(Game):
         self.count = count
         self.static = static
         self.batches: list[InstanceBatch] = []
-        self._motion = []  # per batch: positions, velocities, yaw, spin, base matrix
         self._time = 0.0
         self.half_size = 0.0
 
@@ -80,25 +79,29 @@ class StressGame(Game):
             floor.scale = 2 * self.half_size / max(high[0] - low[0], high[2] - low[2], 1e-6)
             floor.update()
             scene.add_entity(floor)
+        # one array for every instance's matrix, motion and pose: the batches (one per model)
+        # are views of it, so that a frame moves them all in one set of vector operations
+        rows = np.repeat(np.arange(len(templates)), copies)
+        self._columns = np.zeros((total, 4, 4), np.float32)
+        self._positions = np.empty((total, 3), np.float32)
+        self._positions[:, ::2] = rng.uniform(-self.half_size, self.half_size, (total, 2))
+        self._positions[:, 1] = [templates[r].pos.y for r in rows] if total else []
+        angle = rng.uniform(0, 2 * math.pi, total)
+        speed = rng.uniform(*SPEED, (total, 1))
+        self._velocity = (np.stack([np.cos(angle), np.sin(angle)], axis=1) * speed).astype(
+            np.float32
+        )
+        self._yaw = rng.uniform(0, 2 * math.pi, total).astype(np.float32)
+        self._spin = (rng.uniform(*SPIN, total) * rng.choice((-1, 1), total)).astype(np.float32)
+        poses = np.array([_base_matrix(t)[:3, :3].T for t in templates], np.float32)
+        self._pose_rows = np.ascontiguousarray(poses[rows].transpose(1, 2, 0))  # (3, 3, N)
+        write_transforms(self._columns, self._positions, self._yaw, 1.0, self._pose_rows)
+        start = 0
         for template, n in zip(templates, copies, strict=True):
-            if n == 0:
-                continue
-            positions = np.empty((n, 3), np.float32)
-            positions[:, [0, 2]] = rng.uniform(-self.half_size, self.half_size, (n, 2))
-            positions[:, 1] = template.pos.y
-            angle = rng.uniform(0, 2 * math.pi, n)
-            velocity = np.stack([np.cos(angle), np.sin(angle)], axis=1) * rng.uniform(
-                *SPEED, (n, 1)
-            )
-            yaw = rng.uniform(0, 2 * math.pi, n).astype(np.float32)
-            spin = rng.uniform(*SPIN, n).astype(np.float32) * rng.choice((-1, 1), n)
-            base = _base_matrix(template)
-            batch = InstanceBatch(
-                f"{template.model_id}-batch", template.model_id, np.zeros((n, 4, 4))
-            )
-            batch.set_transforms(positions, yaw, 1.0, base)
+            batch_id = f"{template.model_id}-batch"
+            batch = InstanceBatch(batch_id, template.model_id, self._columns[start : start + n])
+            start += n
             self.batches.append(batch)
-            self._motion.append((positions, velocity.astype(np.float32), yaw, spin, base))
             scene.add_batch(batch)
         view = scene.camera.view_data
         if self.static:
@@ -117,16 +120,16 @@ class StressGame(Game):
             self._fly(eng_ctx.scene.camera.view_data)
             return
         limit = self.half_size
-        for batch, (positions, velocity, yaw, spin, base) in zip(
-            self.batches, self._motion, strict=True
-        ):
-            xz = positions[:, ::2]  # a view of x and z
-            xz += velocity * delta_sec
-            outside = np.abs(xz) > limit  # bounce off the floor's edges
-            velocity[outside] *= -1
-            np.clip(xz, -limit, limit, out=xz)
-            yaw += spin * delta_sec
-            batch.set_transforms(positions, yaw, 1.0, base)
+        xz = self._positions[:, ::2]  # a view of x and z
+        xz += self._velocity * delta_sec
+        outside = np.abs(xz) > limit  # bounce off the floor's edges
+        np.negative(self._velocity, out=self._velocity, where=outside)
+        np.minimum(xz, limit, out=xz)
+        np.maximum(xz, -limit, out=xz)
+        self._yaw += self._spin * delta_sec
+        write_transforms(self._columns, self._positions, self._yaw, 1.0, self._pose_rows)
+        for batch in self.batches:
+            batch.moved()
 
     def _fly(self, view) -> None:
         """A loop over the tiled scene at head height, turning as it goes."""
