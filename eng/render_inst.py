@@ -19,7 +19,7 @@ from eng.culling import instance_boxes, visible
 from eng.models_cache import DEFAULT_MATERIAL_ID
 from eng.vk.buf import VkBuffer
 from eng.vk.desc import VkDescSetLayout
-from eng.vk.util import MATRIX_SIZE, create_host_visible_buff
+from eng.vk.util import MATRIX_SIZE, bind_geometry, create_host_visible_buff
 from eng.vk.vma import VmaFlags
 from eng.vk.vma import ffi as vma_ffi
 
@@ -199,8 +199,7 @@ class RenderInstances:
         bound = None
         for draw in draws:
             if draw.vtx_buffer is not bound:
-                lib.vkCmdBindVertexBuffers(cmd, 0, 1, draw.vtx_buffer, _ZERO_OFFSET)
-                lib.vkCmdBindIndexBuffer(cmd, draw.idx_buffer, 0, vk.VK_INDEX_TYPE_UINT32)
+                bind_geometry(cmd, draw.vtx_buffer, draw.idx_buffer)
                 bound = draw.vtx_buffer
             lib.vkCmdPushConstants(cmd, pipeline.layout, stages, MATRIX_SIZE, 4, draw.push)
             offset = draw.row * INDIRECT_STRIDE
@@ -224,6 +223,3 @@ def _mapped_array(buffer: VkBuffer, dtype, columns: int) -> np.ndarray:
     """A numpy view of a persistently mapped buffer, `columns` values a row."""
     raw = vma_ffi.buffer(buffer.mapped_data, buffer.size)
     return np.frombuffer(raw, dtype).reshape(-1, columns)
-
-
-_ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])

@@ -22,7 +22,7 @@ from eng.vk.buf import VkBuffer
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
 from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
-from eng.vk.util import MATRIX_SIZE, ImageBarrier, create_host_visible_buff
+from eng.vk.util import MATRIX_SIZE, ImageBarrier, bind_geometry, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
 
 log = logging.getLogger("eng.render")
@@ -470,17 +470,13 @@ class RenderScn:
         self.inst_pipelines, self.instances = [], None
 
 
-_ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])
-
-
 def _record_items(cmd, layout, items: list[DrawItem]) -> None:
     """The book's per-draw loop: push the model matrix and material, draw the mesh."""
     lib = vk.lib
     bound = None
     for item in items:
         if item.vtx_buffer is not bound:
-            lib.vkCmdBindVertexBuffers(cmd, 0, 1, item.vtx_buffer, _ZERO_OFFSET)
-            lib.vkCmdBindIndexBuffer(cmd, item.idx_buffer, 0, vk.VK_INDEX_TYPE_UINT32)
+            bind_geometry(cmd, item.vtx_buffer, item.idx_buffer)
             bound = item.vtx_buffer
         lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
         lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
