@@ -149,7 +149,8 @@ class RenderScn:
         self, ctx, color_format: int, shader_stages, layouts: list, name: str
     ) -> list[VkPipeline]:
         """Two pipelines: opaque meshes need no blending (the same picture, less work for the
-        rasterizer); transparent ones blend as in the book, and are drawn last."""
+        rasterizer); transparent ones blend as in the book, and are drawn last. With the
+        pre-pass, a third draws depth alone and the opaque one tests EQUAL, writing no depth."""
         modules, pipelines = [], []
         try:
             for path, stage in shader_stages:
