@@ -2,7 +2,8 @@
 # Every GPU measurement of the performance issue (14) in one command, headless, for a lent
 # GPU machine (NVIDIA H200; no display there). Each run prints one line of JSON: its label and
 # the figures of `python -m game --bench` (fps, engine CPU ms wall and main-thread, GPU ms,
-# fragments per pixel, draws); with $OUT set, the full --bench files are kept there too.
+# fragments per pixel, draws); with $OUT set, every run's full --bench JSON is appended to
+# $OUT/device_bench_full.jsonl.
 #
 #   Sponza 1920x1080 and 3840x2160, each with and without --depth-prepass
 #   the default scene at 1920x1080; a clear-only frame (a scene with nothing in it) at both
@@ -55,7 +56,9 @@ run() {  # label frames options... -> one JSON line
     echo "{\"label\": \"$label\", \"error\": $("$PYTHON" -c 'import json,sys; print(json.dumps(sys.stdin.read()[-400:]))' <"$TMP/log")}"
     return
   fi
-  [ -n "${OUT:-}" ] && cp "$out" "$OUT/$label.json"
+  # the full --bench JSON of every run, one a line, in one file (a device run returns 8 files)
+  [ -n "${OUT:-}" ] && "$PYTHON" -c 'import json,sys; print(json.dumps(dict(label=sys.argv[1], **json.load(open(sys.argv[2])))))' \
+    "$label" "$out" >>"$OUT/device_bench_full.jsonl"
   "$PYTHON" - "$label" "$out" <<'PY'
 import json, sys
 label, path = sys.argv[1], sys.argv[2]
