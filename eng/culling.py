@@ -29,11 +29,35 @@ def world_boxes(
     return (low + high) / 2, (high - low) / 2
 
 
+def instance_boxes(
+    low: np.ndarray, high: np.ndarray, columns: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Centres and half-extents of the world-space boxes around one local box (low, high)
+    moved by (N, 4, 4) matrices stored as columns (GLSL's order, eng/instances.py). The same
+    boxes as `world_boxes` gives, from the centre and the absolute rotation-scale part instead
+    of eight corners."""
+    center, half = (low + high) / 2, (high - low) / 2
+    flat = columns.reshape(-1, 16)  # flat[:, 4 * j + i] is row i, column j
+    # (N, 3) views of (3, N) arrays: each axis is one contiguous vector, to write here and
+    # to multiply in `visible` (much faster than stacked 3x3 products or strided columns)
+    centers = np.empty((3, len(flat)), np.float32).T
+    extents = np.empty((3, len(flat)), np.float32).T
+    for i in range(3):
+        row = [flat[:, 4 * j + i] for j in range(3)]
+        centers[:, i] = flat[:, 12 + i] + row[0] * center[0] + row[1] * center[1]
+        centers[:, i] += row[2] * center[2]
+        extents[:, i] = np.abs(row[0]) * half[0] + np.abs(row[1]) * half[1]
+        extents[:, i] += np.abs(row[2]) * half[2]
+    return centers, extents
+
+
 def visible(planes: np.ndarray, centers: np.ndarray, extents: np.ndarray) -> np.ndarray:
     """Which boxes are at least partly inside all six planes."""
-    distance = centers @ planes[:, :3].T + planes[:, 3]
-    radius = extents @ np.abs(planes[:, :3]).T
-    return np.all(distance + radius >= 0, axis=1)
+    normals = planes[:, :3].astype(centers.dtype)
+    # (6, N): each plane's signed distance to each centre plus the box's reach towards it;
+    # reduced over the six planes as whole rows (a reduction over a short last axis is slow)
+    reach = normals @ centers.T + np.abs(normals) @ extents.T + planes[:, 3:].astype(centers.dtype)
+    return np.logical_and.reduce(reach >= 0, axis=0)
 
 
 def matrix_rows(m: glm.mat4) -> np.ndarray:

@@ -2,7 +2,9 @@
 
 A game object provides `init(eng_ctx) -> InitData`, `input(eng_ctx, delta_sec)`,
 `update(eng_ctx, delta_sec)` and `cleanup()`, as in the book's main.zig, and optionally
-`loaded(eng_ctx, models_cache)`, called once the models are on the GPU.
+`loaded(eng_ctx, models_cache)`, called once the models are on the GPU, and (not in the book)
+`animate(eng_ctx, delta_sec)`, called every frame, windowed or not: the scale scenes move
+their entities there.
 """
 
 import logging
@@ -65,8 +67,10 @@ class RunStats:
     cpu_seconds: float = 0.0  # process CPU time (all threads) over the frame loop
     load_s: float = 0.0
     first_frame_done: float = 0.0  # perf_counter() when the first frame finished on the GPU
-    stages: dict[str, list[float]] = field(default_factory=dict)
+    stages: dict[str, list[float]] = field(default_factory=dict)  # wall-clock seconds
+    thread_stages: dict[str, list[float]] = field(default_factory=dict)  # main thread's CPU
     gpu_frame_ms: list[float] = field(default_factory=list)
+    fragments: list[int] = field(default_factory=list)  # fragment shader invocations a frame
     draws_per_frame: int = 0
     vma: VmaStats | None = None  # after loading
     vma_live_at_exit: int | None = None  # allocations alive when the allocator was destroyed
@@ -110,6 +114,7 @@ class Engine:
         dedicated_images: bool = False,
         culling: bool = True,
         anisotropy: bool = True,
+        depth_prepass: bool = False,
         shaders: ShaderSet | None = None,
         snapshots: Snapshots | None = None,
     ) -> "Engine":
@@ -130,6 +135,7 @@ class Engine:
                 dedicated_images,
                 anisotropy,
                 shaders.stages,
+                depth_prepass,
             )
             engine.render.cull = culling
             return engine
@@ -183,8 +189,12 @@ class Engine:
         title_time, title_frames = start, 0
         grab = False  # F12 was pressed: capture the next frame rendered
         grabbed = None  # the pixels F12 read
+        timings = render.timings
+        animate = getattr(self.game, "animate", None)
         while wnd is None or not wnd.closed:
             now = time.perf_counter()
+            if timings is not None:
+                timings.begin()
             delta = now - last
             last = now
             delta_update += delta / time_u
@@ -202,8 +212,10 @@ class Engine:
                 self.game.update(eng_ctx, now - update_time)
                 delta_update -= 1
                 update_time = now
-            if render.timings is not None:
-                render.timings.add(input_update=time.perf_counter() - now)
+            if animate is not None:
+                animate(eng_ctx, delta)
+            if timings is not None:
+                timings.lap("input_update")
             last_frame = frames is not None and stats.frames == frames - 1
             # a window can close at any frame: then every frame is copied, the last one shown
             # is the screenshot
@@ -225,7 +237,7 @@ class Engine:
             if wnd is not None and now - title_time >= 1.0:
                 fps = (stats.frames - title_frames) / (now - title_time)
                 assert render.scn is not None, "made by Render.create"
-                draws = len(render.scn.visible_items)
+                draws = render.scn.draw_count
                 wnd.set_title(window_title(self.game.title, fps, draws, ctx.vma.statistics()))
                 title_time, title_frames = now, stats.frames
             if last_frame:
@@ -248,12 +260,14 @@ class Engine:
     def _collect(self, stats: RunStats) -> None:
         ctx, render = self._live()
         assert render.scn is not None, "made by Render.create"
-        stats.draws_per_frame = len(render.scn.visible_items)
+        stats.draws_per_frame = render.scn.draw_count
         if render.timings is not None:
             stats.stages = render.timings.stages
+            stats.thread_stages = render.timings.thread_stages
         if render.gpu_timer is not None:
             render.gpu_timer.collect_all(ctx)
             stats.gpu_frame_ms = render.gpu_timer.frame_ms
+            stats.fragments = render.gpu_timer.fragments
 
     def _live(self) -> tuple[VkCtx, Render]:
         """The context and the renderer, which exist until cleanup."""

@@ -9,7 +9,6 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -18,7 +17,7 @@ import vulkan as vk
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.models_cache import MaterialsCache, ModelsCache
 from eng.offscreen import OffscreenTarget
-from eng.profile import GpuTimer, StageTimings
+from eng.profile import GpuTimer, StageTimings, no_lap
 from eng.render_scn import COMMITTED_SHADERS, RenderScn
 from eng.scene import Scene
 from eng.texture_cache import TextureCache, device_texture_limit
@@ -107,9 +106,11 @@ class Render:
         dedicated_images: bool = False,
         anisotropy: bool = True,
         shader_stages: list[tuple[Path, int]] = COMMITTED_SHADERS,
+        depth_prepass: bool = False,
     ) -> "Render":
-        """With `profile`, stage times and GPU timestamps of every frame are recorded;
-        `shader_stages` are the scene's SPIR-V files and stages.
+        """With `profile`, stage times, GPU timestamps and fragment shader invocations of
+        every frame are recorded; `shader_stages` are the scene's SPIR-V files and stages;
+        `depth_prepass` see RenderScn.create.
 
         The book gives every image its own VkDeviceMemory; by default we let VMA place
         textures and attachments in its blocks (`dedicated_images` restores the book's way).
@@ -140,6 +141,7 @@ class Render:
                 VkTextSamplerInfo(anisotropy=anisotropy),
                 image_flags,
                 shader_stages,
+                depth_prepass,
             )
             r._build_color_barriers()
             return r
@@ -240,9 +242,12 @@ class Render:
         assert self.scn is not None, "made by create"
         frame = self.current_frame
         fence = self.fences[frame]
-        t0 = perf_counter()
+        timings = self.timings
+        lap = timings.lap if timings is not None else no_lap
+        if timings is not None:
+            timings.begin()
         fence.wait(ctx)
-        t1 = perf_counter()
+        lap("wait")
         wnd = eng_ctx.wnd
         if self.offscreen is None:
             assert wnd is not None and ctx.swap_chain is not None, "on screen: a window"
@@ -257,29 +262,20 @@ class Render:
             index = frame
         if self.gpu_timer is not None:
             self.gpu_timer.collect(ctx, frame, self.frames_rendered % GpuTimer.EVERY < 2)
-        t2 = perf_counter()
+        lap("acquire")
         self.scn.update_uniforms(eng_ctx.scene, frame)
-        t3 = perf_counter()
+        lap("uniforms")
         cmd = self._command_buffer(eng_ctx.scene, frame, index, capture)
-        t4 = perf_counter()
+        lap("record")
         fence.reset(ctx)
         self._submit(cmd, frame, index, fence)
-        t5 = perf_counter()
+        lap("submit")
         if self.offscreen is None:
             assert ctx.swap_chain is not None and self.queue_present is not None
             self.must_resize = not ctx.swap_chain.present(
                 self.queue_present, self.sems_render_complete[index].semaphore, index
             )
-        t6 = perf_counter()
-        if self.timings is not None:
-            self.timings.add(
-                wait=t1 - t0,
-                acquire=t2 - t1,
-                uniforms=t3 - t2,
-                record=t4 - t3,
-                submit=t5 - t4,
-                present=t6 - t5,
-            )
+        lap("present")
         self.current_frame = (frame + 1) % FRAMES_IN_FLIGHT
         self.frames_rendered += 1
         return True
@@ -289,7 +285,7 @@ class Render:
         target image if nothing it depends on changed (scene, entities, size), else a new
         recording. Capture frames are always recorded afresh."""
         assert self.scn is not None and self.queue_graphics is not None, "made by create"
-        version = self.scn.prepare(scene, self.models, self.materials, self.cull)
+        version = self.scn.prepare(self.ctx, scene, self.models, self.materials, frame, self.cull)
         key = (version, self.generation)
         recording = self.recordings.get((frame, index))
         if recording is None:

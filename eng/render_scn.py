@@ -21,6 +21,7 @@ from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
 from eng.entity import Entity
 from eng.models_cache import DEFAULT_MATERIAL_ID, MaterialsCache, ModelsCache
 from eng.offscreen import OffscreenTarget
+from eng.render_inst import RenderInstances
 from eng.scene import Scene
 from eng.shader_watch import SHADERS, STAGES
 from eng.texture_cache import TextureCache
@@ -30,7 +31,13 @@ from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
 from eng.vk.swap import VkSwapChain
 from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
-from eng.vk.util import MATRIX_SIZE, ImageBarrier, cleanup_on_error, create_host_visible_buff
+from eng.vk.util import (
+    MATRIX_SIZE,
+    ImageBarrier,
+    bind_geometry,
+    cleanup_on_error,
+    create_host_visible_buff,
+)
 from eng.vk.vma import ffi as vma_ffi
 
 Target = OffscreenTarget | VkSwapChain  # what the scene is drawn into
@@ -39,6 +46,7 @@ log = logging.getLogger("eng.render")
 COMMITTED_SHADERS = [
     (SHADERS / f"{name}.spv", stage) for name, _, stage in STAGES
 ]  # the SPIR-V of eng/res/shaders/
+INSTANCED_VTX = SHADERS / "scn_inst_vtx.spv"  # the vertex shader of the instanced path
 DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
 DESC_ID_MAT = "SCN_DESC_ID_MAT"
@@ -71,11 +79,14 @@ class DrawItem:
 class RenderScn:
     def __init__(self) -> None:
         self.image_flags = 0  # the VMA flags of the depth attachments, from create
+        self.depth_prepass = False  # opaque meshes drawn depth-only first (not in the book)
         self.texture_count = 0
         self.depth_attachments: list[Attachment] = []
         self.cam_buffers: list[VkBuffer] = []
         self.layouts: list[VkDescSetLayout] = []  # camera, materials, textures (sets 0-2)
-        self.pipelines: list[VkPipeline] = []  # opaque, blend
+        self.pipelines: list[VkPipeline] = []  # opaque, blend (and depth, with a pre-pass)
+        self.instances: RenderInstances | None = None  # instance batches (not in the book)
+        self.inst_pipelines: list[VkPipeline] = []  # opaque, blend, for the instances
         self.sampler: VkTextSampler | None = None
         self.draw_items: list[DrawItem] = []
         self.visible_items: list[DrawItem] = []  # what the next recording draws, in order
@@ -105,12 +116,16 @@ class RenderScn:
         sampler_info: VkTextSamplerInfo,
         image_flags: int,
         shader_stages: list[tuple[Path, int]] = COMMITTED_SHADERS,
+        depth_prepass: bool = False,
     ) -> "RenderScn":
         """`target` gives the colour format, extent and images (swapchain or offscreen);
+        with `depth_prepass`, opaque meshes are drawn twice: depth only, then shaded with an
+        EQUAL depth test, so each pixel is shaded once (not in the book; docs/performance.md);
         `image_flags` are the VMA flags of the depth attachments; `shader_stages` the SPIR-V
         files and stages of the pipelines. Everything is added to its list as soon as it
         exists, so a failure part-way cleans up exactly what was made."""
         with cleanup_on_error(cls(), ctx) as scn:
+            scn.depth_prepass = depth_prepass
             scn.image_flags = image_flags
             scn.texture_count = texture_count
             scn.sampler = VkTextSampler.create(ctx, sampler_info)
@@ -131,33 +146,70 @@ class RenderScn:
                         scn.layouts[0],
                     )
                 )
-            scn.pipelines = scn._create_pipelines(ctx, target.format, shader_stages)
+            scn.instances = RenderInstances.create(ctx)
+            scn.pipelines, scn.inst_pipelines = scn._create_all_pipelines(
+                ctx, target.format, shader_stages
+            )
             log.debug("pipelines created")
             scn._create_depth(ctx, target)
             return scn
 
-    def _create_pipelines(
+    def _create_all_pipelines(
         self, ctx: VkCtx, color_format: int, shader_stages: list[tuple[Path, int]]
+    ) -> tuple[list[VkPipeline], list[VkPipeline]]:
+        """The book's pipelines and the instanced ones (the same fragment shader; the vertex
+        shader reads the model matrix from set 3)."""
+        pipelines = self._create_pipelines(ctx, color_format, shader_stages, self.layouts, "scene")
+        instanced_stages = [
+            (INSTANCED_VTX if stage == vk.VK_SHADER_STAGE_VERTEX_BIT else path, stage)
+            for path, stage in shader_stages
+        ]
+        assert self.instances is not None and self.instances.layout is not None, "made first"
+        try:
+            layouts = [*self.layouts, self.instances.layout]
+            inst = self._create_pipelines(ctx, color_format, instanced_stages, layouts, "instanced")
+        except BaseException:
+            for pipeline in pipelines:
+                pipeline.cleanup(ctx)
+            raise
+        return pipelines, inst
+
+    def _create_pipelines(
+        self,
+        ctx: VkCtx,
+        color_format: int,
+        shader_stages: list[tuple[Path, int]],
+        layouts: list[VkDescSetLayout],
+        name: str,
     ) -> list[VkPipeline]:
         """Two pipelines: opaque meshes need no blending (the same picture, less work for the
-        rasterizer); transparent ones blend as in the book, and are drawn last."""
+        rasterizer); transparent ones blend as in the book, and are drawn last. With the
+        pre-pass, a third draws depth alone and the opaque one tests EQUAL, writing no depth."""
         modules, pipelines = [], []
         try:
             for path, stage in shader_stages:
                 modules.append(VkShaderModule.create(ctx, path, stage))
-            for blend in (False, True):
+            prepass = self.depth_prepass and name == "scene"
+            kinds = ["opaque", "blend"] + (["depth"] if prepass else [])
+            vertex_only = [m for m in modules if m.stage == vk.VK_SHADER_STAGE_VERTEX_BIT]
+            for kind in kinds:
+                shade_kept = prepass and kind == "opaque"  # only what the pre-pass kept
                 info = VkPipelineCreateInfo(
                     color_format=color_format,
                     depth_format=DEPTH_FORMAT,
-                    desc_set_layouts=self.layouts,
-                    modules=modules,
+                    desc_set_layouts=layouts,
+                    modules=vertex_only if kind == "depth" else modules,
                     push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
                     vtx_buff_desc=VTX_DESC,
-                    use_blend=blend,
+                    use_blend=kind == "blend",
                     spec_constants={0: self.texture_count},
+                    depth_compare=vk.VK_COMPARE_OP_EQUAL
+                    if shade_kept
+                    else vk.VK_COMPARE_OP_LESS_OR_EQUAL,
+                    depth_write=not shade_kept,
+                    color_write=kind != "depth",
                 )
-                name = "scene blend" if blend else "scene opaque"
-                pipelines.append(VkPipeline.create(ctx, info, name))
+                pipelines.append(VkPipeline.create(ctx, info, f"{name} {kind}"))
             return pipelines
         except BaseException:
             for pipeline in pipelines:
@@ -172,9 +224,9 @@ class RenderScn:
     ) -> None:
         """New pipelines from other shaders (the device must be idle); the old ones stay if
         creating the new ones fails. Recorded command buffers are then out of date."""
-        old, self.pipelines = (
-            self.pipelines,
-            self._create_pipelines(ctx, color_format, shader_stages),
+        old = self.pipelines + self.inst_pipelines
+        self.pipelines, self.inst_pipelines = self._create_all_pipelines(
+            ctx, color_format, shader_stages
         )
         for pipeline in old:
             pipeline.cleanup(ctx)
@@ -351,15 +403,18 @@ class RenderScn:
 
     def prepare(
         self,
+        ctx: VkCtx,
         scene: Scene,
         models_cache: ModelsCache,
         materials_cache: MaterialsCache,
+        frame: int,
         cull: bool = True,
     ) -> int:
-        """Brings the draw list up to date with the scene and the camera; returns a version
-        number that changes whenever recorded commands would differ.
+        """Brings the draw list up to date with the scene and the camera, and the frame
+        slot's instance matrices (`frame`) too; returns a version number that changes
+        whenever recorded commands would differ.
 
-        With `cull`, meshes outside the view frustum are left out.
+        With `cull`, meshes and instances outside the view frustum are left out.
         """
         if self._draw_key != _scene_key(scene):
             self.build_draw_items(scene, models_cache, materials_cache)
@@ -376,11 +431,16 @@ class RenderScn:
             )
             self._entity_versions = versions
             self.version += 1
+        # pyglm 2.8's stubs match mat4 * mat4 to their mat4x2 overload, which comes first
+        view_proj: glm.mat4 = (
+            scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix  # type: ignore[assignment]
+        )
+        assert self.instances is not None, "made by create"
+        if scene.batches or self.instances.draws:
+            planes = frustum_planes(view_proj) if cull else None
+            if self.instances.prepare(ctx, scene, models_cache, materials_cache, frame, planes):
+                self.version += 1
         if cull:
-            # pyglm 2.8's stubs match mat4 * mat4 to their mat4x2 overload, which comes first
-            view_proj: glm.mat4 = (
-                scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix  # type: ignore[assignment]
-            )
             if view_proj != self._view_proj or self.version != self._culled_version:
                 order = self._draw_order(view_proj)
                 self._view_proj = view_proj
@@ -408,8 +468,8 @@ class RenderScn:
         self.depth_barriers[image_index].record(cmd)
         lib.vkCmdBeginRendering(cmd, self.rendering_infos[image_index])
         graphics = vk.VK_PIPELINE_BIND_POINT_GRAPHICS
-        opaque, blend = self.pipelines
-        lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
+        opaque, blend, *depth = self.pipelines
+        lib.vkCmdBindPipeline(cmd, graphics, (depth or [opaque])[0].pipeline)
         lib.vkCmdSetViewport(cmd, 0, 1, self.viewport)
         lib.vkCmdSetScissor(cmd, 0, 1, self.scissor)
         layout = opaque.layout  # both pipelines' layouts are identical, hence compatible
@@ -423,20 +483,18 @@ class RenderScn:
             0,
             vk.ffi.NULL,
         )
-        bound = None
-        offsets = _ZERO_OFFSET
-        uint32 = vk.VK_INDEX_TYPE_UINT32
-        blending = False
-        for item in self.visible_items:
-            if item.transparent and not blending:
-                lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
-                blending = True
-            if item.vtx_buffer is not bound:
-                lib.vkCmdBindVertexBuffers(cmd, 0, 1, item.vtx_buffer, offsets)
-                lib.vkCmdBindIndexBuffer(cmd, item.idx_buffer, 0, uint32)
-                bound = item.vtx_buffer
-            lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
-            lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
+        items = self.visible_items
+        first_blended = next((i for i, item in enumerate(items) if item.transparent), len(items))
+        inst_opaque, inst_blend = self.inst_pipelines
+        if depth:  # the pre-pass: depth only, then shade what it left visible
+            _record_items(cmd, layout, items[:first_blended])
+            lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
+        _record_items(cmd, layout, items[:first_blended])
+        assert self.instances is not None, "made by create"
+        self.instances.record(cmd, inst_opaque, frame, transparent=False)
+        lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
+        _record_items(cmd, layout, items[first_blended:])
+        self.instances.record(cmd, inst_blend, frame, transparent=True)
         lib.vkCmdEndRendering(cmd)
 
     def resize(self, ctx: VkCtx, target: Target) -> None:
@@ -448,11 +506,18 @@ class RenderScn:
         for attachment in attachments:  # emptied first: never destroyed twice
             attachment.cleanup(ctx)
 
+    @property
+    def draw_count(self) -> int:
+        """Draw calls a frame records: one per visible mesh, one per mesh of each batch."""
+        return len(self.visible_items) + (self.instances.draw_count if self.instances else 0)
+
     def cleanup(self, ctx: VkCtx) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
         self._cleanup_depth(ctx)
-        for pipeline in self.pipelines:
+        for pipeline in self.pipelines + self.inst_pipelines:
             pipeline.cleanup(ctx)
+        if self.instances is not None:
+            self.instances.cleanup(ctx)
         for buffer in self.cam_buffers:
             buffer.cleanup(ctx)
         for layout in self.layouts:
@@ -460,9 +525,19 @@ class RenderScn:
         if self.sampler is not None:
             self.sampler.cleanup(ctx)
         self.pipelines, self.cam_buffers, self.layouts, self.sampler = [], [], [], None
+        self.inst_pipelines, self.instances = [], None
 
 
-_ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])
+def _record_items(cmd: Any, layout: Any, items: list[DrawItem]) -> None:
+    """The book's per-draw loop: push the model matrix and material, draw the mesh."""
+    lib = vk.lib
+    bound = None
+    for item in items:
+        if item.vtx_buffer is not bound:
+            bind_geometry(cmd, item.vtx_buffer, item.idx_buffer)
+            bound = item.vtx_buffer
+        lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
+        lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
 
 
 def _scene_key(scene: Scene) -> tuple[tuple[str, str], ...]:

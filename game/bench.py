@@ -17,8 +17,13 @@ from game import book_data
 if TYPE_CHECKING:  # for annotations only: the engine is imported where it is used
     from eng.engine import RunStats
 
+# --stress N and the frames each run renders (lavapipe draws 100,000 entities slowly)
+STRESS_FRAMES = ((100, 200), (1_000, 200), (10_000, 100), (100_000, 30))
 # Stages of a frame that are the engine's own CPU work (waits for the GPU are left out)
 CPU_STAGES = ("input_update", "uniforms", "record", "submit", "present")
+# ... of which these come before present (on lavapipe, present is the driver copying the image
+# into the window)
+BEFORE_PRESENT = CPU_STAGES[:-1]
 
 
 def process_age() -> float:
@@ -54,14 +59,20 @@ def _median_p95(values: list[float], scale: float = 1.0) -> dict[str, float]:
     return {"median": statistics.median(ordered) * scale, "p95": p95 * scale}
 
 
+def _per_frame(stages: dict[str, list[float]], names: tuple[str, ...]) -> list[float]:
+    """The sum of the named stages for each frame (the last frames where the counts differ:
+    the loop's first iterations may time the input stage before a frame was rendered)."""
+    present = [stages[s] for s in names if s in stages]
+    n = min((len(v) for v in present), default=0)
+    return [sum(v[len(v) - n + i] for v in present) for i in range(n)]
+
+
 def report(
     stats: "RunStats", scene: str, size: tuple[int, int], device: str, validation: bool
 ) -> dict:
     """The benchmark JSON for one run (see the performance issue for the fields)."""
     startup_s = process_age() - (time.perf_counter() - stats.first_frame_done)
-    stages = stats.stages
-    n = min((len(stages[s]) for s in CPU_STAGES if s in stages), default=0)
-    per_frame = [sum(stages[s][-n:][i] for s in CPU_STAGES if s in stages) for i in range(n)]
+    stages, threads = stats.stages, stats.thread_stages
     vma = stats.vma
     assert vma is not None, "Engine.run measures it once the scene is loaded"
     return {
@@ -74,9 +85,20 @@ def report(
         "validation": validation,
         "startup_s": round(startup_s, 4),
         "load_s": round(stats.load_s, 4),
-        "cpu_frame_ms": _median_p95(per_frame, 1e3),
+        "cpu_frame_ms": _median_p95(_per_frame(stages, CPU_STAGES), 1e3),
         "cpu_breakdown_ms": {s: _median_p95(v, 1e3)["median"] for s, v in stages.items()},
+        # the main thread's own CPU time (time.thread_time), beside the wall-clock figures
+        "thread_frame_ms": _median_p95(_per_frame(threads, CPU_STAGES), 1e3),
+        "thread_breakdown_ms": {s: _median_p95(v, 1e3)["median"] for s, v in threads.items()},
+        "before_present_ms": {
+            "wall": _median_p95(_per_frame(stages, BEFORE_PRESENT), 1e3)["median"],
+            "thread": _median_p95(_per_frame(threads, BEFORE_PRESENT), 1e3)["median"],
+        },
         "gpu_frame_ms": _median_p95(stats.gpu_frame_ms),
+        # fragment shader invocations per frame (a pipeline-statistics query) per pixel
+        "fragments_per_pixel": round(statistics.median(stats.fragments) / (size[0] * size[1]), 3)
+        if stats.fragments
+        else None,
         "fps": round(stats.fps, 3),
         "cpu_s_per_frame": round(stats.cpu_seconds / max(stats.frames, 1), 5),
         "draws_per_frame": stats.draws_per_frame,
@@ -93,39 +115,39 @@ def report(
     }
 
 
-RUNS = [  # (label, --scene or None for the default scene, size, frames)
-    ("default scene", None, "1280x720", 300),
-    ("Sponza (book)", "sponza", "1920x1080", 100),
+RUNS = [  # (label, options, size, frames)
+    ("default scene", [], "1280x720", 300),
+    ("Sponza (book)", ["--scene", "sponza"], "1920x1080", 100),
 ]
+SCALE_SIZE = "320x240"
+SCALE_RUNS = [  # (label, options, frames): the scale scenes, headless at SCALE_SIZE
+    *((f"--stress {n:,}", ["--stress", str(n)], frames) for n, frames in STRESS_FRAMES),
+    ("--stress-static 10,000 (flying)", ["--stress-static", "10000"], 100),
+]
+
+
+def run_bench(label: str, options: list[str], size: str, frames: int) -> dict | None:
+    """One benchmark run in a fresh process; its JSON, or None (reported) if it failed."""
+    out = PROJECT_ROOT / "build" / f"bench-{''.join(c if c.isalnum() else '-' for c in label)}.json"
+    args = ["--headless", "--no-validation", "--frames", str(frames), "--size", size]
+    args += ["--bench", str(out), *options]
+    result = subprocess.run([sys.executable, "-m", "game", *args], capture_output=True, text=True)
+    if result.returncode != 0:
+        print(f"{label}: failed\n{result.stderr}", file=sys.stderr)
+        return None
+    print(f"{label}: {out}")
+    return json.loads(out.read_text())
 
 
 def main() -> int:
     rows = []
-    for label, scene, size, frames in RUNS:
-        if scene in book_data.MODELS and book_data.find_res() is None:
+    for label, options, size, frames in RUNS:
+        if "sponza" in options and book_data.find_res() is None:
             print(f"skipping {label}: run `make book-data` to download the book's models")
             continue
-        out = PROJECT_ROOT / "build" / f"bench-{label.split()[0].lower()}.json"
-        args = [
-            "--headless",
-            "--no-validation",
-            "--frames",
-            str(frames),
-            "--size",
-            size,
-            "--bench",
-            str(out),
-        ]
-        if scene is not None:
-            args += ["--scene", str(scene)]
-        result = subprocess.run(
-            [sys.executable, "-m", "game", *args], capture_output=True, text=True
-        )
-        if result.returncode != 0:
-            print(f"{label}: failed\n{result.stderr}", file=sys.stderr)
+        if (data := run_bench(label, options, size, frames)) is None:
             return 1
-        rows.append((label, json.loads(out.read_text())))
-        print(f"{label}: {out}")
+        rows.append((label, data))
     header = (
         "scene",
         "size",
@@ -155,6 +177,28 @@ def main() -> int:
                     str(r["device_memory_allocations"]),
                 ]
             )
+        )
+    return scaling_table()
+
+
+def scaling_table() -> int:
+    """The scale scenes: the engine's CPU time per frame as the entity count grows."""
+    rows = []
+    for label, options, frames in SCALE_RUNS:
+        if (data := run_bench(label, options, SCALE_SIZE, frames)) is None:
+            return 1
+        rows.append((label, data))
+    print(f"scaling, headless {SCALE_SIZE}")
+    print(
+        "scene | engine CPU ms (median / p95) | main-thread CPU ms | before present ms | "
+        "draws | fps"
+    )
+    for label, r in rows:
+        cpu = r["cpu_frame_ms"]
+        print(
+            f"{label} | {cpu['median']:.2f} / {cpu['p95']:.2f} | "
+            f"{r['thread_frame_ms']['median']:.2f} | {r['before_present_ms']['wall']:.2f} | "
+            f"{r['draws_per_frame']} | {r['fps']:.1f}"
         )
     return 0
 

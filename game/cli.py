@@ -160,6 +160,33 @@ def build_parser() -> argparse.ArgumentParser:
         help="anisotropic texture filtering at the device's maximum, as the book does",
     )
     p.add_argument(
+        "--depth-prepass",
+        action="store_true",
+        help="draw opaque meshes depth-only first, then shade each pixel once with an EQUAL "
+        "depth test (not in the book; see docs/performance.md)",
+    )
+    p.add_argument(
+        "--instanced",
+        action="store_true",
+        help="draw the scene's entities instanced, one batch per model, model matrices in a "
+        "storage buffer (not in the book: the scale scenes' path)",
+    )
+    stress = p.add_mutually_exclusive_group()
+    stress.add_argument(
+        "--stress",
+        type=_positive,
+        metavar="N",
+        help="N entities of the default scene's models over a large floor, all moving and "
+        "turning every frame (instanced)",
+    )
+    stress.add_argument(
+        "--stress-static",
+        type=_positive,
+        metavar="N",
+        help="the default scene's models tiled to N meshes, with a camera flying through "
+        "them (instanced)",
+    )
+    p.add_argument(
         "--dedicated-images",
         action="store_true",
         help="give every image its own VkDeviceMemory, as the book does (default: VMA pools)",
@@ -313,10 +340,19 @@ def run(args: argparse.Namespace) -> int:
     from game.main import TITLE, Game
     from game.scenes import load_spec
 
+    stress = args.stress or args.stress_static
+    if stress and args.scene is not None:
+        raise UsageError("--stress and --stress-static use the default scene: leave out --scene")
     spec = load_spec(args.scene, args.view)
+    if stress:
+        from game.stress import StressGame
+
+        game: Game = StressGame(spec, stress, static=args.stress_static is not None)
+    else:
+        game = Game(spec, args.instanced)
     size = args.size or DEFAULT_SIZE
     with Engine.create(
-        Game(spec),
+        game,
         constants,
         TITLE,
         size,
@@ -326,6 +362,7 @@ def run(args: argparse.Namespace) -> int:
         dedicated_images=args.dedicated_images,
         culling=args.culling,
         anisotropy=args.anisotropy,
+        depth_prepass=args.depth_prepass,
         shaders=ShaderSet.create(args.shaders, args.watch_shaders),
         snapshots=Snapshots(args.vma_report, args.vma_map),
     ) as engine:
@@ -342,6 +379,8 @@ def run(args: argparse.Namespace) -> int:
         from game.bench import report
 
         scene = str(args.scene or "default scene")
+        if stress:
+            scene = f"{'stress-static' if args.stress_static else 'stress'} {stress}"
         text = json.dumps(report(stats, scene, size, device, constants.validation), indent=2)
         outputs.append(("--bench", args.bench, lambda f: f.write(f"{text}\n".encode())))
     failed = []

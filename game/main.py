@@ -11,6 +11,7 @@ from pyglm import glm
 
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity
+from eng.instances import batches_from_entities
 from eng.models_cache import ModelsCache
 from game.scenes import SceneSpec
 
@@ -25,19 +26,29 @@ class Game:
 
     title = TITLE
 
-    def __init__(self, spec: SceneSpec) -> None:
+    def __init__(self, spec: SceneSpec, instanced: bool = False) -> None:
+        """With `instanced`, the entities are drawn through the instanced path (not in the
+        book: eng/instances.py), one batch per model."""
         self.spec = spec
+        self.instanced = instanced
         self._keys: dict[str, int] | None = None
 
     def init(self, eng_ctx: EngCtx) -> InitData:
         scene = eng_ctx.scene
+        entities = []
         for data in self.spec.entities:
             entity = Entity(data.id, data.model_id)
             entity.set_pos(*data.pos)
             entity.set_rotation_deg(*data.rotation)
             entity.scale = data.scale
             entity.update()
-            scene.add_entity(entity)
+            entities.append(entity)
+        if self.instanced:
+            for batch in batches_from_entities(entities):
+                scene.add_batch(batch)
+        else:
+            for entity in entities:
+                scene.add_entity(entity)
         view = scene.camera.view_data
         view.pos = glm.vec3(*self.spec.camera.pos)
         view.pitch = math.radians(self.spec.camera.pitch)

@@ -19,11 +19,14 @@ PIXEL_TOLERANCE = 24
 MAX_DIFFERING = 0.005
 
 
-def render_headless(constants, scene=None, view=None, size=(320, 240), frames=2, features=()):
-    """Renders a scene offscreen with validation; returns (RGBA image, validation messages)."""
+def render_headless(
+    constants, scene=None, view=None, size=(320, 240), frames=2, features=(), **options
+):
+    """Renders a scene offscreen with validation; returns (RGBA image, validation messages).
+    `options` go to Engine.create (depth_prepass=True, ...)."""
     spec = load_spec(scene, view)
     engine = Engine.create(
-        Game(spec), constants, TITLE, size, headless=True, validation_features=features
+        Game(spec), constants, TITLE, size, headless=True, validation_features=features, **options
     )
     validation_log = engine.ctx.instance.validation_log
     assert validation_log is not None, "validation layers are not active"

@@ -25,6 +25,10 @@ FIELDS = {
     "validation_messages": int,
     "vma_live_allocations_at_exit": int,
     "validation": bool,
+    "thread_frame_ms": dict,
+    "thread_breakdown_ms": dict,
+    "before_present_ms": dict,
+    "fragments_per_pixel": float,
 }
 
 
@@ -47,5 +51,10 @@ def test_bench_writes_the_documented_json(tmp_path):
     assert data["vma"]["allocations"] > 0 and data["draws_per_frame"] > 0
     assert data["gpu_frame_ms"]["median"] > 0
     assert data["validation"] is True
+    # the main thread's own CPU time cannot exceed the wall-clock time of the same stages
+    assert set(data["thread_breakdown_ms"]) == set(data["cpu_breakdown_ms"])
+    assert 0 < data["thread_frame_ms"]["median"] <= data["cpu_frame_ms"]["median"] * 1.05
+    assert 0 < data["before_present_ms"]["thread"] <= data["thread_frame_ms"]["median"]
+    assert 0 < data["fragments_per_pixel"] < 10
     assert data["validation_messages"] == 0
     assert data["vma_live_allocations_at_exit"] == 0

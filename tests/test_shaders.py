@@ -47,7 +47,9 @@ def semantic(spv: bytes) -> tuple[Counter, Counter]:
     return code, interface
 
 
-@pytest.mark.parametrize(("name", "stage"), [("scn_vtx", "vert"), ("scn_frg", "frag")])
+@pytest.mark.parametrize(
+    ("name", "stage"), [("scn_vtx", "vert"), ("scn_frg", "frag"), ("scn_inst_vtx", "vert")]
+)
 def test_committed_spirv_is_compiled_from_the_glsl(tmp_path, name, stage):
     glslc = shutil.which("glslc")
     assert glslc, "glslc is not installed (scripts/setup.sh installs it)"

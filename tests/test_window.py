@@ -56,3 +56,33 @@ def test_escape_closes_the_window(xvfb_display, constants):
     engine = Engine.create(EscapeGame(load_spec(None, None)), constants, TITLE, (160, 120))
     stats, _ = engine.run(1000)
     assert 3 <= stats.frames < 20
+
+
+def test_one_poll_takes_every_queued_event(xvfb_display):
+    """Wnd.poll_events pumps once and drains SDL's queue in batches: more key presses than
+    one batch holds, and mouse motion between them, all arrive in a single poll."""
+    from eng.wnd import _EVENT_BATCH, Wnd
+
+    wnd = Wnd.create("events", 160, 120)
+    try:
+        sdl = wnd.sdl
+        wnd.poll_events()  # whatever the window manager sent first
+        # A, B, ... : more than a batch, and short of Escape (which closes the window)
+        scancodes = list(range(sdl.SDL_SCANCODE_A, sdl.SDL_SCANCODE_A + _EVENT_BATCH + 4))
+        assert sdl.SDL_SCANCODE_ESCAPE not in scancodes
+        for scancode in scancodes:
+            key = sdl.SDL_Event()
+            key.type = sdl.SDL_EVENT_KEY_DOWN
+            key.key.scancode = scancode
+            sdl.SDL_PushEvent(key)
+            motion = sdl.SDL_Event()
+            motion.type = sdl.SDL_EVENT_MOUSE_MOTION
+            motion.motion.xrel = 1.0
+            sdl.SDL_PushEvent(motion)
+        wnd.poll_events()
+        assert wnd.key_presses == set(scancodes)
+        assert wnd.mouse.delta_x == len(scancodes)
+        wnd.poll_events()
+        assert wnd.key_presses == set() and wnd.mouse.delta_x == 0
+    finally:
+        wnd.cleanup()

@@ -45,7 +45,12 @@ class VkDevice:
         features = vk.VkPhysicalDeviceFeatures2(
             sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
             pNext=f13,
-            features=vk.VkPhysicalDeviceFeatures(samplerAnisotropy=phys.features.samplerAnisotropy),
+            features=vk.VkPhysicalDeviceFeatures(
+                samplerAnisotropy=phys.features.samplerAnisotropy,
+                # the instanced draws' indirect commands start at their batch's matrices
+                drawIndirectFirstInstance=phys.features.drawIndirectFirstInstance,
+                pipelineStatisticsQuery=phys.features.pipelineStatisticsQuery,
+            ),
         )
         create_info = vk.VkDeviceCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,

@@ -59,6 +59,9 @@ class VkPipelineCreateInfo:
     vtx_buff_desc: VtxBuffDesc
     use_blend: bool = False
     spec_constants: dict[int, int] = field(default_factory=dict)  # constant_id -> uint32
+    depth_compare: int = vk.VK_COMPARE_OP_LESS_OR_EQUAL
+    depth_write: bool = True
+    color_write: bool = True  # False: a depth-only pipeline (a depth pre-pass)
 
 
 class VkPipeline:
@@ -135,8 +138,8 @@ class VkPipeline:
         depth = vk.VkPipelineDepthStencilStateCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO,
             depthTestEnable=vk.VK_TRUE,
-            depthWriteEnable=vk.VK_TRUE,
-            depthCompareOp=vk.VK_COMPARE_OP_LESS_OR_EQUAL,
+            depthWriteEnable=vk.VK_TRUE if info.depth_write else vk.VK_FALSE,
+            depthCompareOp=info.depth_compare,
         )
         blend_attachment = vk.VkPipelineColorBlendAttachmentState(
             blendEnable=vk.VK_TRUE if info.use_blend else vk.VK_FALSE,
@@ -146,10 +149,14 @@ class VkPipeline:
             srcAlphaBlendFactor=vk.VK_BLEND_FACTOR_SRC_ALPHA,
             dstAlphaBlendFactor=vk.VK_BLEND_FACTOR_ZERO,
             alphaBlendOp=vk.VK_BLEND_OP_ADD,
-            colorWriteMask=vk.VK_COLOR_COMPONENT_R_BIT
-            | vk.VK_COLOR_COMPONENT_G_BIT
-            | vk.VK_COLOR_COMPONENT_B_BIT
-            | vk.VK_COLOR_COMPONENT_A_BIT,
+            colorWriteMask=(
+                vk.VK_COLOR_COMPONENT_R_BIT
+                | vk.VK_COLOR_COMPONENT_G_BIT
+                | vk.VK_COLOR_COMPONENT_B_BIT
+                | vk.VK_COLOR_COMPONENT_A_BIT
+            )
+            if info.color_write
+            else 0,
         )
         blend = vk.VkPipelineColorBlendStateCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO,

@@ -175,6 +175,16 @@ class ImageBarrier:
         vk.lib.vkCmdPipelineBarrier2(cmd, self.dep)
 
 
+_ZERO_OFFSET = vk.ffi.new("VkDeviceSize[1]", [0])
+
+
+def bind_geometry(cmd: Any, vtx_buffer: Any, idx_buffer: Any) -> None:
+    """Binds one model's vertex buffer (a VkBuffer[1] cdata, binding 0) and its uint32 index
+    buffer, both from offset 0, through `vk.lib` (the draw loops)."""
+    vk.lib.vkCmdBindVertexBuffers(cmd, 0, 1, vtx_buffer, _ZERO_OFFSET)
+    vk.lib.vkCmdBindIndexBuffer(cmd, idx_buffer, 0, vk.VK_INDEX_TYPE_UINT32)
+
+
 def copy_region(width: int, height: int) -> Any:
     """A VkBufferImageCopy of a whole tightly packed colour image, mip level 0."""
     return vk.VkBufferImageCopy(

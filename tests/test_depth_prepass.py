@@ -1,0 +1,49 @@
+"""The depth pre-pass (`--depth-prepass`): the same golden pictures, each pixel shaded once."""
+
+import pytest
+
+from eng.engine import Engine
+from game.main import TITLE, Game
+from game.scenes import load_spec
+
+from .conftest import BOOK_MODELS, CRATE
+from .render_utils import compare_golden, render_headless
+
+SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
+
+
+@pytest.mark.parametrize(
+    ("name", "scene", "size"),
+    [
+        ("default_scene", None, (320, 240)),
+        ("crate_fit", CRATE, (256, 256)),
+        pytest.param("sponza_book", SPONZA, (480, 270), marks=pytest.mark.book_data),
+    ],
+)
+def test_prepass_matches_the_golden_images(lavapipe, name, scene, size):
+    image, messages = render_headless(lavapipe, scene, None, size, depth_prepass=True)
+    assert messages == []
+    compare_golden(image, name, regenerate=False)
+
+
+def fragments_per_frame(constants, depth_prepass: bool) -> int:
+    """Fragment shader invocations of a default-scene frame (pipeline-statistics query)."""
+    engine = Engine.create(
+        Game(load_spec(None, None)),
+        constants,
+        TITLE,
+        (320, 240),
+        headless=True,
+        profile=True,
+        depth_prepass=depth_prepass,
+    )
+    stats, _ = engine.run(12)
+    assert stats.validation_messages == 0 and stats.fragments
+    assert len(set(stats.fragments)) == 1  # a still scene: the same count every frame
+    return stats.fragments[0]
+
+
+def test_prepass_shades_fewer_fragments(lavapipe):
+    without, with_prepass = (fragments_per_frame(lavapipe, p) for p in (False, True))
+    assert with_prepass < without
+    assert with_prepass <= 320 * 240  # the scene is opaque: at most one per pixel
