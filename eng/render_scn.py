@@ -147,32 +147,36 @@ class RenderScn:
                     )
                 )
             scn.instances = RenderInstances.create(ctx)
-            scn.pipelines, scn.inst_pipelines = scn._create_all_pipelines(
-                ctx, target.format, shader_stages
+            scn._create_all_pipelines(
+                ctx, target.format, shader_stages, scn.pipelines, scn.inst_pipelines
             )
             log.debug("pipelines created")
             scn._create_depth(ctx, target)
             return scn
 
     def _create_all_pipelines(
-        self, ctx: VkCtx, color_format: int, shader_stages: list[tuple[Path, int]]
-    ) -> tuple[list[VkPipeline], list[VkPipeline]]:
-        """The book's pipelines and the instanced ones (the same fragment shader; the vertex
-        shader reads the model matrix from set 3)."""
-        pipelines = self._create_pipelines(ctx, color_format, shader_stages, self.layouts, "scene")
+        self,
+        ctx: VkCtx,
+        color_format: int,
+        shader_stages: list[tuple[Path, int]],
+        pipelines: list[VkPipeline],
+        inst: list[VkPipeline],
+    ) -> None:
+        """The book's pipelines into `pipelines` and the instanced ones into `inst` (the same
+        fragment shader; the vertex shader reads the model matrix from set 3). Each list is
+        extended in the statement that makes its pipelines, so its owner cleans up what exists."""
+        pipelines.extend(
+            self._create_pipelines(ctx, color_format, shader_stages, self.layouts, "scene")
+        )
         instanced_stages = [
             (INSTANCED_VTX if stage == vk.VK_SHADER_STAGE_VERTEX_BIT else path, stage)
             for path, stage in shader_stages
         ]
         assert self.instances is not None and self.instances.layout is not None, "made first"
-        try:
-            layouts = [*self.layouts, self.instances.layout]
-            inst = self._create_pipelines(ctx, color_format, instanced_stages, layouts, "instanced")
-        except BaseException:
-            for pipeline in pipelines:
-                pipeline.cleanup(ctx)
-            raise
-        return pipelines, inst
+        layouts = [*self.layouts, self.instances.layout]
+        inst.extend(
+            self._create_pipelines(ctx, color_format, instanced_stages, layouts, "instanced")
+        )
 
     def _create_pipelines(
         self,
@@ -224,10 +228,16 @@ class RenderScn:
     ) -> None:
         """New pipelines from other shaders (the device must be idle); the old ones stay if
         creating the new ones fails. Recorded command buffers are then out of date."""
+        pipelines: list[VkPipeline] = []
+        inst: list[VkPipeline] = []
+        try:
+            self._create_all_pipelines(ctx, color_format, shader_stages, pipelines, inst)
+        except BaseException:
+            for pipeline in pipelines + inst:
+                pipeline.cleanup(ctx)
+            raise
         old = self.pipelines + self.inst_pipelines
-        self.pipelines, self.inst_pipelines = self._create_all_pipelines(
-            ctx, color_format, shader_stages
-        )
+        self.pipelines, self.inst_pipelines = pipelines, inst
         for pipeline in old:
             pipeline.cleanup(ctx)
         self.version += 1

@@ -164,7 +164,7 @@ def main(start: int) -> None:
             why = "not reached again"
         if why is None and messages:
             why = messages[0][:300]
-        if why is None and any(c.instance is not None for c in contexts):
+        if why is None and any(c._instance is not None for c in contexts):
             why = "the Vulkan context was never destroyed"
         path, line, function = survey.reached[index]
         where = f"{Path(path).relative_to(ROOT)}:{line} {function}"
