@@ -1,8 +1,8 @@
 """Book ch.10 (render.zig): frames in flight, acquire / record / submit / present, resize.
 
 Without a window the engine renders into an `OffscreenTarget` (eng/offscreen.py) that stands in
-for the swapchain; any frame can be captured into a host-visible buffer (a screenshot), windowed
-or not. The profiler of `--bench` is in eng/profile.py.
+for the swapchain; any frame can be captured into a host-visible buffer (a screenshot, by
+eng/capture.py), windowed or not. The profiler of `--bench` is in eng/profile.py.
 """
 
 import contextlib
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import vulkan as vk
 
+from eng.capture import FrameCapture
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.models_cache import MaterialsCache, ModelsCache
 from eng.offscreen import OffscreenTarget
@@ -25,7 +26,7 @@ from eng.vk.buf import VkBuffer
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
 from eng.vk.ctx import VkCtx
 from eng.vk.queue import VkQueue
-from eng.vk.swap import Extent, VkSwapChain
+from eng.vk.swap import VkSwapChain
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
 from eng.vk.util import (
@@ -33,7 +34,6 @@ from eng.vk.util import (
     ImageBarrier,
     VulkanError,
     cleanup_on_error,
-    copy_region,
     interrupts_deferred,
     vk_int,
 )
@@ -47,8 +47,6 @@ log = logging.getLogger("eng.render")
 _COLOR_OUT = vk.VK_PIPELINE_STAGE_2_COLOR_ATTACHMENT_OUTPUT_BIT
 _COLOR_WRITE = vk.VK_ACCESS_2_COLOR_ATTACHMENT_WRITE_BIT
 _COLOR_OPT = vk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL
-_TRANSFER_SRC = vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
-_BGRA_FORMATS = {vk.VK_FORMAT_B8G8R8A8_SRGB, vk.VK_FORMAT_B8G8R8A8_UNORM}
 
 
 @dataclass(slots=True)
@@ -77,10 +75,7 @@ class Render:
         self.queue_present: VkQueue | None = None
         self.sems_render_complete: list[VkSemaphore] = []
         self.sems_pres_complete: list[VkSemaphore] = []
-        # a host-visible copy of the frame per frame slot, and (slot, extent, format) of the
-        # last frame copied, for screenshots
-        self._captures: list[VkBuffer | None] = [None] * FRAMES_IN_FLIGHT
-        self._captured: tuple[int, Extent, int] | None = None
+        self.capture = FrameCapture()  # screenshots
         self.generation = 0  # bumped by resize: recorded command buffers are then stale
         self.recordings: dict[tuple[int, int], Recording] = {}  # by (frame slot, target image)
         self._submits: dict[tuple[int, int, int], tuple[Any, tuple[Any, ...]]] = {}
@@ -308,7 +303,16 @@ class Render:
         self._color_init[index].record(cmd)
         self.scn.record(cmd, index, frame)
         if capture:
-            self._record_capture(cmd, index)
+            target = self.target
+            self.capture.record(
+                self.ctx,
+                cmd,
+                frame,
+                target.images[index],
+                target.extent,
+                target.format,
+                self.offscreen is None,
+            )
         elif self._color_finish:
             self._color_finish[index].record(cmd)
         if self.gpu_timer is not None:
@@ -336,76 +340,13 @@ class Render:
             submit = self._submits[key] = self.queue_graphics.prebuild_submit([cmd], waits, signals)
         self.queue_graphics.submit_prebuilt(submit, fence.fence)
 
-    def _record_capture(self, cmd: Any, index: int) -> None:
-        """Copies the frame's colour image into the frame slot's host-visible buffer (made
-        or remade at the size of the target; the slot's fence has signalled, so the old one is
-        idle), then finishes the image."""
-        ctx = self.ctx
-        extent = self.target.extent
-        frame = self.current_frame
-        size = extent.width * extent.height * 4
-        old = self._captures[frame]
-        if old is not None and old.size != size:
-            old.cleanup(ctx)  # a second cleanup of it destroys nothing
-            self._captures[frame] = None
-        if self._captures[frame] is None:
-            self._captures[frame] = VkBuffer.create(
-                ctx,
-                size,
-                vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT,
-                VmaFlags.HOST_ACCESS_RANDOM | VmaFlags.MAPPED,
-                name=f"screenshot {frame}",
-            )
-        buffer = self._captures[frame]
-        assert buffer is not None
-        self._captured = (frame, extent, self.target.format)
-        image = self.target.images[index]
-        to_src = ImageBarrier(
-            image,
-            _COLOR_OPT,
-            _TRANSFER_SRC,
-            _COLOR_OUT,
-            _COLOR_WRITE,
-            vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT,
-            vk.VK_ACCESS_2_TRANSFER_READ_BIT,
-            vk.VK_IMAGE_ASPECT_COLOR_BIT,
-        )
-        to_src.record(cmd)
-        region = copy_region(extent.width, extent.height)
-        vk.vkCmdCopyImageToBuffer(cmd, image, _TRANSFER_SRC, buffer.buffer, 1, [region])
-        if self.offscreen is None:  # back to the presentation engine
-            back = ImageBarrier(
-                image,
-                _TRANSFER_SRC,
-                vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
-                vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT,
-                vk.VK_ACCESS_2_TRANSFER_READ_BIT,
-                vk.VK_PIPELINE_STAGE_2_NONE,
-                0,
-                vk.VK_IMAGE_ASPECT_COLOR_BIT,
-            )
-            back.record(cmd)
-
     @property
     def has_capture(self) -> bool:
-        return self._captured is not None
+        return self.capture.has_capture
 
     def read_capture(self) -> np.ndarray:
-        """The last captured frame as an (height, width, 4) RGBA uint8 array; its buffer is
-        destroyed (its fence has signalled), so a one-off screenshot keeps no memory."""
-        assert self._captured is not None, "read_capture follows a render(capture=True)"
-        frame, extent, fmt = self._captured
-        self.fences[frame].wait(self.ctx)
-        self._captured = None
-        buffer = self._captures[frame]
-        assert buffer is not None, "the captured frame's buffer"
-        data = buffer.read(self.ctx, extent.width * extent.height * 4)
-        buffer.cleanup(self.ctx)  # a second cleanup of it destroys nothing
-        self._captures[frame] = None
-        pixels = np.frombuffer(data, np.uint8).reshape(extent.height, extent.width, 4)
-        if fmt in _BGRA_FORMATS:
-            pixels = pixels[..., [2, 1, 0, 3]]
-        return pixels.copy()
+        """The last captured frame as RGBA pixels (FrameCapture.read)."""
+        return self.capture.read(self.ctx, self.fences)
 
     def reload_shaders(self, shader_stages: list[tuple[Path, int]]) -> None:
         """Between frames: the scene's pipelines from new shaders (`--watch-shaders`)."""
@@ -440,9 +381,7 @@ class Render:
         ctx = self.ctx
         with contextlib.suppress(DeviceLostError):  # a lost device runs nothing: destroy all
             ctx.device.wait()
-        for buffer in self._captures:
-            if buffer is not None:
-                buffer.cleanup(ctx)
+        self.capture.cleanup(ctx)
         if self.scn is not None:
             self.scn.cleanup(ctx)
         self.textures.cleanup(ctx)
