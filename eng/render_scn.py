@@ -2,25 +2,23 @@
 sets, the pipeline, and the draw loop.
 
 The draw loop calls the `vulkan` package's `lib` functions with cdata built beforehand (at
-create, resize or when the scene changes), so a frame allocates nothing per mesh.
+create, resize or when the scene changes), so a frame allocates nothing per mesh: the draw
+list and its culling are in eng/draw_list.py, the rendering infos in eng/pass_structs.py.
 """
 
 import logging
-import struct
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import vulkan as vk
 from pyglm import glm
 
 from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
-from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
-from eng.entity import Entity
-from eng.models_cache import DEFAULT_MATERIAL_ID, MaterialsCache, ModelsCache
-from eng.offscreen import OffscreenTarget
+from eng.culling import frustum_planes
+from eng.draw_list import PUSH_SIZE, PUSH_STAGES, DrawList, record_items
+from eng.models_cache import MaterialsCache, ModelsCache
+from eng.pass_structs import PassStructs, Target
 from eng.render_inst import RenderInstances
 from eng.scene import Scene
 from eng.shader_watch import SHADERS, STAGES
@@ -29,18 +27,13 @@ from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
-from eng.vk.swap import VkSwapChain
 from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
 from eng.vk.util import (
     MATRIX_SIZE,
-    ImageBarrier,
-    bind_geometry,
     cleanup_on_error,
     create_host_visible_buff,
 )
 from eng.vk.vma import ffi as vma_ffi
-
-Target = OffscreenTarget | VkSwapChain  # what the scene is drawn into
 
 log = logging.getLogger("eng.render")
 COMMITTED_SHADERS = [
@@ -51,29 +44,10 @@ DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
 DESC_ID_MAT = "SCN_DESC_ID_MAT"
 DESC_ID_TEXTS = "SCN_DESC_ID_TEXTS"
-PUSH_SIZE = MATRIX_SIZE + 4  # model matrix + material index
-PUSH_STAGES = vk.VK_SHADER_STAGE_VERTEX_BIT | vk.VK_SHADER_STAGE_FRAGMENT_BIT
 VTX_DESC = VtxBuffDesc(
     stride=20,
     attributes=((0, vk.VK_FORMAT_R32G32B32_SFLOAT, 0), (1, vk.VK_FORMAT_R32G32_SFLOAT, 12)),
 )
-
-
-@dataclass
-class DrawItem:
-    """One mesh of one entity, with its push constants ready to send."""
-
-    entity: Entity
-    vtx_buffer: object  # VkBuffer[1] cdata for vkCmdBindVertexBuffers
-    idx_buffer: object
-    first_index: int
-    index_count: int
-    vertex_offset: int
-    push: object  # char[PUSH_SIZE] cdata
-    transparent: bool
-    bounds_min: tuple[float, float, float]
-    bounds_max: tuple[float, float, float]
-    version: int = -1
 
 
 class RenderScn:
@@ -88,24 +62,10 @@ class RenderScn:
         self.instances: RenderInstances | None = None  # instance batches (not in the book)
         self.inst_pipelines: list[VkPipeline] = []  # opaque, blend, for the instances
         self.sampler: VkTextSampler | None = None
-        self.draw_items: list[DrawItem] = []
-        self.visible_items: list[DrawItem] = []  # what the next recording draws, in order
-        self._draw_key: tuple[tuple[str, str], ...] | None = None
-        self._entity_versions: tuple[int, ...] | None = ()
+        self.draw_list = DrawList()
         self.version = 0
-        self._culled_version = -1
-        self._view_proj: glm.mat4 | None = None
-        self._order: tuple[int, ...] | None = None
-        # bounds of the draw items, local (per mesh) and in the world (per entity's matrix)
-        self._local_min = self._local_max = np.zeros((0, 3), np.float32)
-        self._centers = self._extents = np.zeros((0, 3), np.float32)
-        self._keep: list[Any] = []  # cdata the prebuilt structs point into
-        # per target image, from _build_frame_structs; per frame slot, from init
-        self.rendering_infos: list[Any] = []
-        self.depth_barriers: list[ImageBarrier] = []
-        self.viewport: Any = None
-        self.scissor: Any = None
-        self.desc_sets: list[Any] = []
+        self.structs: PassStructs | None = None  # per target image, from _create_depth
+        self.desc_sets: list[Any] = []  # per frame slot, from init
 
     @classmethod
     def create(
@@ -255,85 +215,7 @@ class RenderScn:
                     self.image_flags,
                 )
             )
-        self._build_frame_structs(target)
-
-    def _build_frame_structs(self, target: Target) -> None:
-        """Barriers, rendering infos, viewport and scissor for each target image."""
-        ffi = vk.ffi
-        keep = []
-        extent = target.extent
-        self.rendering_infos = []
-        self.depth_barriers = []
-        for i, depth in enumerate(self.depth_attachments):
-            assert depth.image is not None and depth.view is not None, "made by create"
-            color_att = ffi.new(
-                "VkRenderingAttachmentInfo*",
-                {
-                    "sType": vk.VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO,
-                    "imageView": target.image_views[i].view,
-                    "imageLayout": vk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL,
-                    "loadOp": vk.VK_ATTACHMENT_LOAD_OP_CLEAR,
-                    "storeOp": vk.VK_ATTACHMENT_STORE_OP_STORE,
-                    "clearValue": {"color": {"float32": [0.0, 0.0, 0.0, 1.0]}},
-                },
-            )
-            depth_att = ffi.new(
-                "VkRenderingAttachmentInfo*",
-                {
-                    "sType": vk.VK_STRUCTURE_TYPE_RENDERING_ATTACHMENT_INFO,
-                    "imageView": depth.view.view,
-                    "imageLayout": vk.VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL,
-                    "loadOp": vk.VK_ATTACHMENT_LOAD_OP_CLEAR,
-                    "storeOp": vk.VK_ATTACHMENT_STORE_OP_DONT_CARE,
-                    "clearValue": {"depthStencil": {"depth": 1.0, "stencil": 0}},
-                },
-            )
-            info = ffi.new(
-                "VkRenderingInfo*",
-                {
-                    "sType": vk.VK_STRUCTURE_TYPE_RENDERING_INFO,
-                    "renderArea": {
-                        "offset": {"x": 0, "y": 0},
-                        "extent": {"width": extent.width, "height": extent.height},
-                    },
-                    "layerCount": 1,
-                    "colorAttachmentCount": 1,
-                    "pColorAttachments": color_att,
-                    "pDepthAttachment": depth_att,
-                },
-            )
-            barrier = ImageBarrier(
-                depth.image.image,
-                vk.VK_IMAGE_LAYOUT_UNDEFINED,
-                vk.VK_IMAGE_LAYOUT_DEPTH_ATTACHMENT_OPTIMAL,
-                vk.VK_PIPELINE_STAGE_2_EARLY_FRAGMENT_TESTS_BIT
-                | vk.VK_PIPELINE_STAGE_2_LATE_FRAGMENT_TESTS_BIT,
-                vk.VK_ACCESS_2_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT,
-                vk.VK_PIPELINE_STAGE_2_EARLY_FRAGMENT_TESTS_BIT
-                | vk.VK_PIPELINE_STAGE_2_LATE_FRAGMENT_TESTS_BIT,
-                vk.VK_ACCESS_2_DEPTH_STENCIL_ATTACHMENT_READ_BIT
-                | vk.VK_ACCESS_2_DEPTH_STENCIL_ATTACHMENT_WRITE_BIT,
-                vk.VK_IMAGE_ASPECT_DEPTH_BIT,
-            )
-            keep += [color_att, depth_att]
-            self.rendering_infos.append(info)
-            self.depth_barriers.append(barrier)
-        # the book flips y with a negative viewport height, so +y is up as in OpenGL
-        self.viewport = ffi.new(
-            "VkViewport*",
-            {
-                "x": 0.0,
-                "y": float(extent.height),
-                "width": float(extent.width),
-                "height": -float(extent.height),
-                "minDepth": 0.0,
-                "maxDepth": 1.0,
-            },
-        )
-        self.scissor = ffi.new(
-            "VkRect2D*", {"extent": {"width": extent.width, "height": extent.height}}
-        )
-        self._keep = keep
+        self.structs = PassStructs.build(target, self.depth_attachments)
 
     def init(
         self, ctx: VkCtx, texture_cache: TextureCache, materials_cache: MaterialsCache
@@ -361,49 +243,6 @@ class RenderScn:
             for frame in range(FRAMES_IN_FLIGHT)
         ]
 
-    def build_draw_items(
-        self, scene: Scene, models_cache: ModelsCache, materials_cache: MaterialsCache
-    ) -> None:
-        """The draw list: opaque meshes first, then transparent ones (book: two passes)."""
-        items = []
-        default = materials_cache.materials[DEFAULT_MATERIAL_ID]
-        for transparent in (False, True):
-            for entity in scene.entities.values():
-                model = models_cache.models.get(entity.model_id)
-                if model is None:
-                    if not transparent:  # once per entity and draw list, as the book warns
-                        log.warning("entity %s: model %s is not loaded", entity.id, entity.model_id)
-                    continue
-                assert model.vtx_buffer is not None and model.idx_buffer is not None, "uploaded"
-                vtx = vk.ffi.new("VkBuffer[1]", [model.vtx_buffer.buffer])
-                for mesh in model.meshes:
-                    material = materials_cache.materials.get(mesh.material_id, default)
-                    if material.transparent != transparent:
-                        continue
-                    push = vk.ffi.new(f"char[{PUSH_SIZE}]")
-                    push[MATRIX_SIZE:PUSH_SIZE] = struct.pack("<I", material.index)
-                    items.append(
-                        DrawItem(
-                            entity,
-                            vtx,
-                            model.idx_buffer.buffer,
-                            mesh.first_index,
-                            mesh.index_count,
-                            mesh.vertex_offset,
-                            push,
-                            transparent,
-                            mesh.bounds_min,
-                            mesh.bounds_max,
-                        )
-                    )
-        self.draw_items = items
-        self._draw_key = _scene_key(scene)
-        self._entity_versions = None  # the new items still need their model matrices
-        self._local_min = np.array([i.bounds_min for i in items], np.float32).reshape(-1, 3)
-        self._local_max = np.array([i.bounds_max for i in items], np.float32).reshape(-1, 3)
-        self._order = None
-        self._view_proj = None  # the camera the order was computed for
-
     def update_uniforms(self, scene: Scene, frame: int) -> None:
         """Writes the camera matrices into the frame's (persistently mapped) uniform buffer."""
         cam = scene.camera
@@ -426,20 +265,11 @@ class RenderScn:
 
         With `cull`, meshes and instances outside the view frustum are left out.
         """
-        if self._draw_key != _scene_key(scene):
-            self.build_draw_items(scene, models_cache, materials_cache)
+        draw_list = self.draw_list
+        if draw_list.is_stale(scene):
+            draw_list.build_draw_items(scene, models_cache, materials_cache)
             self.version += 1
-        versions = tuple(e.version for e in scene.entities.values())
-        if versions != self._entity_versions:
-            for item in self.draw_items:
-                if item.version != item.entity.version:
-                    vk.ffi.memmove(item.push, item.entity.model_matrix.to_bytes(), MATRIX_SIZE)
-                    item.version = item.entity.version
-            matrices = np.array([matrix_rows(i.entity.model_matrix) for i in self.draw_items])
-            self._centers, self._extents = world_boxes(
-                self._local_min, self._local_max, matrices.reshape(-1, 4, 4)
-            )
-            self._entity_versions = versions
+        if draw_list.update_matrices(scene):
             self.version += 1
         # pyglm 2.8's stubs match mat4 * mat4 to their mat4x2 overload, which comes first
         view_proj: glm.mat4 = (
@@ -450,38 +280,22 @@ class RenderScn:
             planes = frustum_planes(view_proj) if cull else None
             if self.instances.prepare(ctx, scene, models_cache, materials_cache, frame, planes):
                 self.version += 1
-        if cull:
-            if view_proj != self._view_proj or self.version != self._culled_version:
-                order = self._draw_order(view_proj)
-                self._view_proj = view_proj
-                self._culled_version = self.version
-            else:
-                assert self._order is not None, "computed with this camera and version"
-                order = self._order
-        else:
-            order = tuple(range(len(self.draw_items)))
-        if order != self._order:
-            self._order = order
-            self.visible_items = [self.draw_items[i] for i in order]
+        if draw_list.update_order(view_proj, cull, self.version):
             self.version += 1
         return self.version
-
-    def _draw_order(self, view_proj: glm.mat4) -> tuple[int, ...]:
-        """The meshes inside the view frustum, in the draw list's order. (Drawing opaque
-        meshes nearest first was measured too: 5% slower on lavapipe, no gain on an H100.)"""
-        shown = visible(frustum_planes(view_proj), self._centers, self._extents)
-        return tuple(np.flatnonzero(shown).tolist())
 
     def record(self, cmd: Any, image_index: int, frame: int) -> None:
         """Records the scene pass (book: RenderScn.render) with prebuilt cdata."""
         lib = vk.lib
-        self.depth_barriers[image_index].record(cmd)
-        lib.vkCmdBeginRendering(cmd, self.rendering_infos[image_index])
+        structs = self.structs
+        assert structs is not None, "made by create"
+        structs.depth_barriers[image_index].record(cmd)
+        lib.vkCmdBeginRendering(cmd, structs.rendering_infos[image_index])
         graphics = vk.VK_PIPELINE_BIND_POINT_GRAPHICS
         opaque, blend, *depth = self.pipelines
         lib.vkCmdBindPipeline(cmd, graphics, (depth or [opaque])[0].pipeline)
-        lib.vkCmdSetViewport(cmd, 0, 1, self.viewport)
-        lib.vkCmdSetScissor(cmd, 0, 1, self.scissor)
+        lib.vkCmdSetViewport(cmd, 0, 1, structs.viewport)
+        lib.vkCmdSetScissor(cmd, 0, 1, structs.scissor)
         layout = opaque.layout  # both pipelines' layouts are identical, hence compatible
         lib.vkCmdBindDescriptorSets(
             cmd,
@@ -493,17 +307,17 @@ class RenderScn:
             0,
             vk.ffi.NULL,
         )
-        items = self.visible_items
+        items = self.draw_list.visible_items
         first_blended = next((i for i, item in enumerate(items) if item.transparent), len(items))
         inst_opaque, inst_blend = self.inst_pipelines
         if depth:  # the pre-pass: depth only, then shade what it left visible
-            _record_items(cmd, layout, items[:first_blended])
+            record_items(cmd, layout, items[:first_blended])
             lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
-        _record_items(cmd, layout, items[:first_blended])
+        record_items(cmd, layout, items[:first_blended])
         assert self.instances is not None, "made by create"
         self.instances.record(cmd, inst_opaque, frame, transparent=False)
         lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
-        _record_items(cmd, layout, items[first_blended:])
+        record_items(cmd, layout, items[first_blended:])
         self.instances.record(cmd, inst_blend, frame, transparent=True)
         lib.vkCmdEndRendering(cmd)
 
@@ -519,7 +333,9 @@ class RenderScn:
     @property
     def draw_count(self) -> int:
         """Draw calls a frame records: one per visible mesh, one per mesh of each batch."""
-        return len(self.visible_items) + (self.instances.draw_count if self.instances else 0)
+        return len(self.draw_list.visible_items) + (
+            self.instances.draw_count if self.instances else 0
+        )
 
     def cleanup(self, ctx: VkCtx) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
@@ -536,19 +352,3 @@ class RenderScn:
             self.sampler.cleanup(ctx)
         self.pipelines, self.cam_buffers, self.layouts, self.sampler = [], [], [], None
         self.inst_pipelines, self.instances = [], None
-
-
-def _record_items(cmd: Any, layout: Any, items: list[DrawItem]) -> None:
-    """The book's per-draw loop: push the model matrix and material, draw the mesh."""
-    lib = vk.lib
-    bound = None
-    for item in items:
-        if item.vtx_buffer is not bound:
-            bind_geometry(cmd, item.vtx_buffer, item.idx_buffer)
-            bound = item.vtx_buffer
-        lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
-        lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
-
-
-def _scene_key(scene: Scene) -> tuple[tuple[str, str], ...]:
-    return tuple((e.id, e.model_id) for e in scene.entities.values())

@@ -27,6 +27,7 @@ ENG = ROOT / "eng"
 SWEPT_FILES = [
     *sorted((ENG / "vk").glob("*.py")),
     *(ENG / n for n in ("render.py", "render_scn.py", "texture_cache.py", "models_cache.py")),
+    *(ENG / n for n in ("draw_list.py", "pass_structs.py")),
     *(ENG / n for n in ("attachment.py", "offscreen.py", "profile.py", "capture.py")),
     ENG / "engine.py",
 ]

@@ -48,7 +48,7 @@ def test_stress_renders_with_validation_and_moves_every_frame(lavapipe):
         game = FixedStepStress(load_spec(None, None), 2000, static=False)
         stats, image, scn, instances = run_engine(lavapipe, game, frames)
         assert sum(b.count for b in game.batches) == 2000
-        assert stats.draws_per_frame == len(instances.draws) + len(scn.visible_items)
+        assert stats.draws_per_frame == len(instances.draws) + len(scn.draw_list.visible_items)
         assert 0 < sum(instances.visible_counts) < 2000  # culled, but something shows
         images.append(image[..., :3].astype(np.int16))
     moved = (np.abs(images[0] - images[1]).max(axis=2) > 24).mean()
@@ -58,7 +58,7 @@ def test_stress_renders_with_validation_and_moves_every_frame(lavapipe):
 def test_instanced_path_draws_the_per_draw_golden_picture(lavapipe):
     game = Game(load_spec(None, None), instanced=True)
     _, image, scn, instances = run_engine(lavapipe, game, 2)
-    assert scn.visible_items == [] and len(instances.draws) >= 5  # all of it instanced
+    assert scn.draw_list.visible_items == [] and len(instances.draws) >= 5  # all of it instanced
     compare_golden(image, "default_scene", regenerate=False)  # the per-draw path's picture
 
 
