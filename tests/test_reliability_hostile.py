@@ -423,7 +423,7 @@ def test_an_unwritable_bench_path_is_found_before_rendering(tmp_path):
 
 
 def test_a_bench_write_that_fails_still_saves_the_screenshot(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "_check_writable", lambda option, path: None)
+    monkeypatch.setattr(cli, "check_writable", lambda option, path: None)
     shot = tmp_path / "s.png"
     status = cli.main([*QUICK, "--screenshot", str(shot), "--bench", "/proc/zvk-bench.json"])
     assert status == 2
