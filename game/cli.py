@@ -235,6 +235,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:  # wherever it struck (a texture's decode says which file itself)
+        if args.debug:
+            raise
+        print("error: out of memory", file=sys.stderr)
+        return 1
     except Exception as exc:
         if args.debug or not isinstance(exc, _known_errors()):
             raise

@@ -75,14 +75,15 @@ def read_file(path: Path | str, limit: int, kind: str) -> bytes:
         raise FileProblemError(f"is {what}, not a regular file")
     with os.fdopen(fd, "rb", buffering=0) as f:
         too_big = FileProblemError(f"is larger than {_size_text(limit)}, the limit for {kind}")
-        if os.fstat(fd).st_size > limit:
+        size = os.fstat(fd).st_size
+        if size > limit:
             raise too_big
-        try:
-            data = f.read(limit + 1)
+        try:  # one byte more than the size: a buffer as large as the file, not the limit
+            data = f.read(size + 1)
         except OSError as exc:
             raise FileProblemError(f"cannot read it ({exc.strerror or exc})") from None
-        if len(data) > limit:  # it grew, or the size lied
-            raise too_big
+        if len(data) != size:  # it grew or shrank while it was read
+            raise FileProblemError("changed while it was being read")
         return data
 
 
