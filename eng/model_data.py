@@ -14,26 +14,28 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
 import numpy as np
 
 from eng.com.utils import GEOMETRY_LIMIT, JSON_LIMIT, FileProblemError, parse_json, read_file
+from eng.json_fields import (
+    COORD_LIMIT,
+    ModelError,
+    check_unique,
+    field,
+    items_of,
+    number_field,
+    numbers_field,
+    size_field,
+)
 
 log = logging.getLogger("eng.model")
 
 VTX_FLOATS = 5  # position xyz + uv
 VTX_BYTES = VTX_FLOATS * 4
 IDX_BYTES = 4
-COORD_LIMIT = 1e9  # positions, rotations (degrees), camera angles and vertex values: |v| <= this
 SCALE_RANGE = (1e-6, 1e6)  # an entity's scale; with COORD_LIMIT no float32 math overflows
-
-
-class ModelError(Exception):
-    """A model, material or scene file is missing or malformed; str() is one line."""
-
-    def __init__(self, path: Path | str, problem: str) -> None:
-        super().__init__(" ".join(f"{path}: {problem}".split()))
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,101 +116,6 @@ def read_json(path: Path) -> Any:
         raise ModelError(path, str(e)) from None
 
 
-def _get(path: Path, obj: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:
-    if not isinstance(obj, dict):
-        raise ModelError(path, f"{what} is not a JSON object")
-    if key not in obj:
-        raise ModelError(path, f"{what} has no '{key}'")
-    value = obj[key]
-    if not isinstance(value, kind) or isinstance(value, bool):
-        raise ModelError(path, f"{what} '{key}' is not {_kind_name(kind)}: {value!r}")
-    return value
-
-
-def _kind_name(kind: type | tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        list: "a list",
-        dict: "an object",
-    }
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join(names[k] for k in kinds)
-
-
-def _get_size(path: Path, obj: Any, key: str, what: str) -> int:
-    value = _get(path, obj, key, int, what)
-    if value < 0:
-        raise ModelError(path, f"{what} '{key}' is negative: {value}")
-    return value
-
-
-def _get_number(path: Path, obj: Any, key: str, what: str, low: float, high: float) -> float:
-    value = float(_get(path, obj, key, (int, float), what))  # parse_json checked it fits
-    if not low <= value <= high:
-        raise ModelError(path, f"{what} '{key}' is {value:g}, not between {low:g} and {high:g}")
-    return value
-
-
-@overload
-def _get_numbers(
-    path: Path,
-    obj: Any,
-    key: str,
-    count: Literal[3],
-    what: str,
-    low: float = ...,
-    high: float = ...,
-) -> tuple[float, float, float]: ...
-@overload
-def _get_numbers(
-    path: Path,
-    obj: Any,
-    key: str,
-    count: Literal[4],
-    what: str,
-    low: float = ...,
-    high: float = ...,
-) -> tuple[float, float, float, float]: ...
-def _get_numbers(
-    path: Path,
-    obj: Any,
-    key: str,
-    count: int,
-    what: str,
-    low: float = -COORD_LIMIT,
-    high: float = COORD_LIMIT,
-) -> tuple[float, ...]:
-    value = _get(path, obj, key, list, what)
-    ok = len(value) == count and all(
-        isinstance(v, int | float) and not isinstance(v, bool) for v in value
-    )
-    if not ok:
-        raise ModelError(path, f"{what} '{key}' is not {count} numbers: {value!r}")
-    if not all(low <= v <= high for v in value):
-        raise ModelError(path, f"{what} '{key}' has a value outside {low:g}..{high:g}: {value}")
-    return tuple(float(v) for v in value)
-
-
-def _items(path: Path, doc: Any, key: str | None) -> list[Any]:
-    """The book writes lists as {"items": [...], "capacity": n}; a plain list is accepted too."""
-    value = doc if key is None else _get(path, doc, key, (list, dict), "the file")
-    if isinstance(value, dict):
-        value = _get(path, value, "items", list, f"'{key}'" if key else "the file")
-    if not isinstance(value, list):
-        raise ModelError(path, "the file is not a list nor an object with 'items'")
-    return value
-
-
-def _unique(path: Path, ids: list[str], what: str) -> None:
-    seen: set[str] = set()
-    for i in ids:
-        if i in seen:
-            raise ModelError(path, f"duplicate {what} id '{i}'")
-        seen.add(i)
-
-
 def resolve_path(base_dir: Path, name: str) -> Path:
     """A path written in a model file, resolved against the model's folder.
 
@@ -234,26 +141,26 @@ def load_model(path: Path | str) -> ModelData:
     path = Path(path)
     log.debug("Loading model from [%s]", path)
     doc = read_json(path)
-    model_id = _get(path, doc, "id", str, "the model")
+    model_id = field(path, doc, "id", str, "the model")
     meshes = []
-    for i, item in enumerate(_items(path, doc, "meshes")):
+    for i, item in enumerate(items_of(path, doc, "meshes")):
         what = f"mesh {i}"
-        mesh_id = _get(path, item, "id", str, what)
+        mesh_id = field(path, item, "id", str, what)
         what = f"mesh '{mesh_id}'"
         meshes.append(
             MeshData(
                 id=mesh_id,
-                material_id=_get(path, item, "materialId", str, what),
-                idx_offset=_get_size(path, item, "idxOffset", what),
-                idx_size=_get_size(path, item, "idxSize", what),
-                vtx_offset=_get_size(path, item, "vtxOffset", what),
-                vtx_size=_get_size(path, item, "vtxSize", what),
+                material_id=field(path, item, "materialId", str, what),
+                idx_offset=size_field(path, item, "idxOffset", what),
+                idx_size=size_field(path, item, "idxSize", what),
+                vtx_offset=size_field(path, item, "vtxOffset", what),
+                vtx_size=size_field(path, item, "vtxSize", what),
             )
         )
-    _unique(path, [m.id for m in meshes], "mesh")
+    check_unique(path, [m.id for m in meshes], "mesh")
     files = []
     for key in ("vtxFilename", "idxFilename"):
-        file = resolve_path(path.parent, _get(path, doc, key, str, "the model"))
+        file = resolve_path(path.parent, field(path, doc, key, str, "the model"))
         if not file.exists():  # one that is not a regular file is refused when read
             raise ModelError(path, f"{key} {file} not found")
         files.append(file)
@@ -265,18 +172,18 @@ def load_materials(path: Path | str) -> list[MaterialData]:
     path = Path(path)
     log.debug("Loading materials from [%s]", path)
     materials = []
-    for i, item in enumerate(_items(path, read_json(path), None)):
-        mat_id = _get(path, item, "id", str, f"material {i}")
+    for i, item in enumerate(items_of(path, read_json(path), None)):
+        mat_id = field(path, item, "id", str, f"material {i}")
         what = f"material '{mat_id}'"
-        texture = _get(path, item, "texturePath", str, what)
+        texture = field(path, item, "texturePath", str, what)
         materials.append(
             MaterialData(
                 id=mat_id,
                 texture_path=resolve_path(path.parent, texture) if texture else None,
-                color=_get_numbers(path, item, "color", 4, what, 0.0, 1.0),
+                color=numbers_field(path, item, "color", 4, what, 0.0, 1.0),
             )
         )
-    _unique(path, [m.id for m in materials], "material")
+    check_unique(path, [m.id for m in materials], "material")
     return materials
 
 
@@ -371,7 +278,7 @@ def load_scene(path: Path | str) -> SceneData:
     log.debug("Loading scene from [%s]", path)
     doc = read_json(path)
     models, materials = [], []
-    for i, rel in enumerate(_get(path, doc, "models", list, "the scene")):
+    for i, rel in enumerate(field(path, doc, "models", list, "the scene")):
         if not isinstance(rel, str):
             raise ModelError(path, f"models[{i}] is not a string: {rel!r}")
         model = load_model(path.parent / rel)
@@ -379,36 +286,36 @@ def load_scene(path: Path | str) -> SceneData:
         check_materials(model, model_materials)
         models.append(model)
         materials.extend(model_materials)
-    _unique(path, [m.id for m in models], "model")
-    _unique(path, [m.id for m in materials], "material")
+    check_unique(path, [m.id for m in models], "model")
+    check_unique(path, [m.id for m in materials], "material")
 
     model_ids = {m.id for m in models}
     entities = []
-    for i, item in enumerate(_get(path, doc, "entities", list, "the scene")):
-        entity_id = _get(path, item, "id", str, f"entity {i}")
+    for i, item in enumerate(field(path, doc, "entities", list, "the scene")):
+        entity_id = field(path, item, "id", str, f"entity {i}")
         what = f"entity '{entity_id}'"
-        model_id = _get(path, item, "model", str, what)
+        model_id = field(path, item, "model", str, what)
         if model_id not in model_ids:
             raise ModelError(path, f"{what} uses model '{model_id}', which is not in 'models'")
-        scale = _get_number(path, item, "scale", what, *SCALE_RANGE) if "scale" in item else 1.0
-        rotation = _get_numbers(path, item, "rotation", 3, what) if "rotation" in item else None
+        scale = number_field(path, item, "scale", what, *SCALE_RANGE) if "scale" in item else 1.0
+        rotation = numbers_field(path, item, "rotation", 3, what) if "rotation" in item else None
         entities.append(
             EntityData(
                 id=entity_id,
                 model_id=model_id,
-                pos=_get_numbers(path, item, "pos", 3, what),
+                pos=numbers_field(path, item, "pos", 3, what),
                 rotation=rotation or (0.0, 0.0, 0.0),
                 scale=scale,
             )
         )
-    _unique(path, [e.id for e in entities], "entity")
+    check_unique(path, [e.id for e in entities], "entity")
 
     camera = CameraData()
     if "camera" in doc:
-        cam = _get(path, doc, "camera", dict, "the scene")
+        cam = field(path, doc, "camera", dict, "the scene")
         camera = CameraData(
-            pos=_get_numbers(path, cam, "pos", 3, "the camera"),
-            pitch=_get_number(path, cam, "pitch", "the camera", -COORD_LIMIT, COORD_LIMIT),
-            yaw=_get_number(path, cam, "yaw", "the camera", -COORD_LIMIT, COORD_LIMIT),
+            pos=numbers_field(path, cam, "pos", 3, "the camera"),
+            pitch=number_field(path, cam, "pitch", "the camera", -COORD_LIMIT, COORD_LIMIT),
+            yaw=number_field(path, cam, "yaw", "the camera", -COORD_LIMIT, COORD_LIMIT),
         )
     return SceneData(models=models, materials=materials, entities=entities, camera=camera)

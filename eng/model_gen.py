@@ -14,10 +14,7 @@ stored as the book's shaders sample them (glTF convention, v = 0 at the top of t
 from __future__ import annotations
 
 import argparse
-import errno
-import hashlib
 import io
-import json
 import logging
 import os
 import shutil
@@ -40,23 +37,14 @@ from eng.com.utils import (
     read_file,
     remove_stale_temps,
 )
-from eng.model_data import COORD_LIMIT, MaterialData, ModelError, materials_path_for
+from eng.model_data import COORD_LIMIT, MaterialData, ModelError
+from eng.model_write import MeshArrays, write_model
 
 log = logging.getLogger("eng.model")
 
 
 class ConvertError(ModelError):
     """The input cannot be converted; str() is one line naming the file."""
-
-
-@dataclass(frozen=True, slots=True)
-class MeshArrays:
-    """One mesh to write: float32 (N, 5) vertices (xyz + uv) and uint32 local indices."""
-
-    id: str
-    material_id: str
-    vertices: np.ndarray
-    indices: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +65,7 @@ class ConvertSummary:
         )
 
 
-def _read_input(path: Path) -> bytes:
+def read_input(path: Path) -> bytes:
     """An input file's bytes: regular files only, at most MODEL_INPUT_LIMIT."""
     try:
         return read_file(path, MODEL_INPUT_LIMIT, "a model file")
@@ -90,66 +78,6 @@ def check_name(name: str) -> str:
     if not name or name.startswith(".") or any(c in name for c in "/\\\0") or name != name.strip():
         raise ConvertError(name, "not a usable model name (a plain file name, without / or \\)")
     return name
-
-
-def _dump_json(path: Path, doc: object) -> None:
-    path.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-
-
-def write_model(
-    output_dir: Path,
-    name: str,
-    meshes: list[MeshArrays],
-    materials: list[MaterialData],
-    texture_dir: Path | None = None,
-) -> Path:
-    """Write a model in the book's format; returns the path of `<name>.json`.
-
-    Texture paths are written relative to `texture_dir` (default: `output_dir`), the folder
-    the model will be read from.
-    """
-    vtx_path, idx_path = output_dir / f"{name}.vtx", output_dir / f"{name}.idx"
-    items, vtx_offset, idx_offset = [], 0, 0
-    with vtx_path.open("wb") as vtx_file, idx_path.open("wb") as idx_file:
-        for mesh in meshes:
-            vtx = np.ascontiguousarray(mesh.vertices, dtype="<f4").reshape(-1, 5).tobytes()
-            idx = np.ascontiguousarray(mesh.indices, dtype="<u4").reshape(-1).tobytes()
-            vtx_file.write(vtx)
-            idx_file.write(idx)
-            items.append(
-                {
-                    "id": mesh.id,
-                    "materialId": mesh.material_id,
-                    "idxOffset": idx_offset,
-                    "idxSize": len(idx),
-                    "vtxOffset": vtx_offset,
-                    "vtxSize": len(vtx),
-                }
-            )
-            idx_offset += len(idx)
-            vtx_offset += len(vtx)
-    model_path = output_dir / f"{name}.json"
-    _dump_json(
-        model_path,
-        {
-            "id": name,
-            "meshes": {"items": items, "capacity": len(items)},
-            "idxFilename": idx_path.name,
-            "vtxFilename": vtx_path.name,
-        },
-    )
-    mat_items = [
-        {
-            "id": m.id,
-            "texturePath": m.texture_path.relative_to(texture_dir or output_dir).as_posix()
-            if m.texture_path
-            else "",
-            "color": list(m.color),
-        }
-        for m in materials
-    ]
-    _dump_json(materials_path_for(model_path), {"items": mat_items, "capacity": len(mat_items)})
-    return model_path
 
 
 class _RecordingResolver(trimesh.resolvers.FilePathResolver):
@@ -267,7 +195,7 @@ def _gltf_json(data: bytes, suffix: str) -> bytes | None:
 
 
 def _load_scene(input_path: Path) -> tuple[trimesh.Scene, dict[bytes, Path]]:
-    data = _read_input(input_path)
+    data = read_input(input_path)
     suffix = input_path.suffix.lower()
     gltf_json = _gltf_json(data, suffix)
     if gltf_json is not None:  # trimesh hides JSON errors behind odd ones, or recurses
@@ -394,59 +322,6 @@ def _check_outputs(
     if clashes and not force:
         names = ", ".join(p.name for p in clashes)
         raise ConvertError(clashes[0].parent, f"{names} already there; --force replaces them")
-
-
-def _complete(model_path: Path) -> bool:
-    return model_path.is_file() and materials_path_for(model_path).is_file()
-
-
-def convert_cached(input_path: Path | str, cache_root: Path | str) -> Path:
-    """Convert into `cache_root/<sha256[:16]>/` unless already there; returns the model json.
-
-    Only the input file itself is hashed (not the .bin / textures / .mtl it may reference).
-    A conversion is built in a folder of its own and renamed into place, so the folder is
-    complete; when another process renames its copy first, that one is used. Temporary folders
-    of runs that were killed are removed.
-    """
-    input_path, cache_root = Path(input_path), Path(cache_root)
-    digest = hashlib.sha256(_read_input(input_path)).hexdigest()[:16]
-    target = cache_root / digest
-    model_path = target / f"{input_path.stem}.json"
-    if _complete(model_path):
-        log.info("using cached conversion %s", model_path)
-        return model_path
-    try:
-        cache_root.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(cache_root, "convert")
-        tmp = make_temp_dir(cache_root, "convert")
-    except OSError as e:
-        raise ConvertError(
-            cache_root,
-            f"cannot make the model cache folder ({e.strerror or e}); "
-            "set XDG_CACHE_HOME to a writable folder",
-        ) from None
-    notice = f"converting {input_path} once, into the cache {target}"
-    if sys.stderr.isatty():
-        print(notice, file=sys.stderr)
-    else:
-        log.info(notice)
-    try:
-        convert(input_path, tmp)
-        for _ in range(2):
-            try:
-                os.rename(tmp, target)
-                break
-            except OSError as e:
-                if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
-                    raise ConvertError(target, f"cannot write it ({e.strerror})") from None
-                if _complete(model_path):
-                    break  # another process finished first: use its copy
-                # an incomplete folder (files removed by hand): move it aside, then retry
-                os.rename(target, make_temp_dir(cache_root, "convert") / "old")
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        remove_stale_temps(cache_root, "convert")
-    return model_path
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -3,7 +3,7 @@
     python scripts/make_default_scene.py [--out eng/res/scene]
 
 Models are built with numpy (and trimesh for the sphere), textures with numpy + Pillow from a
-fixed seed, and everything is written through eng.model_gen.write_model in the book's format:
+fixed seed, and everything is written through eng.model_write.write_model in the book's format:
 a large ground with a repeating checker (uv up to 40, so it needs a repeat sampler and shows
 mipmapping in the distance), crates, columns, and two untextured coloured models.
 Trigonometry uses the math module, so the .vtx files do not depend on numpy's SIMD code paths.
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from eng.model_data import MaterialData  # noqa: E402
-from eng.model_gen import MeshArrays, write_model  # noqa: E402
+from eng.model_write import MeshArrays, write_model  # noqa: E402
 
 SEED = 10
 WHITE = (1.0, 1.0, 1.0, 1.0)

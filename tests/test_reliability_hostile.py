@@ -17,8 +17,9 @@ import trimesh
 
 from eng.com import common
 from eng.com.utils import JSON_LIMIT, atomic_write
+from eng.convert_cache import convert_cached
 from eng.model_data import ModelError, load_geometry, load_materials, load_model, load_scene
-from eng.model_gen import ConvertError, convert, convert_cached
+from eng.model_gen import ConvertError, convert
 from eng.texture_cache import decode_images
 from game import cli
 from game.scenes import load_spec
@@ -432,7 +433,7 @@ def test_a_bench_write_that_fails_still_saves_the_screenshot(tmp_path, monkeypat
 
 # --- class 9: concurrency ------------------------------------------------------------------
 
-CONVERT = "import sys; from eng.model_gen import convert_cached; convert_cached(*sys.argv[1:])"
+CONVERT = "import sys; from eng.convert_cache import convert_cached; convert_cached(*sys.argv[1:])"
 
 
 def test_four_processes_convert_into_a_fresh_cache(tmp_path):
