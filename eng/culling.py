@@ -57,7 +57,7 @@ def visible(planes: np.ndarray, centers: np.ndarray, extents: np.ndarray) -> np.
     # (6, N): each plane's signed distance to each centre plus the box's reach towards it;
     # reduced over the six planes as whole rows (a reduction over a short last axis is slow)
     reach = normals @ centers.T + np.abs(normals) @ extents.T + planes[:, 3:].astype(centers.dtype)
-    return np.logical_and.reduce(reach >= 0, axis=0)
+    return np.all(reach >= 0, axis=0)
 
 
 def matrix_rows(m: glm.mat4) -> np.ndarray:

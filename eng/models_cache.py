@@ -38,8 +38,7 @@ def staged_upload(
 ) -> VkBuffer:
     """A device-local buffer filled by `cmd` from a staging buffer, which goes into `staging`
     as it is made (the caller frees those once the commands have run, or on any error)."""
-    # numpy's stubs give ndarray the buffer protocol (__buffer__) only for Python 3.12+
-    data = memoryview(np.ascontiguousarray(data)).cast("B")  # type: ignore[arg-type]
+    data = np.ascontiguousarray(data).data.cast("B")
     staging.append(
         VkBuffer.create(
             ctx,
