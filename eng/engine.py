@@ -9,6 +9,7 @@ their entities there.
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -122,7 +123,7 @@ class Engine:
         scene is loaded (and where the M and F12 keys write)."""
         shaders = shaders or ShaderSet.create()
         engine = cls(game, EngCtx(constants, Scene(), None), shaders, snapshots or Snapshots())
-        with cleanup_on_error(engine):
+        with cleanup_on_error(engine), interrupts_deferred():  # a Ctrl-C: once all is kept
             if not headless:
                 engine.eng_ctx.wnd = Wnd.create(title, *size)
             engine.ctx = VkCtx.create(
@@ -155,6 +156,14 @@ class Engine:
 
         With `capture`, the last frame is read back and returned as an RGBA array.
         """
+        # Ctrl-C is held while the engine loads and between the frames' statements, and
+        # raised between frames (or at the end): never between a create and its keeping
+        with interrupts_deferred() as stop_if_interrupted:
+            return self._run(frames, capture, stop_if_interrupted)
+
+    def _run(
+        self, frames: int | None, capture: bool, stop_if_interrupted: Callable[[], None]
+    ) -> tuple[RunStats, np.ndarray | None]:
         try:  # first: a Ctrl-C from here on cleans up (before it, the caller's `with` does)
             ctx, render = self._live()
             stats = RunStats()
@@ -169,7 +178,7 @@ class Engine:
             log.debug("loaded in %.3f s", stats.load_s)
             stats.vma = ctx.vma.statistics()
             self.snapshots.loaded(ctx.vma)
-            image = self._loop(stats, frames, capture)
+            image = self._loop(stats, frames, capture, stop_if_interrupted)
             self._collect(stats)
         finally:
             self.cleanup()
@@ -179,7 +188,13 @@ class Engine:
         log.info("%d frames in %.2f s, %.1f fps on average", stats.frames, stats.seconds, stats.fps)
         return stats, image
 
-    def _loop(self, stats: RunStats, frames: int | None, capture: bool) -> np.ndarray | None:
+    def _loop(
+        self,
+        stats: RunStats,
+        frames: int | None,
+        capture: bool,
+        stop_if_interrupted: Callable[[], None],
+    ) -> np.ndarray | None:
         eng_ctx, wnd = self.eng_ctx, self.eng_ctx.wnd
         ctx, render = self._live()
         time_u = 1.0 / eng_ctx.constants.ups
@@ -192,6 +207,7 @@ class Engine:
         timings = render.timings
         animate = getattr(self.game, "animate", None)
         while wnd is None or not wnd.closed:
+            stop_if_interrupted()
             now = time.perf_counter()
             if timings is not None:
                 timings.begin()

@@ -53,10 +53,15 @@ def instance_layers() -> set[str]:
         ) from None
 
 
+def _manifest_vars() -> list[str]:
+    """The loader's manifest variables that are set, as NAME=value."""
+    names = ("VK_DRIVER_FILES", "VK_ICD_FILENAMES", "VK_ADD_DRIVER_FILES", "VK_LAYER_PATH")
+    return [f"{n}={os.environ[n]}" for n in names if os.environ.get(n)]
+
+
 def _manifest_hint() -> str:
     """What to check when the loader fails: the manifest variables if set, else the driver."""
-    names = ("VK_DRIVER_FILES", "VK_ICD_FILENAMES", "VK_ADD_DRIVER_FILES", "VK_LAYER_PATH")
-    set_vars = [f"{n}={os.environ[n]}" for n in names if os.environ.get(n)]
+    set_vars = _manifest_vars()
     if set_vars:
         return f"check the manifest file(s) named by {', '.join(set_vars)}"
     return f"the installed driver manifests may be broken; {vulkan_missing_hint()}"
@@ -177,9 +182,11 @@ class VkInstance:
             try:
                 inst.instance = vk.vkCreateInstance(create_info, None)
             except vk.VkErrorIncompatibleDriver as exc:
+                named = _manifest_vars()  # a broken manifest is skipped by loaders 1.4
+                check = f", or check {', '.join(named)}" if named else ""
                 raise VulkanError(
                     "no Vulkan driver found: the Vulkan loader has no usable driver (ICD) for "
-                    f"Vulkan 1.3; {vulkan_missing_hint()}"
+                    f"Vulkan 1.3; {vulkan_missing_hint()}{check}"
                 ) from exc
             except vk.VkError as exc:
                 raise VulkanError(
