@@ -30,18 +30,20 @@ def world_boxes(
 
 
 def instance_boxes(
-    low: np.ndarray, high: np.ndarray, columns: np.ndarray
+    low: np.ndarray,
+    high: np.ndarray,
+    columns: np.ndarray,
+    out: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Centres and half-extents of the world-space boxes around one local box (low, high)
     moved by (N, 4, 4) matrices stored as columns (GLSL's order, eng/instances.py). The same
     boxes as `world_boxes` gives, from the centre and the absolute rotation-scale part instead
-    of eight corners."""
+    of eight corners. Written into `out` (two (N, 3) arrays) if given."""
     center, half = (low + high) / 2, (high - low) / 2
     flat = columns.reshape(-1, 16)  # flat[:, 4 * j + i] is row i, column j
     # (N, 3) views of (3, N) arrays: each axis is one contiguous vector, to write here and
     # to multiply in `visible` (much faster than stacked 3x3 products or strided columns)
-    centers = np.empty((3, len(flat)), np.float32).T
-    extents = np.empty((3, len(flat)), np.float32).T
+    centers, extents = out if out is not None else (new_boxes(len(flat)), new_boxes(len(flat)))
     for i in range(3):
         row = [flat[:, 4 * j + i] for j in range(3)]
         centers[:, i] = flat[:, 12 + i] + row[0] * center[0] + row[1] * center[1]
@@ -51,13 +53,28 @@ def instance_boxes(
     return centers, extents
 
 
+def new_boxes(count: int) -> np.ndarray:
+    """An (N, 3) array of `count` box centres or extents, each axis one contiguous vector."""
+    return np.empty((3, count), np.float32).T
+
+
 def visible(planes: np.ndarray, centers: np.ndarray, extents: np.ndarray) -> np.ndarray:
     """Which boxes are at least partly inside all six planes."""
-    normals = planes[:, :3].astype(centers.dtype)
-    # (6, N): each plane's signed distance to each centre plus the box's reach towards it;
-    # reduced over the six planes as whole rows (a reduction over a short last axis is slow)
-    reach = normals @ centers.T + np.abs(normals) @ extents.T + planes[:, 3:].astype(centers.dtype)
-    return np.all(reach >= 0, axis=0)
+    inside = np.ones(len(centers), bool)
+    dtype = centers.dtype
+    for a, b, c, d in planes.astype(dtype):
+        # the plane's signed distance to each centre plus the box's reach towards it, one
+        # axis at a time: (N, 3) views of (3, N) arrays make every column one contiguous
+        # vector; a (6, 3) @ (3, N) product goes to BLAS, whose threads fight lavapipe's
+        # for two cores (100,000 boxes: 15 ms against 1.2 ms)
+        reach = centers[:, 0] * a
+        reach += centers[:, 1] * b
+        reach += centers[:, 2] * c
+        reach += extents[:, 0] * abs(a)
+        reach += extents[:, 1] * abs(b)
+        reach += extents[:, 2] * abs(c)
+        inside &= reach >= -d
+    return inside
 
 
 def matrix_rows(m: glm.mat4) -> np.ndarray:

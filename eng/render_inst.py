@@ -16,7 +16,7 @@ import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
-from eng.culling import instance_boxes, visible
+from eng.culling import instance_boxes, new_boxes, visible
 from eng.instances import InstanceBatch
 from eng.models_cache import (
     DEFAULT_MATERIAL_ID,
@@ -74,8 +74,11 @@ class RenderInstances:
         self.key: tuple = ()
         self.visible_counts: list[int] = []  # per batch, in the last frame prepared
         self._batches: list = []
-        self._boxes: list = []  # per batch: (version, centres, half-extents)
+        self._box_versions: list = []  # per batch: the version its boxes were moved for
+        # every instance's world box, batch after batch
+        self._centers = self._extents = new_boxes(0)
         self._written: list = [None] * FRAMES_IN_FLIGHT  # what each frame slot holds
+        self._bases = np.zeros(1, np.int64)  # per batch: its first row in the matrix buffers
         self._matrices: list[np.ndarray] = []
         self._commands: list[np.ndarray] = []
 
@@ -129,7 +132,9 @@ class RenderInstances:
     ) -> None:
         default = materials_cache.materials[DEFAULT_MATERIAL_ID]
         self._batches = batches
-        self._boxes = [None] * len(batches)
+        self._box_versions = [None] * len(batches)
+        total = sum(b.count for b in batches)
+        self._centers, self._extents = new_boxes(total), new_boxes(total)
         self.draws = []
         for i, batch in enumerate(batches):
             model = models_cache.models[batch.model_id]
@@ -197,25 +202,36 @@ class RenderInstances:
         self._desc_arrays = [vk.ffi.new("VkDescriptorSet[1]", [s.desc_set]) for s in self.desc_sets]
 
     def _write(self, frame: int, planes: np.ndarray | None, models_cache: ModelsCache) -> None:
-        """The visible instances' matrices, batch after batch, and the draws' counts."""
+        """The visible instances' matrices, batch after batch, and the draws' counts. The
+        boxes of all batches are tested in one call: per call, numpy's overhead is about
+        that of testing a few thousand boxes."""
         matrices, commands = self._matrices[frame], self._commands[frame]
+        bases = self._bases
+        shown = None
+        if planes is not None:
+            for i, batch in enumerate(self._batches):
+                if self._box_versions[i] != batch.version:
+                    low, high = (
+                        np.array(v, np.float32) for v in models_cache.models[batch.model_id].bounds
+                    )
+                    part = slice(bases[i], bases[i + 1])
+                    instance_boxes(
+                        low, high, batch.columns, (self._centers[part], self._extents[part])
+                    )
+                    self._box_versions[i] = batch.version
+            shown = np.flatnonzero(visible(planes, self._centers, self._extents))
+            ends = np.searchsorted(shown, bases)
         counts = []
         for i, batch in enumerate(self._batches):
-            base = self._bases[i]
             flat = batch.columns.reshape(-1, 16)
-            if planes is None:
+            base = bases[i]
+            if shown is None:
                 matrices[base : base + batch.count] = flat
                 counts.append(batch.count)
                 continue
-            boxes = self._boxes[i]
-            if boxes is None or boxes[0] != batch.version:
-                low, high = (
-                    np.array(v, np.float32) for v in models_cache.models[batch.model_id].bounds
-                )
-                boxes = self._boxes[i] = (batch.version, *instance_boxes(low, high, batch.columns))
-            shown = np.flatnonzero(visible(planes, boxes[1], boxes[2]))
-            np.take(flat, shown, axis=0, out=matrices[base : base + len(shown)])
-            counts.append(len(shown))
+            mine = shown[ends[i] : ends[i + 1]] - base
+            np.take(flat, mine, axis=0, out=matrices[base : base + len(mine)])
+            counts.append(len(mine))
         for draw in self.draws:
             commands[draw.row, _COUNT] = counts[draw.batch]
         self.visible_counts = counts

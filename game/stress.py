@@ -82,17 +82,18 @@ class StressGame(Game):
             floor.update()
             scene.add_entity(floor)
         # one array for every instance's matrix, motion and pose: the batches (one per model)
-        # are views of it, so that a frame moves them all in one set of vector operations
+        # are views of it, so that a frame moves them all in one set of vector operations;
+        # positions and velocities are (N, k) views of (k, N) arrays, so that each axis is
+        # one contiguous vector
         rows = np.repeat(np.arange(len(templates)), copies)
         self._columns = np.zeros((total, 4, 4), np.float32)
-        self._positions = np.empty((total, 3), np.float32)
+        self._positions = np.empty((3, total), np.float32).T
         self._positions[:, ::2] = rng.uniform(-self.half_size, self.half_size, (total, 2))
         self._positions[:, 1] = [templates[r].pos.y for r in rows] if total else []
         angle = rng.uniform(0, 2 * math.pi, total)
         speed = rng.uniform(*SPEED, (total, 1))
-        self._velocity = (np.stack([np.cos(angle), np.sin(angle)], axis=1) * speed).astype(
-            np.float32
-        )
+        self._velocity = np.empty((2, total), np.float32).T
+        self._velocity[:] = np.stack([np.cos(angle), np.sin(angle)], axis=1) * speed
         self._yaw = rng.uniform(0, 2 * math.pi, total).astype(np.float32)
         self._spin = (rng.uniform(*SPIN, total) * rng.choice((-1, 1), total)).astype(np.float32)
         poses = np.array([_base_matrix(t)[:3, :3].T for t in templates], np.float32)
@@ -122,13 +123,14 @@ class StressGame(Game):
             self._fly(eng_ctx.scene.camera.view_data)
             return
         limit = self.half_size
-        xz = self._positions[:, ::2]  # a view of x and z
-        xz += self._velocity * delta_sec
-        outside = np.abs(xz) > limit  # bounce off the floor's edges
-        np.negative(self._velocity, out=self._velocity, where=outside)
-        np.minimum(xz, limit, out=xz)
-        np.maximum(xz, -limit, out=xz)
-        self._yaw += self._spin * delta_sec
+        step = np.float32(delta_sec)
+        for axis, velocity in ((0, self._velocity[:, 0]), (2, self._velocity[:, 1])):
+            coordinate = self._positions[:, axis]  # x or z: a contiguous view
+            coordinate += velocity * step
+            outside = np.abs(coordinate) > limit  # bounce off the floor's edges
+            np.negative(velocity, out=velocity, where=outside)
+            np.clip(coordinate, -limit, limit, out=coordinate)
+        self._yaw += self._spin * step
         write_transforms(self._columns, self._positions, self._yaw, 1.0, self._pose_rows)
         for batch in self.batches:
             batch.moved()

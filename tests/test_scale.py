@@ -12,6 +12,7 @@ from eng.culling import frustum_planes, instance_boxes, visible
 from eng.engine import EngCtx, Engine
 from eng.entity import Entity
 from eng.instances import InstanceBatch
+from eng.render_inst import RenderInstances
 from eng.scene import Scene
 from game.main import TITLE, Game
 from game.scenes import load_spec
@@ -53,6 +54,38 @@ def test_stress_renders_with_validation_and_moves_every_frame(lavapipe):
         images.append(image[..., :3].astype(np.int16))
     moved = (np.abs(images[0] - images[1]).max(axis=2) > 24).mean()
     assert moved > 0.01, f"only {moved:.2%} of the pixels changed between frames 1 and 3"
+
+
+def test_every_batch_gets_exactly_its_visible_instances(lavapipe, monkeypatch):
+    """All batches are culled in one call: each batch's rows of the matrix buffer must hold
+    its own visible instances, in order, as a brute-force test of every box finds them."""
+    written = []
+
+    def write_and_keep(self, frame, planes, models_cache):
+        real_write(self, frame, planes, models_cache)
+        rows = [
+            self._matrices[frame][base : base + count].copy()
+            for base, count in zip(self._bases, self.visible_counts, strict=False)
+        ]
+        written.append((planes.copy(), [b.columns.copy() for b in self._batches], rows))
+
+    real_write = RenderInstances._write
+    monkeypatch.setattr(RenderInstances, "_write", write_and_keep)
+    spec = load_spec(None, None)
+    game = FixedStepStress(spec, 2000, static=False)
+    run_engine(lavapipe, game, 2)
+    assert written, "the instanced path wrote matrices"
+    planes, columns, rows = written[-1]
+    models = {m.id: m for m in spec.models}
+    assert len(rows) == len(game.batches) >= 2
+    for batch, batch_columns, batch_rows in zip(game.batches, columns, rows, strict=True):
+        low, high = _model_extent(spec, models[batch.model_id].id)
+        kept = InstanceBatch(batch.id, batch.model_id, batch_columns)
+        shown = _brute_force_visible(planes, kept, low, high)
+        assert 0 < len(shown) < batch.count, batch.id
+        expected = batch_columns.reshape(-1, 16)[shown]
+        assert batch_rows.shape == expected.shape, batch.id
+        assert np.array_equal(batch_rows, expected), batch.id
 
 
 def test_instanced_path_draws_the_per_draw_golden_picture(lavapipe):
