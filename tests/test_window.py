@@ -1,5 +1,6 @@
 """The window path under Xvfb: present frames, resize twice, close, leak nothing."""
 
+import eng.wnd
 from eng.engine import Engine
 from game.main import TITLE, Game
 from game.scenes import load_spec
@@ -86,3 +87,46 @@ def test_one_poll_takes_every_queued_event(xvfb_display):
         assert wnd.key_presses == set() and wnd.mouse.delta_x == 0
     finally:
         wnd.cleanup()
+
+
+def _sdl_display(wnd) -> int:
+    sdl = wnd.sdl
+    props = sdl.SDL_GetWindowProperties(wnd.window)
+    return sdl.SDL_GetPointerProperty(props, sdl.SDL_PROP_WINDOW_X11_DISPLAY_POINTER, None)
+
+
+def test_vulkan_presents_through_an_x_connection_of_its_own(xvfb_display, constants):
+    """On X11 the surface is made on a second X connection, so that SDL's event pump does
+    not wait while the driver sends each image through SDL's; it is closed at cleanup."""
+    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (320, 240))
+    x_display = engine.ctx.surface.x_display
+    assert x_display is not None and x_display.pointer
+    assert x_display.pointer != _sdl_display(engine.eng_ctx.wnd)
+    validation_log = engine.ctx.instance.validation_log
+    stats, image = engine.run(10, capture=True)
+    assert stats.frames == 10 and image[..., :3].max() > 0
+    assert validation_log.messages == []
+    assert x_display.pointer is None, "closed with the surface"
+
+
+def test_without_a_second_x_connection_sdl_makes_the_surface(xvfb_display, constants, monkeypatch):
+    """If no second connection can be opened, the surface is SDL's, on its connection."""
+    real_load = eng.wnd._load_xlib
+
+    class NoNewConnections:
+        def __init__(self) -> None:
+            self.real = real_load()
+
+        def __getattr__(self, name):
+            return getattr(self.real, name)
+
+        def XOpenDisplay(self, name):  # noqa: N802 (Xlib's name)
+            return None
+
+    monkeypatch.setattr(eng.wnd, "_load_xlib", NoNewConnections)
+    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (160, 120))
+    assert engine.ctx.surface.x_display is None
+    validation_log = engine.ctx.instance.validation_log
+    stats, image = engine.run(5, capture=True)
+    assert stats.frames == 5 and image[..., :3].max() > 0
+    assert validation_log.messages == []

@@ -111,6 +111,7 @@ class VkInstance:
         self.messenger = None
         self.validation_log = validation_log
         self.debug_utils = debug_utils
+        self.extensions: list[str] = []  # the instance extensions enabled
 
     @classmethod
     def create(
@@ -192,6 +193,7 @@ class VkInstance:
                 raise VulkanError(
                     f"could not create a Vulkan instance ({type(exc).__name__})"
                 ) from exc
+            inst.extensions = exts
             if validation:
                 create = inst.proc("vkCreateDebugUtilsMessengerEXT")
                 inst.messenger = create(inst.instance, messenger_info, None)
