@@ -5,11 +5,9 @@ import shutil
 
 import numpy as np
 
-from eng.engine import Engine
 from eng.shader_watch import SHADERS, ShaderSet
-from game.main import TITLE, Game
-from game.scenes import load_spec
 
+from .conftest import default_scene_engine
 from .test_cli import assert_one_line_error, run_game
 
 QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
@@ -35,13 +33,8 @@ def test_a_changed_shader_changes_later_frames_and_a_broken_one_keeps_the_pictur
     constants, tmp_path, caplog
 ):
     folder = shader_folder(tmp_path)
-    engine = Engine.create(
-        Game(load_spec(None, None)),
-        constants,
-        TITLE,
-        (160, 120),
-        headless=True,
-        shaders=ShaderSet.create(folder, watch=True),
+    engine = default_scene_engine(
+        constants, (160, 120), shaders=ShaderSet.create(folder, watch=True)
     )
     validation_log = engine.ctx.instance.validation_log
     render = engine.render
