@@ -54,28 +54,15 @@ class VkImage:
                 "initialLayout": vk.VK_IMAGE_LAYOUT_UNDEFINED,
             },
         )
-        alloc_info = ffi.new(
-            "VmaAllocationCreateInfo*",
+        return vma.create_resource(
+            ctx,
+            vma.IMAGE,
+            create_info,
             {"usage": VmaUsage.AUTO, "flags": data.vma_flags, "priority": 1.0},
+            name,
+            f"{data.width}x{data.height}",
+            lambda image, allocation, _mapped: cls(image, allocation, data),
         )
-        p_image = ffi.new("VkImage*")  # NULL until made: vmaDestroyImage skips NULLs
-        p_allocation = ffi.new("VmaAllocation*")
-        info = ffi.new("VmaAllocationInfo*")
-        try:
-            vma.check(
-                lib.vmaCreateImage(
-                    ctx.vma.vma_alloc, create_info, alloc_info, p_image, p_allocation, info
-                ),
-                f"vmaCreateImage({name or f'{data.width}x{data.height}'})",
-            )
-            image = vma.to_vk("VkImage", p_image[0])
-            if name:
-                ctx.device.set_name(vk.VK_OBJECT_TYPE_IMAGE, image, name)
-                vma.name_allocation(ctx, p_allocation[0], info, data.vma_flags, name)
-            return cls(image, p_allocation[0], data)
-        except BaseException:
-            lib.vmaDestroyImage(ctx.vma.vma_alloc, p_image[0], p_allocation[0])
-            raise
 
     def cleanup(self, ctx: "VkCtx") -> None:
         image, allocation, self.image, self.allocation = self.image, self.allocation, None, None
