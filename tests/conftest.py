@@ -105,13 +105,12 @@ def created_contexts(monkeypatch):
 
 
 def default_scene_engine(
-    constants: common.Constants, size: tuple[int, int], **options: Any
+    constants: common.Constants, size: tuple[int, int], instanced: bool = False, **options: Any
 ) -> Engine:
-    """An offscreen Engine showing the project's default scene; `options` go to
-    Engine.create (profile=True, shaders=..., ...)."""
-    return Engine.create(
-        Game(load_spec(None, None)), constants, TITLE, size, headless=True, **options
-    )
+    """An offscreen Engine showing the project's default scene (all of it through the
+    instanced path with `instanced`); `options` go to Engine.create (profile=True, ...)."""
+    game = Game(load_spec(None, None), instanced=instanced)
+    return Engine.create(game, constants, TITLE, size, headless=True, **options)
 
 
 def assert_cleaned_up(made) -> None:
