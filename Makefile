@@ -44,7 +44,7 @@ SHADERS := eng/res/shaders
 shaders:  # recompile the committed SPIR-V after editing eng/res/shaders/*.glsl
 	glslc -fshader-stage=vert $(SHADERS)/scn_vtx.glsl -o $(SHADERS)/scn_vtx.spv
 	glslc -fshader-stage=frag $(SHADERS)/scn_frg.glsl -o $(SHADERS)/scn_frg.spv
-	glslc -fshader-stage=vert $(SHADERS)/scn_inst_vtx.glsl -o $(SHADERS)/scn_inst_vtx.spv
+	glslc -fshader-stage=vert -DINSTANCED $(SHADERS)/scn_vtx.glsl -o $(SHADERS)/scn_inst_vtx.spv
 
 clean:
 	rm -rf build $(VENV)

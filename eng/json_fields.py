@@ -5,7 +5,7 @@ problem is one ModelError line naming the file, the object and the key)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
 COORD_LIMIT = 1e9  # positions, rotations (degrees), camera angles and vertex values: |v| <= this
 
@@ -54,34 +54,20 @@ def number_field(path: Path, obj: Any, key: str, what: str, low: float, high: fl
     return value
 
 
-@overload
-def numbers_field(
-    path: Path,
-    obj: Any,
-    key: str,
-    count: Literal[3],
-    what: str,
-    low: float = ...,
-    high: float = ...,
-) -> tuple[float, float, float]: ...
-@overload
-def numbers_field(
-    path: Path,
-    obj: Any,
-    key: str,
-    count: Literal[4],
-    what: str,
-    low: float = ...,
-    high: float = ...,
-) -> tuple[float, float, float, float]: ...
-def numbers_field(
-    path: Path,
-    obj: Any,
-    key: str,
-    count: int,
-    what: str,
-    low: float = -COORD_LIMIT,
-    high: float = COORD_LIMIT,
+def vec3_field(path: Path, obj: Any, key: str, what: str) -> tuple[float, float, float]:
+    """Three numbers within +-COORD_LIMIT: a position or a rotation."""
+    x, y, z = _numbers_field(path, obj, key, 3, what, -COORD_LIMIT, COORD_LIMIT)
+    return x, y, z
+
+
+def color_field(path: Path, obj: Any, key: str, what: str) -> tuple[float, float, float, float]:
+    """Four numbers from 0 to 1: an RGBA colour."""
+    r, g, b, a = _numbers_field(path, obj, key, 4, what, 0.0, 1.0)
+    return r, g, b, a
+
+
+def _numbers_field(
+    path: Path, obj: Any, key: str, count: int, what: str, low: float, high: float
 ) -> tuple[float, ...]:
     value = field(path, obj, key, list, what)
     ok = len(value) == count and all(

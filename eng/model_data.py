@@ -23,11 +23,12 @@ from eng.json_fields import (
     COORD_LIMIT,
     ModelError,
     check_unique,
+    color_field,
     field,
     items_of,
     number_field,
-    numbers_field,
     size_field,
+    vec3_field,
 )
 
 log = logging.getLogger("eng.model")
@@ -180,7 +181,7 @@ def load_materials(path: Path | str) -> list[MaterialData]:
             MaterialData(
                 id=mat_id,
                 texture_path=resolve_path(path.parent, texture) if texture else None,
-                color=numbers_field(path, item, "color", 4, what, 0.0, 1.0),
+                color=color_field(path, item, "color", what),
             )
         )
     check_unique(path, [m.id for m in materials], "material")
@@ -298,12 +299,12 @@ def load_scene(path: Path | str) -> SceneData:
         if model_id not in model_ids:
             raise ModelError(path, f"{what} uses model '{model_id}', which is not in 'models'")
         scale = number_field(path, item, "scale", what, *SCALE_RANGE) if "scale" in item else 1.0
-        rotation = numbers_field(path, item, "rotation", 3, what) if "rotation" in item else None
+        rotation = vec3_field(path, item, "rotation", what) if "rotation" in item else None
         entities.append(
             EntityData(
                 id=entity_id,
                 model_id=model_id,
-                pos=numbers_field(path, item, "pos", 3, what),
+                pos=vec3_field(path, item, "pos", what),
                 rotation=rotation or (0.0, 0.0, 0.0),
                 scale=scale,
             )
@@ -314,7 +315,7 @@ def load_scene(path: Path | str) -> SceneData:
     if "camera" in doc:
         cam = field(path, doc, "camera", dict, "the scene")
         camera = CameraData(
-            pos=numbers_field(path, cam, "pos", 3, "the camera"),
+            pos=vec3_field(path, cam, "pos", "the camera"),
             pitch=number_field(path, cam, "pitch", "the camera", -COORD_LIMIT, COORD_LIMIT),
             yaw=number_field(path, cam, "yaw", "the camera", -COORD_LIMIT, COORD_LIMIT),
         )

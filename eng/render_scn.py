@@ -21,7 +21,7 @@ from eng.models_cache import MaterialsCache, ModelsCache
 from eng.pass_structs import PassStructs, Target
 from eng.render_inst import RenderInstances
 from eng.scene import Scene
-from eng.shader_watch import SHADERS, STAGES
+from eng.shader_watch import SHADERS, STAGES, pipeline_stages
 from eng.texture_cache import TextureCache
 from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
@@ -37,9 +37,8 @@ from eng.vk.vma import ffi as vma_ffi
 
 log = logging.getLogger("eng.render")
 COMMITTED_SHADERS = [
-    (SHADERS / f"{name}.spv", stage) for name, _, stage in STAGES
+    (SHADERS / f"{s.name}.spv", s.stage) for s in STAGES
 ]  # the SPIR-V of eng/res/shaders/
-INSTANCED_VTX = SHADERS / "scn_inst_vtx.spv"  # the vertex shader of the instanced path
 DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
 DESC_ID_MAT = "SCN_DESC_ID_MAT"
@@ -125,13 +124,10 @@ class RenderScn:
         """The book's pipelines into `pipelines` and the instanced ones into `inst` (the same
         fragment shader; the vertex shader reads the model matrix from set 3). Each list is
         extended in the statement that makes its pipelines, so its owner cleans up what exists."""
+        book_stages, instanced_stages = pipeline_stages(shader_stages)
         pipelines.extend(
-            self._create_pipelines(ctx, color_format, shader_stages, self.layouts, "scene")
+            self._create_pipelines(ctx, color_format, book_stages, self.layouts, "scene")
         )
-        instanced_stages = [
-            (INSTANCED_VTX if stage == vk.VK_SHADER_STAGE_VERTEX_BIT else path, stage)
-            for path, stage in shader_stages
-        ]
         assert self.instances is not None and self.instances.layout is not None, "made first"
         layouts = [*self.layouts, self.instances.layout]
         inst.extend(

@@ -2,14 +2,17 @@
 (`--shaders DIR`), recompiled with glslc whenever they change (`--watch-shaders`).
 
 A folder may hold `scn_vtx.glsl` / `scn_frg.glsl` (compiled here with glslc) or `.spv` files;
-GLSL wins when both are there. Without a folder and without watching, the engine uses the
-committed SPIR-V of shaders/ and needs no glslc.
+GLSL wins when both are there. The instanced path's vertex shader is `scn_vtx.glsl` compiled
+with -DINSTANCED, or else the folder's `scn_inst_vtx.spv`, or else the committed one. Without
+a folder and without watching, the engine uses the committed SPIR-V of eng/res/shaders/ and
+needs no glslc.
 """
 
 import logging
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import vulkan as vk
@@ -18,10 +21,33 @@ from eng.com.common import RES_DIR
 
 log = logging.getLogger("eng.shaders")
 SHADERS = RES_DIR / "shaders"
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """One SPIR-V file the scene's pipelines need, and the GLSL it is compiled from."""
+
+    name: str  # the SPIR-V file is name.spv
+    glsl: str  # compiled from glsl.glsl
+    stage_name: str  # glslc -fshader-stage
+    stage: int
+    defines: tuple[str, ...] = ()  # glslc -D
+    fallback: Path | None = None  # the SPIR-V used when a folder has neither source
+
+
 STAGES = (
-    ("scn_vtx", "vert", vk.VK_SHADER_STAGE_VERTEX_BIT),
-    ("scn_frg", "frag", vk.VK_SHADER_STAGE_FRAGMENT_BIT),
+    Stage("scn_vtx", "scn_vtx", "vert", vk.VK_SHADER_STAGE_VERTEX_BIT),
+    Stage("scn_frg", "scn_frg", "frag", vk.VK_SHADER_STAGE_FRAGMENT_BIT),
+    Stage(
+        "scn_inst_vtx",
+        "scn_vtx",
+        "vert",
+        vk.VK_SHADER_STAGE_VERTEX_BIT,
+        ("INSTANCED",),
+        SHADERS / "scn_inst_vtx.spv",
+    ),
 )
+"""Vertex, fragment, instanced vertex: the order of every `stages` list."""
 SPIRV_MAGIC = b"\x03\x02\x23\x07"
 
 
@@ -55,12 +81,14 @@ class ShaderSet:
     def sources(self) -> list[Path]:
         """The file each stage comes from: GLSL when compiling and present, else SPIR-V."""
         found = []
-        for name, _, _ in STAGES:
-            glsl, spv = self.folder / f"{name}.glsl", self.folder / f"{name}.spv"
+        for stage in STAGES:
+            glsl, spv = self.folder / f"{stage.glsl}.glsl", self.folder / f"{stage.name}.spv"
             if self.compile_glsl and glsl.is_file():
                 found.append(glsl)
             elif spv.is_file():
                 found.append(spv)
+            elif stage.fallback is not None:
+                found.append(stage.fallback)
             else:
                 raise ShaderError(
                     f"--shaders {self.folder}: has neither {glsl.name} nor {spv.name}"
@@ -77,11 +105,10 @@ class ShaderSet:
         """SPIR-V for each stage, compiling GLSL into fresh files (the last good ones stay)."""
         stages = []
         self._builds += 1
-        for source, (name, stage_name, stage) in zip(self.sources(), STAGES, strict=True):
+        for source, stage in zip(self.sources(), STAGES, strict=True):
             if source.suffix == ".glsl":
-                stages.append(
-                    (self._compile(source, f"{name}-{self._builds}.spv", stage_name), stage)
-                )
+                out_name = f"{stage.name}-{self._builds}.spv"
+                stages.append((self._compile(source, out_name, stage), stage.stage))
                 continue
             try:
                 code = source.read_bytes()
@@ -89,10 +116,10 @@ class ShaderSet:
                 raise ShaderError(f"{source}: cannot read it ({exc.strerror or exc})") from None
             if len(code) < 20 or len(code) % 4 or code[:4] != SPIRV_MAGIC:
                 raise ShaderError(f"{source}: is not SPIR-V")
-            stages.append((source, stage))
+            stages.append((source, stage.stage))
         return stages
 
-    def _compile(self, source: Path, out_name: str, stage_name: str) -> Path:
+    def _compile(self, source: Path, out_name: str, stage: Stage) -> Path:
         glslc = shutil.which("glslc")
         if glslc is None:
             raise ShaderError(
@@ -102,13 +129,15 @@ class ShaderSet:
             self._tmp = tempfile.TemporaryDirectory(prefix="zvk-shaders-")
         out = Path(self._tmp.name) / out_name
         result = subprocess.run(
-            [glslc, f"-fshader-stage={stage_name}", str(source), "-o", str(out)],
+            [glslc, f"-fshader-stage={stage.stage_name}", *(f"-D{d}" for d in stage.defines)]
+            + [str(source), "-o", str(out)],
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
             message = (result.stderr or result.stdout).strip()
-            raise ShaderError(f"{source}: glslc failed:\n{message}")
+            defines = "".join(f" with -D{d}" for d in stage.defines)
+            raise ShaderError(f"{source}: glslc failed{defines}:\n{message}")
         return out
 
     def poll(self) -> bool:
@@ -142,3 +171,12 @@ class ShaderSet:
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
+
+
+def pipeline_stages(
+    stages: list[tuple[Path, int]],
+) -> tuple[list[tuple[Path, int]], list[tuple[Path, int]]]:
+    """The book's pipelines' (vertex, fragment) and the instanced pipelines' (instanced
+    vertex, fragment) of a `stages` list in the order of STAGES."""
+    vertex, fragment, instanced_vertex = stages
+    return [vertex, fragment], [instanced_vertex, fragment]

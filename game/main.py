@@ -6,6 +6,7 @@ right mouse button to look around (0.1 degree per pixel); Escape or closing the 
 """
 
 import math
+from collections.abc import Callable
 
 from pyglm import glm
 
@@ -13,10 +14,17 @@ from eng.engine import EngCtx, InitData
 from eng.entity import Entity
 from eng.instances import batches_from_entities
 from eng.models_cache import ModelsCache
+from eng.scene import ViewData
 from game.scenes import SceneSpec
 
 TITLE = "Vulkan Book"
 MOVE_SPEED = 10.0  # units per second
+MOVE_KEYS = (
+    (("W", ViewData.move_forward), ("S", ViewData.move_back)),
+    (("A", ViewData.move_left), ("D", ViewData.move_right)),
+    (("UP", ViewData.move_up), ("DOWN", ViewData.move_down)),
+)
+"""Book main.zig: per axis, the first of its two keys that is held moves the camera."""
 MOUSE_SENSITIVITY = 0.1  # degrees per pixel
 FIT_RADIUS = 5.0  # `--view fit` scales the model to this bounding radius
 
@@ -31,7 +39,7 @@ class Game:
         book: eng/instances.py), one batch per model."""
         self.spec = spec
         self.instanced = instanced
-        self._keys: dict[str, int] | None = None
+        self._keys: list[list[tuple[int, Callable[[ViewData, float], None]]]] | None = None
 
     def init(self, eng_ctx: EngCtx) -> InitData:
         scene = eng_ctx.scene
@@ -77,22 +85,14 @@ class Game:
         wnd = eng_ctx.wnd
         assert wnd is not None, "input comes from a window"
         if self._keys is None:
-            self._keys = {k: wnd.scancode(k) for k in ("W", "S", "A", "D", "UP", "DOWN")}
-        keys = self._keys
+            self._keys = [[(wnd.scancode(k), move) for k, move in axis] for axis in MOVE_KEYS]
         view = eng_ctx.scene.camera.view_data
         inc = MOVE_SPEED * delta_sec
-        if wnd.is_key_pressed(keys["W"]):
-            view.move_forward(inc)
-        elif wnd.is_key_pressed(keys["S"]):
-            view.move_back(inc)
-        if wnd.is_key_pressed(keys["A"]):
-            view.move_left(inc)
-        elif wnd.is_key_pressed(keys["D"]):
-            view.move_right(inc)
-        if wnd.is_key_pressed(keys["UP"]):
-            view.move_up(inc)
-        elif wnd.is_key_pressed(keys["DOWN"]):
-            view.move_down(inc)
+        for axis in self._keys:
+            for scancode, move in axis:
+                if wnd.is_key_pressed(scancode):
+                    move(view, inc)
+                    break
         mouse = wnd.mouse
         if mouse.right:
             view.add_rotation(

@@ -46,20 +46,23 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+def _add_path(p: argparse.ArgumentParser, flag: str, metavar: str, help: str) -> None:
+    """An option that names a file or folder (METAVAR says which kind)."""
+    p.add_argument(flag, type=Path, metavar=metavar, help=help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(
         prog="python -m game",
         description="The zvk book's chapter-10 renderer in Python: a textured scene and a "
         "free-flying camera (W/S/A/D, Up/Down, right mouse button to look).",
     )
-    p.add_argument(
-        "--config", type=Path, metavar="PATH", help="cfg.toml to read (default: eng/res/cfg.toml)"
-    )
-    p.add_argument(
+    _add_path(p, "--config", "PATH", "cfg.toml to read (default: eng/res/cfg.toml)")
+    _add_path(
+        p,
         "--scene",
-        type=Path,
-        metavar="PATH",
-        help="a scene .json, a model in the book's format (X.json + X-mat.json), "
+        "PATH",
+        "a scene .json, a model in the book's format (X.json + X-mat.json), "
         "a .gltf/.glb/.obj file, or the book's 'sponza' or 'cube' (see `make book-data`) "
         "(default: the project's own scene)",
     )
@@ -106,28 +109,26 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help=f"stop after N frames (headless default: {HEADLESS_FRAMES})",
     )
-    p.add_argument(
-        "--screenshot", type=Path, metavar="PNG", help="write the last frame to this PNG file"
-    )
-    p.add_argument(
+    _add_path(p, "--screenshot", "PNG", "write the last frame to this PNG file")
+    _add_path(
+        p,
         "--vma-report",
-        type=Path,
-        metavar="JSON",
-        help="write VMA's detailed statistics (vmaBuildStatsString, with every allocation's "
+        "JSON",
+        "write VMA's detailed statistics (vmaBuildStatsString, with every allocation's "
         "name) once the scene is loaded",
     )
-    p.add_argument(
+    _add_path(
+        p,
         "--vma-map",
-        type=Path,
-        metavar="PNG",
-        help="draw VMA's memory once the scene is loaded: every VkDeviceMemory block and "
+        "PNG",
+        "draw VMA's memory once the scene is loaded: every VkDeviceMemory block and "
         "dedicated allocation, each allocation coloured by kind",
     )
-    p.add_argument(
+    _add_path(
+        p,
         "--shaders",
-        type=Path,
-        metavar="DIR",
-        help="load scn_vtx / scn_frg (.glsl, compiled with glslc, or .spv) from DIR",
+        "DIR",
+        "load scn_vtx / scn_frg (.glsl, compiled with glslc, or .spv) from DIR",
     )
     p.add_argument(
         "--watch-shaders",
@@ -178,11 +179,11 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="give every image its own VkDeviceMemory, as the book does (default: VMA pools)",
     )
-    p.add_argument(
+    _add_path(
+        p,
         "--bench",
-        type=Path,
-        metavar="JSON",
-        help="profile the run and write its figures (times, memory) to this JSON file",
+        "JSON",
+        "profile the run and write its figures (times, memory) to this JSON file",
     )
     p.add_argument(
         "--info",

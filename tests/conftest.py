@@ -14,14 +14,18 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from eng.com import common
+from eng.engine import Engine
 from eng.vk.ctx import VkCtx
 from eng.vk.inst import ValidationLog
 from eng.wnd import quit_video
 from game import book_data
+from game.main import TITLE, Game
+from game.scenes import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENE = ROOT / "eng" / "res" / "scene"
@@ -98,6 +102,15 @@ def created_contexts(monkeypatch):
 
     monkeypatch.setattr(VkCtx, "create", classmethod(create))
     return made
+
+
+def default_scene_engine(
+    constants: common.Constants, size: tuple[int, int], instanced: bool = False, **options: Any
+) -> Engine:
+    """An offscreen Engine showing the project's default scene (all of it through the
+    instanced path with `instanced`); `options` go to Engine.create (profile=True, ...)."""
+    game = Game(load_spec(None, None), instanced=instanced)
+    return Engine.create(game, constants, TITLE, size, headless=True, **options)
 
 
 def assert_cleaned_up(made) -> None:

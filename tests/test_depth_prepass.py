@@ -2,11 +2,7 @@
 
 import pytest
 
-from eng.engine import Engine
-from game.main import TITLE, Game
-from game.scenes import load_spec
-
-from .conftest import BOOK_MODELS, CRATE
+from .conftest import BOOK_MODELS, CRATE, default_scene_engine
 from .render_utils import compare_golden, render_headless
 
 SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
@@ -28,15 +24,7 @@ def test_prepass_matches_the_golden_images(lavapipe, name, scene, size):
 
 def fragments_per_frame(constants, depth_prepass: bool) -> int:
     """Fragment shader invocations of a default-scene frame (pipeline-statistics query)."""
-    engine = Engine.create(
-        Game(load_spec(None, None)),
-        constants,
-        TITLE,
-        (320, 240),
-        headless=True,
-        profile=True,
-        depth_prepass=depth_prepass,
-    )
+    engine = default_scene_engine(constants, (320, 240), profile=True, depth_prepass=depth_prepass)
     stats, _ = engine.run(12)
     assert stats.validation_messages == 0 and stats.fragments
     assert len(set(stats.fragments)) == 1  # a still scene: the same count every frame

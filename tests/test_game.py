@@ -58,6 +58,16 @@ def test_keys_for_each_direction():
         np.testing.assert_allclose(list(view.pos - start), list(axis * sign), atol=1e-5)
 
 
+def test_of_two_opposite_keys_the_first_wins_and_the_axes_add_up():
+    """main.zig's if/else per axis: W beats S, A beats D, Up beats Down; the axes combine."""
+    game, eng_ctx = game_and_ctx(FakeWnd(keys=("W", "S", "A", "D", "UP", "DOWN")))
+    view = eng_ctx.scene.camera.view_data
+    start = glm.vec3(view.pos)
+    expected = view.forward_dir() - view.right_dir() + glm.vec3(0, 1, 0)
+    game.input(eng_ctx, 0.1)
+    np.testing.assert_allclose(list(view.pos - start), list(expected), atol=1e-5)
+
+
 def test_dragging_with_the_right_button_turns_the_view():
     mouse = MouseState(delta_x=30.0, delta_y=-20.0, right=True)
     game, eng_ctx = game_and_ctx(FakeWnd(mouse=mouse))

@@ -25,7 +25,7 @@ from eng.vk.util import VulkanError
 from game.main import TITLE, Game
 from game.scenes import load_spec
 
-from .conftest import CRATE, ROOT, assert_cleaned_up
+from .conftest import CRATE, ROOT, assert_cleaned_up, default_scene_engine
 
 # --- leaks are reported at vkDestroyDevice --------------------------------------------------
 
@@ -89,7 +89,7 @@ def test_an_engine_object_not_cleaned_up_is_reported_by_name(constants, monkeypa
     """If a cleanup stopped destroying its object, the leak would not go unnoticed: the layer
     names the object at vkDestroyDevice (every other test demands zero messages)."""
     monkeypatch.setattr(target, lambda self, *args: None)
-    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (32, 32), headless=True)
+    engine = default_scene_engine(constants, (32, 32))
     validation_log = engine.ctx.instance.validation_log
     engine.run(1)
     leaks = [m for m in validation_log.messages if "has not been destroyed" in m]
@@ -275,9 +275,7 @@ def test_a_failure_midway_leaves_no_leak_and_no_message(
 ):
     _fail_on_call(monkeypatch, target, n)
     with pytest.raises(InjectedError):
-        engine = Engine.create(
-            Game(load_spec(None, None)), constants, TITLE, (64, 48), headless=True
-        )
+        engine = default_scene_engine(constants, (64, 48))
         engine.run(5)
     assert_cleaned_up(created_contexts)
 
@@ -309,7 +307,7 @@ def test_keyboard_interrupt_in_the_loop_still_cleans_up(constants, monkeypatch, 
         return real(self, eng_ctx, capture)
 
     monkeypatch.setattr(Render, "render", render)
-    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (64, 48), headless=True)
+    engine = default_scene_engine(constants, (64, 48))
     vma = engine.ctx.vma
     with pytest.raises(KeyboardInterrupt):
         engine.run(100)

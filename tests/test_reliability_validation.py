@@ -21,7 +21,7 @@ from eng.vk.vma import VmaFlags, VmaMemoryFlags
 from game.main import TITLE, Game
 from game.scenes import load_spec
 
-from .conftest import BOOK_MODELS, finish_ctx
+from .conftest import BOOK_MODELS, default_scene_engine, finish_ctx
 
 SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
 
@@ -121,13 +121,8 @@ def test_dedicated_images_the_books_way_with_best_practices(constants):
 def test_the_validation_features_are_really_on(constants):
     """Controls: best-practices speaks at instance creation and sync validation reports a
     hazard that plain validation does not see - so a clean run above means something."""
-    engine = Engine.create(
-        Game(load_spec(None, None)),
-        constants,
-        TITLE,
-        (32, 32),
-        headless=True,
-        validation_features=("sync", "best-practices"),
+    engine = default_scene_engine(
+        constants, (32, 32), validation_features=("sync", "best-practices")
     )
     ctx = engine.ctx
     validation_log = ctx.instance.validation_log
@@ -169,7 +164,7 @@ def test_the_validation_features_are_really_on(constants):
 def test_validation_messages_name_the_objects(constants):
     """A named command buffer, a named VMA buffer and an engine image (offscreen 0) appear by
     name in the validation messages about them."""
-    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (32, 32), headless=True)
+    engine = default_scene_engine(constants, (32, 32))
     ctx = engine.ctx
     validation_log = ctx.instance.validation_log
     pool = VkCmdPool.create(ctx, ctx.phys.queues_info.graphics_family, True, "probe pool")

@@ -5,11 +5,9 @@ import shutil
 
 import numpy as np
 
-from eng.engine import Engine
 from eng.shader_watch import SHADERS, ShaderSet
-from game.main import TITLE, Game
-from game.scenes import load_spec
 
+from .conftest import default_scene_engine
 from .test_cli import assert_one_line_error, run_game
 
 QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
@@ -24,44 +22,50 @@ def shader_folder(tmp_path):
     return folder
 
 
-def edit_fragment_shader(folder, new_end: str) -> None:
-    """Replaces the closing brace of main() by `new_end`."""
-    path = folder / "scn_frg.glsl"
+def edit_main_end(folder, name: str, new_end: str) -> None:
+    """Replaces the closing brace of main() in `name` by `new_end`."""
+    path = folder / name
     text = path.read_text()
     path.write_text(text[: text.rindex("}")] + new_end)
+
+
+def frames_with_edits(
+    constants, folder, edits: dict[int, tuple[str, str]], count: int, instanced: bool = False
+) -> dict[int, np.ndarray]:
+    """Renders `count` frames of the default scene with `--watch-shaders` on `folder`, each
+    captured; after frame N, `edits[N]` = (file, new end of main) is written (the engine
+    polls the shaders before the next frame). Validation must stay silent."""
+    engine = default_scene_engine(
+        constants, (160, 120), instanced=instanced, shaders=ShaderSet.create(folder, watch=True)
+    )
+    validation_log = engine.ctx.instance.validation_log
+    render = engine.render
+    render_frame = render.render
+    frames: dict[int, np.ndarray] = {}
+
+    def render_and_edit(eng_ctx, capture=False):
+        number = render.frames_rendered + 1
+        done = render_frame(eng_ctx, capture=True)
+        frames[number] = render.read_capture()[..., :3]
+        if number in edits:
+            edit_main_end(folder, *edits[number])
+        return done
+
+    render.render = render_and_edit
+    stats, _ = engine.run(count)
+    assert stats.frames == count
+    assert validation_log.messages == []
+    return frames
 
 
 def test_a_changed_shader_changes_later_frames_and_a_broken_one_keeps_the_picture(
     constants, tmp_path, caplog
 ):
     folder = shader_folder(tmp_path)
-    engine = Engine.create(
-        Game(load_spec(None, None)),
-        constants,
-        TITLE,
-        (160, 120),
-        headless=True,
-        shaders=ShaderSet.create(folder, watch=True),
-    )
-    validation_log = engine.ctx.instance.validation_log
-    render = engine.render
-    render_frame = render.render
-    frames: dict[int, np.ndarray] = {}
-    edits = {2: MAGENTA, 4: "    outFragColor = vec4(0.0, 1.0, 0.0, 1.0)  // no semicolon\n}\n"}
-
-    def render_and_edit(eng_ctx, capture=False):
-        number = render.frames_rendered + 1
-        done = render_frame(eng_ctx, capture=True)
-        frames[number] = render.read_capture()[..., :3]
-        if number in edits:  # the engine polls the shaders before the next frame
-            edit_fragment_shader(folder, edits[number])
-        return done
-
-    render.render = render_and_edit
+    broken = "    outFragColor = vec4(0.0, 1.0, 0.0, 1.0)  // no semicolon\n}\n"
+    edits = {2: ("scn_frg.glsl", MAGENTA), 4: ("scn_frg.glsl", broken)}
     with caplog.at_level(logging.ERROR, logger="eng"):
-        stats, _ = engine.run(8)
-    assert stats.frames == 8
-    assert validation_log.messages == []
+        frames = frames_with_edits(constants, folder, edits, 8)
     assert np.array_equal(frames[1], frames[2])  # the committed shaders' picture
     magenta = (frames[3] == (255, 0, 255)).all(axis=2).mean()
     assert magenta > 0.2, f"only {magenta:.1%} of the pixels are magenta after the edit"
@@ -72,6 +76,19 @@ def test_a_changed_shader_changes_later_frames_and_a_broken_one_keeps_the_pictur
     assert len(errors) == 1, [r.getMessage() for r in errors]
     message = errors[0].getMessage()
     assert "scn_frg.glsl" in message and "error" in message and "last good" in message
+
+
+def test_a_changed_vertex_shader_also_rebuilds_the_instanced_path(constants, tmp_path):
+    """The instanced pipelines' vertex shader is scn_vtx.glsl compiled with -DINSTANCED: an
+    edit of scn_vtx.glsl moves a scene drawn entirely by the instanced path."""
+    folder = shader_folder(tmp_path)
+    shift = "    gl_Position.x += 0.5 * gl_Position.w;  // a quarter of the width to the right\n}\n"
+    frames = frames_with_edits(constants, folder, {2: ("scn_vtx.glsl", shift)}, 3, instanced=True)
+    assert np.array_equal(frames[1], frames[2])
+    assert not np.array_equal(frames[2], frames[3]), "the instanced path kept its old shader"
+    quarter = frames[2].shape[1] // 4
+    same = (frames[3][:, quarter:] == frames[2][:, :-quarter]).all(axis=2).mean()
+    assert same > 0.95, f"only {same:.1%} of the picture moved a quarter of the width"
 
 
 def test_spirv_from_a_folder_and_bad_shader_folders(tmp_path):

@@ -10,11 +10,11 @@ import shutil
 import struct
 import subprocess
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
-SHADERS = Path(__file__).resolve().parents[1] / "eng" / "res" / "shaders"
+from eng.shader_watch import SHADERS, STAGES
+
 OP_DECORATE, OP_MEMBER_DECORATE = 71, 72
 DEBUG_OPS = {2, 3, 4, 5, 6, 7, 8, 330}  # OpSourceContinued..OpLine, OpModuleProcessed
 INTERFACE = {1, 30, 33, 34, 35}  # SpecId, Location, Binding, DescriptorSet, Offset
@@ -47,15 +47,17 @@ def semantic(spv: bytes) -> tuple[Counter, Counter]:
     return code, interface
 
 
-@pytest.mark.parametrize(
-    ("name", "stage"), [("scn_vtx", "vert"), ("scn_frg", "frag"), ("scn_inst_vtx", "vert")]
-)
-def test_committed_spirv_is_compiled_from_the_glsl(tmp_path, name, stage):
+@pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
+def test_committed_spirv_is_compiled_from_the_glsl(tmp_path, stage):
+    """The Makefile's `shaders` commands, as eng/shader_watch.py's STAGES describe them."""
     glslc = shutil.which("glslc")
     assert glslc, "glslc is not installed (scripts/setup.sh installs it)"
+    name = stage.name
     out = tmp_path / f"{name}.spv"
+    defines = [f"-D{d}" for d in stage.defines]
+    source = SHADERS / f"{stage.glsl}.glsl"
     subprocess.run(
-        [glslc, f"-fshader-stage={stage}", str(SHADERS / f"{name}.glsl"), "-o", str(out)],
+        [glslc, f"-fshader-stage={stage.stage_name}", *defines, str(source), "-o", str(out)],
         check=True,
     )
     assert semantic(out.read_bytes()) == semantic((SHADERS / f"{name}.spv").read_bytes()), (

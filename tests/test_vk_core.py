@@ -123,6 +123,35 @@ def test_vma_statistics_count_buffers_and_images(ctx):
     assert after.allocation_bytes == before.allocation_bytes
 
 
+class OwnerError(RuntimeError):
+    pass
+
+
+def test_a_failure_after_the_vma_create_call_destroys_what_it_made(ctx, monkeypatch):
+    """vma.create_resource, behind VkBuffer and VkImage: if building the owner fails once the
+    handle and its memory exist, both are destroyed (no live allocation, no validation
+    message at vkDestroyDevice)."""
+    before = ctx.vma.statistics().allocations
+
+    def failing_init(self, *args) -> None:
+        raise OwnerError("building the owner failed")
+
+    for cls, make in (
+        (VkBuffer, lambda: VkBuffer.create(ctx, 4096, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT)),
+        (
+            VkImage,
+            lambda: VkImage.create(
+                ctx, VkImageData(32, 32, vk.VK_IMAGE_USAGE_SAMPLED_BIT), name="doomed image"
+            ),
+        ),
+    ):
+        with monkeypatch.context() as patch:
+            patch.setattr(cls, "__init__", failing_init)
+            with pytest.raises(OwnerError):
+                make()
+        assert ctx.vma.statistics().allocations == before, cls.__name__
+
+
 def test_leaked_buffer_is_reported_when_the_allocator_is_destroyed(constants):
     ctx = VkCtx.create(constants)
     leaked = VkBuffer.create(ctx, 256, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT)

@@ -16,6 +16,7 @@ from eng.vma_map import COLOURS, draw_map, kind_of
 from game.main import TITLE, Game
 from game.scenes import load_spec
 
+from .conftest import default_scene_engine
 from .test_cli import assert_one_line_error, run_game
 
 QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
@@ -63,12 +64,9 @@ def coloured_spans(row: np.ndarray) -> int:
 @pytest.mark.parametrize("dedicated", [False, True], ids=["pooled", "dedicated-images"])
 def test_report_and_map_match_the_vma_statistics(constants, tmp_path, dedicated):
     report_path, map_path = tmp_path / "vma.json", tmp_path / "vma.png"
-    engine = Engine.create(
-        Game(load_spec(None, None)),
+    engine = default_scene_engine(
         constants,
-        TITLE,
         (320, 240),
-        headless=True,
         dedicated_images=dedicated,
         snapshots=Snapshots(report_path, map_path),
     )

@@ -40,29 +40,15 @@ class VkBuffer:
                 "sharingMode": vk.VK_SHARING_MODE_EXCLUSIVE,
             },
         )
-        alloc_info = ffi.new(
-            "VmaAllocationCreateInfo*",
+        return vma.create_resource(
+            ctx,
+            vma.BUFFER,
+            create_info,
             {"flags": vma_flags, "usage": vma_usage, "requiredFlags": required_flags},
+            name,
+            str(size),
+            lambda buffer, allocation, mapped: cls(size, buffer, allocation, mapped),
         )
-        p_buffer = ffi.new("VkBuffer*")  # NULL until made: vmaDestroyBuffer skips NULLs
-        p_allocation = ffi.new("VmaAllocation*")
-        info = ffi.new("VmaAllocationInfo*")
-        try:
-            vma.check(
-                lib.vmaCreateBuffer(
-                    ctx.vma.vma_alloc, create_info, alloc_info, p_buffer, p_allocation, info
-                ),
-                f"vmaCreateBuffer({name or size})",
-            )
-            buffer = vma.to_vk("VkBuffer", p_buffer[0])
-            if name:
-                ctx.device.set_name(vk.VK_OBJECT_TYPE_BUFFER, buffer, name)
-                vma.name_allocation(ctx, p_allocation[0], info, vma_flags, name)
-            mapped = info.pMappedData if info.pMappedData != ffi.NULL else None
-            return cls(size, buffer, p_allocation[0], mapped)
-        except BaseException:
-            lib.vmaDestroyBuffer(ctx.vma.vma_alloc, p_buffer[0], p_allocation[0])
-            raise
 
     def map(self, ctx: "VkCtx") -> Any:
         """vmaMapMemory: a void* to the buffer's memory (pair with unmap)."""

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 import vulkan as vk
 
 from eng.vk import vma
+from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.vma import VmaFlags, VmaUsage, ffi, lib
 
 if TYPE_CHECKING:
@@ -54,30 +55,40 @@ class VkImage:
                 "initialLayout": vk.VK_IMAGE_LAYOUT_UNDEFINED,
             },
         )
-        alloc_info = ffi.new(
-            "VmaAllocationCreateInfo*",
+        return vma.create_resource(
+            ctx,
+            vma.IMAGE,
+            create_info,
             {"usage": VmaUsage.AUTO, "flags": data.vma_flags, "priority": 1.0},
+            name,
+            f"{data.width}x{data.height}",
+            lambda image, allocation, _mapped: cls(image, allocation, data),
         )
-        p_image = ffi.new("VkImage*")  # NULL until made: vmaDestroyImage skips NULLs
-        p_allocation = ffi.new("VmaAllocation*")
-        info = ffi.new("VmaAllocationInfo*")
-        try:
-            vma.check(
-                lib.vmaCreateImage(
-                    ctx.vma.vma_alloc, create_info, alloc_info, p_image, p_allocation, info
-                ),
-                f"vmaCreateImage({name or f'{data.width}x{data.height}'})",
-            )
-            image = vma.to_vk("VkImage", p_image[0])
-            if name:
-                ctx.device.set_name(vk.VK_OBJECT_TYPE_IMAGE, image, name)
-                vma.name_allocation(ctx, p_allocation[0], info, data.vma_flags, name)
-            return cls(image, p_allocation[0], data)
-        except BaseException:
-            lib.vmaDestroyImage(ctx.vma.vma_alloc, p_image[0], p_allocation[0])
-            raise
 
     def cleanup(self, ctx: "VkCtx") -> None:
         image, allocation, self.image, self.allocation = self.image, self.allocation, None, None
         if allocation is not None:  # dropped first: a second cleanup destroys nothing
             lib.vmaDestroyImage(ctx.vma.vma_alloc, vma.to_vma("VkImage", image), allocation)
+
+
+class VkImageWithView:
+    """A VMA image and a view of all its mip levels: what an Attachment (render.zig) and a
+    VkTexture (vkTexture.zig) both are. Subclasses create inside `cleanup_on_error`."""
+
+    def __init__(self) -> None:
+        self.image: VkImage | None = None
+        self.view: VkImageView | None = None
+
+    def create_image_and_view(
+        self, ctx: "VkCtx", data: VkImageData, aspect: int, name: str
+    ) -> None:
+        """Each handle is stored the moment it is made, so `cleanup` reaches it."""
+        self.image = VkImage.create(ctx, data, name)
+        view_data = VkImageViewData(data.format, aspect_mask=aspect, level_count=data.mip_levels)
+        self.view = VkImageView.create(ctx.device, self.image.image, view_data, name)
+
+    def cleanup(self, ctx: "VkCtx") -> None:
+        if self.view is not None:
+            self.view.cleanup(ctx.device)
+        if self.image is not None:
+            self.image.cleanup(ctx)

@@ -108,11 +108,11 @@ class VkPipeline:
             vk.VkVertexInputAttributeDescription(location=loc, binding=0, format=fmt, offset=off)
             for loc, fmt, off in info.vtx_buff_desc.attributes
         ]
+        # the `vulkan` package sets each array's count (here vertexBindingDescriptionCount,
+        # vertexAttributeDescriptionCount) from the length of the list given for it
         vertex_input = vk.VkPipelineVertexInputStateCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO,
-            vertexBindingDescriptionCount=len(bindings),
             pVertexBindingDescriptions=bindings,
-            vertexAttributeDescriptionCount=len(attributes),
             pVertexAttributeDescriptions=attributes,
         )
         input_assembly = vk.VkPipelineInputAssemblyStateCreateInfo(
@@ -167,7 +167,6 @@ class VkPipeline:
         dyn_states = [vk.VK_DYNAMIC_STATE_VIEWPORT, vk.VK_DYNAMIC_STATE_SCISSOR]
         dynamic = vk.VkPipelineDynamicStateCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO,
-            dynamicStateCount=len(dyn_states),
             pDynamicStates=dyn_states,
         )
         color_formats = [info.color_format]
@@ -184,9 +183,7 @@ class VkPipeline:
         set_layouts = [layout.layout for layout in info.desc_set_layouts]
         layout_info = vk.VkPipelineLayoutCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-            setLayoutCount=len(set_layouts),
             pSetLayouts=set_layouts,
-            pushConstantRangeCount=len(ranges),
             pPushConstantRanges=ranges,
         )
         with cleanup_on_error(cls(), ctx) as pipeline:
@@ -194,7 +191,6 @@ class VkPipeline:
             create_info = vk.VkGraphicsPipelineCreateInfo(
                 sType=vk.VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO,
                 pNext=rendering,
-                stageCount=len(stages),
                 pStages=stages,
                 pVertexInputState=vertex_input,
                 pInputAssemblyState=input_assembly,

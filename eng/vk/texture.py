@@ -8,8 +8,7 @@ import numpy as np
 import vulkan as vk
 
 from eng.vk.buf import VkBuffer, staging_flags
-from eng.vk.image import VkImage, VkImageData
-from eng.vk.imv import VkImageView, VkImageViewData
+from eng.vk.image import VkImageData, VkImageWithView
 from eng.vk.util import ImageBarrier, cleanup_on_error, copy_region
 from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
 
@@ -90,12 +89,11 @@ _SRC = vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
 _SHADER = vk.VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL
 
 
-class VkTexture:
+class VkTexture(VkImageWithView):
     """An RGBA image with a full mip chain; the pixels wait in a staging buffer until recorded."""
 
     def __init__(self, width: int, height: int, mip_levels: int) -> None:
-        self.image: VkImage | None = None
-        self.view: VkImageView | None = None
+        super().__init__()
         self.staging: VkBuffer | None = None
         self.width = width
         self.height = height
@@ -120,25 +118,9 @@ class VkTexture:
             | vk.VK_IMAGE_USAGE_TRANSFER_SRC_BIT
             | vk.VK_IMAGE_USAGE_SAMPLED_BIT
         )
+        data = VkImageData(width, height, usage, fmt, mip_levels=mip_levels, vma_flags=vma_flags)
         with cleanup_on_error(cls(width, height, mip_levels), ctx) as texture:
-            texture.image = VkImage.create(
-                ctx,
-                VkImageData(
-                    width=width,
-                    height=height,
-                    usage=usage,
-                    format=fmt,
-                    mip_levels=mip_levels,
-                    vma_flags=vma_flags,
-                ),
-                name,
-            )
-            texture.view = VkImageView.create(
-                ctx.device,
-                texture.image.image,
-                VkImageViewData(format=fmt, level_count=mip_levels),
-                name,
-            )
+            texture.create_image_and_view(ctx, data, vk.VK_IMAGE_ASPECT_COLOR_BIT, name)
             texture.staging = VkBuffer.create(
                 ctx,
                 pixels.nbytes,
@@ -237,7 +219,4 @@ class VkTexture:
 
     def cleanup(self, ctx: "VkCtx") -> None:
         self.cleanup_staging(ctx)
-        if self.view is not None:
-            self.view.cleanup(ctx.device)
-        if self.image is not None:
-            self.image.cleanup(ctx)
+        super().cleanup(ctx)

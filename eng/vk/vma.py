@@ -4,9 +4,10 @@
 between the `vulkan` package's cffi and ours through their integer value.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import vulkan as vk
 
@@ -88,6 +89,63 @@ def name_allocation(ctx: "VkCtx", allocation: Any, info: Any, flags: int, name: 
 def check(result: int, what: str) -> None:
     if result != 0:
         raise VmaError(f"{what} failed (VkResult {result})")
+
+
+@dataclass(frozen=True, slots=True)
+class VmaResourceKind:
+    """What VMA allocates memory for: a buffer or an image, with its C calls."""
+
+    ctype: str  # the handle's C type, "VkBuffer" or "VkImage"
+    object_type: int  # for the debug name
+    create_name: str
+    create: Any  # vmaCreateBuffer or vmaCreateImage
+    destroy: Any  # vmaDestroyBuffer or vmaDestroyImage (both skip NULL handles)
+
+
+BUFFER = VmaResourceKind(
+    "VkBuffer",
+    vk.VK_OBJECT_TYPE_BUFFER,
+    "vmaCreateBuffer",
+    lib.vmaCreateBuffer,
+    lib.vmaDestroyBuffer,
+)
+IMAGE = VmaResourceKind(
+    "VkImage", vk.VK_OBJECT_TYPE_IMAGE, "vmaCreateImage", lib.vmaCreateImage, lib.vmaDestroyImage
+)
+_Made = TypeVar("_Made")
+
+
+def create_resource(
+    ctx: "VkCtx",
+    kind: VmaResourceKind,
+    create_info: Any,
+    alloc_fields: dict[str, Any],
+    name: str,
+    what: str,
+    make: Callable[[Any, Any, Any], _Made],
+) -> _Made:
+    """Book ch.10 (vkBuffer.zig / vkImage.zig create): vmaCreateBuffer or vmaCreateImage with
+    a VmaAllocationCreateInfo of `alloc_fields`, the debug names, then `make(handle,
+    allocation, mapped_data)` builds the owner. Until `make` has returned, an error or Ctrl-C
+    destroys the handle and its memory here, so nothing made is ever left without an owner."""
+    alloc_info = ffi.new("VmaAllocationCreateInfo*", alloc_fields)
+    p_handle = ffi.new(f"{kind.ctype}*")  # NULL until made: the destroy call skips NULLs
+    p_allocation = ffi.new("VmaAllocation*")
+    info = ffi.new("VmaAllocationInfo*")
+    try:
+        result = kind.create(
+            ctx.vma.vma_alloc, create_info, alloc_info, p_handle, p_allocation, info
+        )
+        check(result, f"{kind.create_name}({name or what})")
+        handle = to_vk(kind.ctype, p_handle[0])
+        if name:
+            ctx.device.set_name(kind.object_type, handle, name)
+            name_allocation(ctx, p_allocation[0], info, alloc_fields["flags"], name)
+        mapped = info.pMappedData if info.pMappedData != ffi.NULL else None
+        return make(handle, p_allocation[0], mapped)
+    except BaseException:
+        kind.destroy(ctx.vma.vma_alloc, p_handle[0], p_allocation[0])
+        raise
 
 
 @dataclass(frozen=True, slots=True)
