@@ -18,63 +18,51 @@ def frustum_planes(view_proj: glm.mat4) -> np.ndarray:
     return planes / np.linalg.norm(planes[:, :3], axis=1, keepdims=True)
 
 
-def world_boxes(
-    local_min: np.ndarray, local_max: np.ndarray, matrices: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Centres and half-extents of the world-space boxes around (N, 3) local boxes moved by
-    (N, 4, 4) row-major model matrices."""
+def world_boxes(local_min: np.ndarray, local_max: np.ndarray, matrices: np.ndarray) -> np.ndarray:
+    """The world-space boxes (see `new_boxes`) around (N, 3) local boxes moved by (N, 4, 4)
+    row-major model matrices."""
     corners = local_min[:, None, :] + _CORNERS[None] * (local_max - local_min)[:, None, :]
     world = np.einsum("nij,nkj->nki", matrices[:, :3, :3], corners) + matrices[:, None, :3, 3]
     low, high = world.min(axis=1), world.max(axis=1)
-    return (low + high) / 2, (high - low) / 2
-
-
-def instance_boxes(
-    low: np.ndarray,
-    high: np.ndarray,
-    columns: np.ndarray,
-    out: tuple[np.ndarray, np.ndarray] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Centres and half-extents of the world-space boxes around one local box (low, high)
-    moved by (N, 4, 4) matrices stored as columns (GLSL's order, eng/instances.py). The same
-    boxes as `world_boxes` gives, from the centre and the absolute rotation-scale part instead
-    of eight corners. Written into `out` (two (N, 3) arrays) if given."""
-    center, half = (low + high) / 2, (high - low) / 2
-    flat = columns.reshape(-1, 16)  # flat[:, 4 * j + i] is row i, column j
-    # (N, 3) views of (3, N) arrays: each axis is one contiguous vector, to write here and
-    # to multiply in `visible` (much faster than stacked 3x3 products or strided columns)
-    centers, extents = out if out is not None else (new_boxes(len(flat)), new_boxes(len(flat)))
-    for i in range(3):
-        row = [flat[:, 4 * j + i] for j in range(3)]
-        centers[:, i] = flat[:, 12 + i] + row[0] * center[0] + row[1] * center[1]
-        centers[:, i] += row[2] * center[2]
-        extents[:, i] = np.abs(row[0]) * half[0] + np.abs(row[1]) * half[1]
-        extents[:, i] += np.abs(row[2]) * half[2]
-    return centers, extents
+    boxes = new_boxes(len(matrices))
+    boxes[:3], boxes[3:] = ((low + high) / 2).T, ((high - low) / 2).T
+    return boxes
 
 
 def new_boxes(count: int) -> np.ndarray:
-    """An (N, 3) array of `count` box centres or extents, each axis one contiguous vector."""
-    return np.empty((3, count), np.float32).T
+    """Room for `count` world boxes: a (6, N) array whose rows 0-2 are the centres' x, y, z
+    and rows 3-5 the half-extents, so that each axis is one contiguous vector."""
+    return np.empty((6, count), np.float32)
 
 
-def visible(planes: np.ndarray, centers: np.ndarray, extents: np.ndarray) -> np.ndarray:
-    """Which boxes are at least partly inside all six planes."""
-    inside = np.ones(len(centers), bool)
-    dtype = centers.dtype
-    for a, b, c, d in planes.astype(dtype):
-        # the plane's signed distance to each centre plus the box's reach towards it, one
-        # axis at a time: (N, 3) views of (3, N) arrays make every column one contiguous
-        # vector; a (6, 3) @ (3, N) product goes to BLAS, whose threads fight lavapipe's
-        # for two cores (100,000 boxes: 15 ms against 1.2 ms)
-        reach = centers[:, 0] * a
-        reach += centers[:, 1] * b
-        reach += centers[:, 2] * c
-        reach += extents[:, 0] * abs(a)
-        reach += extents[:, 1] * abs(b)
-        reach += extents[:, 2] * abs(c)
-        inside &= reach >= -d
-    return inside
+def instance_boxes(
+    low: np.ndarray, high: np.ndarray, columns: np.ndarray, out: np.ndarray | None = None
+) -> np.ndarray:
+    """The world boxes (see `new_boxes`) around one local box (low, high) moved by (N, 4, 4)
+    matrices stored as columns (GLSL's order, eng/instances.py), written into `out` if given.
+    The same boxes as `world_boxes` gives, from the centre and the absolute rotation-scale
+    part instead of eight corners."""
+    center, half = (low + high) / 2, (high - low) / 2
+    flat = columns.reshape(-1, 16)  # flat[:, 4 * j + i] is row i, column j
+    boxes = new_boxes(len(flat)) if out is None else out
+    for i in range(3):  # whole contiguous rows: stacked 3x3 products are several times slower
+        row = [flat[:, 4 * j + i] for j in range(3)]
+        boxes[i] = flat[:, 12 + i] + row[0] * center[0] + row[1] * center[1]
+        boxes[i] += row[2] * center[2]
+        boxes[3 + i] = np.abs(row[0]) * half[0] + np.abs(row[1]) * half[1]
+        boxes[3 + i] += np.abs(row[2]) * half[2]
+    return boxes
+
+
+def visible(planes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Which of the world boxes (see `new_boxes`) are at least partly inside all six planes."""
+    normals = planes[:, :3].astype(boxes.dtype)
+    # (6, N): each plane's signed distance to each centre plus the box's reach towards it, as
+    # one (6, 6) x (6, N) product. einsum, not @: BLAS's threads would fight lavapipe's for the
+    # cores (100,000 boxes: 15 ms against 1 ms)
+    reach = np.einsum("pk,kn->pn", np.concatenate([normals, np.abs(normals)], axis=1), boxes)
+    reach += planes[:, 3:].astype(boxes.dtype)
+    return np.all(reach >= 0, axis=0)  # whole rows: a reduction over a short last axis is slow
 
 
 def matrix_rows(m: glm.mat4) -> np.ndarray:

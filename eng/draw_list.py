@@ -13,7 +13,7 @@ import numpy as np
 import vulkan as vk
 from pyglm import glm
 
-from eng.culling import frustum_planes, matrix_rows, visible, world_boxes
+from eng.culling import frustum_planes, matrix_rows, new_boxes, visible, world_boxes
 from eng.entity import Entity
 from eng.models_cache import DEFAULT_MATERIAL_ID, MaterialsCache, ModelsCache
 from eng.scene import Scene
@@ -54,7 +54,7 @@ class DrawList:
         self._order: tuple[int, ...] | None = None
         # bounds of the draw items, local (per mesh) and in the world (per entity's matrix)
         self._local_min = self._local_max = np.zeros((0, 3), np.float32)
-        self._centers = self._extents = np.zeros((0, 3), np.float32)
+        self._boxes = new_boxes(0)  # the items' world boxes (eng/culling.py)
 
     def is_stale(self, scene: Scene) -> bool:
         """Whether the scene's entities or their models changed since build_draw_items."""
@@ -114,9 +114,7 @@ class DrawList:
                 vk.ffi.memmove(item.push, item.entity.model_matrix.to_bytes(), MATRIX_SIZE)
                 item.version = item.entity.version
         matrices = np.array([matrix_rows(i.entity.model_matrix) for i in self.draw_items])
-        self._centers, self._extents = world_boxes(
-            self._local_min, self._local_max, matrices.reshape(-1, 4, 4)
-        )
+        self._boxes = world_boxes(self._local_min, self._local_max, matrices.reshape(-1, 4, 4))
         self._entity_versions = versions
         return True
 
@@ -143,7 +141,7 @@ class DrawList:
     def _draw_order(self, view_proj: glm.mat4) -> tuple[int, ...]:
         """The meshes inside the view frustum, in the draw list's order. (Drawing opaque
         meshes nearest first was measured too: 5% slower on lavapipe, no gain on an H100.)"""
-        shown = visible(frustum_planes(view_proj), self._centers, self._extents)
+        shown = visible(frustum_planes(view_proj), self._boxes)
         return tuple(np.flatnonzero(shown).tolist())
 
 

@@ -75,8 +75,7 @@ class RenderInstances:
         self.visible_counts: list[int] = []  # per batch, in the last frame prepared
         self._batches: list = []
         self._box_versions: list = []  # per batch: the version its boxes were moved for
-        # every instance's world box, batch after batch
-        self._centers = self._extents = new_boxes(0)
+        self._boxes = new_boxes(0)  # every instance's world box, batch after batch
         self._written: list = [None] * FRAMES_IN_FLIGHT  # what each frame slot holds
         self._bases = np.zeros(1, np.int64)  # per batch: its first row in the matrix buffers
         self._matrices: list[np.ndarray] = []
@@ -133,8 +132,7 @@ class RenderInstances:
         default = materials_cache.materials[DEFAULT_MATERIAL_ID]
         self._batches = batches
         self._box_versions = [None] * len(batches)
-        total = sum(b.count for b in batches)
-        self._centers, self._extents = new_boxes(total), new_boxes(total)
+        self._boxes = new_boxes(sum(b.count for b in batches))
         self.draws = []
         for i, batch in enumerate(batches):
             model = models_cache.models[batch.model_id]
@@ -214,12 +212,10 @@ class RenderInstances:
                     low, high = (
                         np.array(v, np.float32) for v in models_cache.models[batch.model_id].bounds
                     )
-                    part = slice(bases[i], bases[i + 1])
-                    instance_boxes(
-                        low, high, batch.columns, (self._centers[part], self._extents[part])
-                    )
+                    part = self._boxes[:, bases[i] : bases[i + 1]]
+                    instance_boxes(low, high, batch.columns, part)
                     self._box_versions[i] = batch.version
-            shown = np.flatnonzero(visible(planes, self._centers, self._extents))
+            shown = np.flatnonzero(visible(planes, self._boxes))
             ends = np.searchsorted(shown, bases)
         counts = []
         for i, batch in enumerate(self._batches):

@@ -138,7 +138,7 @@ def test_culling_of_the_tiled_scene_agrees_with_brute_force(constants):
         total = 0
         for batch, _ in _with_models(game, spec):
             low, high = _model_extent(spec, batch.model_id)
-            fast = np.flatnonzero(visible(planes, *instance_boxes(low, high, batch.columns)))
+            fast = np.flatnonzero(visible(planes, instance_boxes(low, high, batch.columns)))
             assert fast.tolist() == _brute_force_visible(planes, batch, low, high), batch.id
             total += len(fast)
         assert 0 < total < sum(b.count for b in game.batches)
