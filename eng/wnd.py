@@ -61,8 +61,8 @@ _X_IO_ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
 
 def _on_lost_x_connection(display: Any) -> int:
     """Xlib's IO error handler: the X server went away (killed, its machine gone). Xlib ends
-    the process as soon as this returns and no X call may be made from here; Vulkan's window
-    surface and swapchain live on that connection, so nothing can be destroyed in order:
+    the process as soon as this returns and no X call may be made from here; the window,
+    Vulkan's surface and its swapchain live on that server, so nothing can be destroyed in order:
     one line and status 1, at once (the system frees memory and GPU objects; no file is left
     half-written, since every file is written under a temporary name and renamed)."""
     display_name = os.environ.get("DISPLAY", "")

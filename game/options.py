@@ -128,7 +128,8 @@ def build_parser() -> argparse.ArgumentParser:
         p,
         "--shaders",
         "DIR",
-        "load scn_vtx / scn_frg (.glsl, compiled with glslc, or .spv) from DIR",
+        "load scn_vtx / scn_frg (.glsl, compiled with glslc, or .spv) from DIR; the instanced "
+        "path's vertex shader is scn_vtx.glsl compiled with -DINSTANCED (or scn_inst_vtx.spv)",
     )
     p.add_argument(
         "--watch-shaders",
