@@ -7,7 +7,7 @@ surface and no swapchain.
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import vulkan as vk
 
@@ -121,24 +121,18 @@ class VkCtx:
 
     def cleanup(self) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
-        if self._pipeline_cache is not None:
-            self._pipeline_cache.cleanup(self)
-            self._pipeline_cache = None
-        if self._vma is not None:
-            self._vma.cleanup()
-            self._vma = None
-        if self._desc_allocator is not None:
-            self._desc_allocator.cleanup(self)
-            self._desc_allocator = None
-        if self.swap_chain is not None:
-            self.swap_chain.cleanup(self)
-            self.swap_chain = None
-        if self._device is not None:
-            self._device.cleanup()
-            self._device = None
-        if self.surface is not None:
-            self.surface.cleanup(self.instance)
-            self.surface = None
-        if self._instance is not None:
-            self._instance.cleanup()
-            self._instance = None
+        self._drop("_pipeline_cache", self)
+        self._drop("_vma")
+        self._drop("_desc_allocator", self)
+        self._drop("swap_chain", self)
+        self._drop("_device")
+        if self.surface is not None:  # before the instance it needs
+            self._drop("surface", self.instance)
+        self._drop("_instance")
+
+    def _drop(self, member: str, *args: Any) -> None:
+        """Sets the member to None, then cleans up what it held (dropped first: once)."""
+        held = getattr(self, member)
+        setattr(self, member, None)
+        if held is not None:
+            held.cleanup(*args)
