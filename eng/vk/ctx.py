@@ -121,16 +121,16 @@ class VkCtx:
 
     def cleanup(self) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
-        self._drop("_pipeline_cache", self)
-        self._drop("_vma")
-        self._drop("_desc_allocator", self)
-        self._drop("swap_chain", self)
-        self._drop("_device")
+        self._cleanup_member("_pipeline_cache", self)
+        self._cleanup_member("_vma")
+        self._cleanup_member("_desc_allocator", self)
+        self._cleanup_member("swap_chain", self)
+        self._cleanup_member("_device")
         if self.surface is not None:  # before the instance it needs
-            self._drop("surface", self.instance)
-        self._drop("_instance")
+            self._cleanup_member("surface", self.instance)
+        self._cleanup_member("_instance")
 
-    def _drop(self, member: str, *args: Any) -> None:
+    def _cleanup_member(self, member: str, *args: Any) -> None:
         """Sets the member to None, then cleans up what it held (dropped first: once)."""
         held = getattr(self, member)
         setattr(self, member, None)
