@@ -75,6 +75,7 @@ class RenderInstances:
         self.visible_counts: list[int] = []  # per batch, in the last frame prepared
         self._batches: list = []
         self._box_versions: list = []  # per batch: the version its boxes were moved for
+        self._local_boxes: list[tuple[np.ndarray, np.ndarray]] = []  # per batch: (low, high)
         self._boxes = new_boxes(0)  # every instance's world box, batch after batch
         self._written: list = [None] * FRAMES_IN_FLIGHT  # what each frame slot holds
         self._bases = np.zeros(1, np.int64)  # per batch: its first row in the matrix buffers
@@ -118,7 +119,7 @@ class RenderInstances:
         versions = tuple(b.version for b in batches)
         written = (versions, None if planes is None else planes.tobytes())
         if self._written[frame] != written:
-            self._write(frame, planes, models_cache)
+            self._write(frame, planes)
             self._written[frame] = written
         return changed
 
@@ -132,6 +133,10 @@ class RenderInstances:
         default = materials_cache.materials[DEFAULT_MATERIAL_ID]
         self._batches = batches
         self._box_versions = [None] * len(batches)
+        self._local_boxes = []  # the model's bounds, for instance_boxes
+        for batch in batches:
+            low, high = models_cache.models[batch.model_id].bounds
+            self._local_boxes.append((np.array(low, np.float32), np.array(high, np.float32)))
         self._boxes = new_boxes(sum(b.count for b in batches))
         self.draws = []
         for i, batch in enumerate(batches):
@@ -199,7 +204,7 @@ class RenderInstances:
         self.capacity = capacity
         self._desc_arrays = [vk.ffi.new("VkDescriptorSet[1]", [s.desc_set]) for s in self.desc_sets]
 
-    def _write(self, frame: int, planes: np.ndarray | None, models_cache: ModelsCache) -> None:
+    def _write(self, frame: int, planes: np.ndarray | None) -> None:
         """The visible instances' matrices, batch after batch, and the draws' counts. The
         boxes of all batches are tested in one call: per call, numpy's overhead is about
         that of testing a few thousand boxes."""
@@ -209,11 +214,8 @@ class RenderInstances:
         if planes is not None:
             for i, batch in enumerate(self._batches):
                 if self._box_versions[i] != batch.version:
-                    low, high = (
-                        np.array(v, np.float32) for v in models_cache.models[batch.model_id].bounds
-                    )
                     part = self._boxes[:, bases[i] : bases[i + 1]]
-                    instance_boxes(low, high, batch.columns, part)
+                    instance_boxes(*self._local_boxes[i], batch.columns, part)
                     self._box_versions[i] = batch.version
             shown = np.flatnonzero(visible(planes, self._boxes))
             ends = np.searchsorted(shown, bases)

@@ -6,6 +6,7 @@ points it at the SDL3 that scripts/setup.sh found or built, with no network acce
 
 import atexit
 import ctypes
+import functools
 import logging
 import os
 import tempfile
@@ -78,6 +79,7 @@ def _uses_x11(sdl: Any) -> bool:
     return (driver.decode() if isinstance(driver, bytes) else driver) == "x11"
 
 
+@functools.cache
 def _load_xlib() -> Any:
     """libX11 (the one SDL's X11 video uses) with the signatures called here, or None."""
     try:

@@ -61,8 +61,8 @@ def test_every_batch_gets_exactly_its_visible_instances(lavapipe, monkeypatch):
     its own visible instances, in order, as a brute-force test of every box finds them."""
     written = []
 
-    def write_and_keep(self, frame, planes, models_cache):
-        real_write(self, frame, planes, models_cache)
+    def write_and_keep(self, frame, planes):
+        real_write(self, frame, planes)
         rows = [
             self._matrices[frame][base : base + count].copy()
             for base, count in zip(self._bases, self.visible_counts, strict=False)
