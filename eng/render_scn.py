@@ -52,7 +52,7 @@ VTX_DESC = VtxBuffDesc(
 class RenderScn:
     def __init__(self) -> None:
         self.image_flags = 0  # the VMA flags of the depth attachments, from create
-        self.depth_prepass = False  # opaque meshes drawn depth-only first (not in the book)
+        self.depth_prepass = False  # opaque front faces drawn depth-only first (not in the book)
         self.texture_count = 0
         self.depth_attachments: list[Attachment] = []
         self.cam_buffers: list[VkBuffer] = []
@@ -78,8 +78,9 @@ class RenderScn:
         depth_prepass: bool = False,
     ) -> "RenderScn":
         """`target` gives the colour format, extent and images (swapchain or offscreen);
-        with `depth_prepass`, opaque meshes are drawn twice: depth only, then shaded with an
-        EQUAL depth test, so each pixel is shaded once (not in the book; docs/performance.md);
+        with `depth_prepass`, opaque meshes are drawn twice: their front faces depth only,
+        then shaded as in the book, so hidden fragments fail the depth test before shading
+        (not in the book; docs/performance.md);
         `image_flags` are the VMA flags of the depth attachments; `shader_stages` the SPIR-V
         files and stages of the pipelines. Everything is added to its list as soon as it
         exists, so a failure part-way cleans up exactly what was made."""
@@ -144,7 +145,8 @@ class RenderScn:
     ) -> list[VkPipeline]:
         """Two pipelines: opaque meshes need no blending (the same picture, less work for the
         rasterizer); transparent ones blend as in the book, and are drawn last. With the
-        pre-pass, a third draws depth alone and the opaque one tests EQUAL, writing no depth."""
+        pre-pass, a third draws the front faces' depth alone (docs/chapter-10.md says why the
+        picture stays the book's)."""
         modules, pipelines = [], []
         try:
             for path, stage in shader_stages:
@@ -153,7 +155,6 @@ class RenderScn:
             kinds = ["opaque", "blend"] + (["depth"] if prepass else [])
             vertex_only = [m for m in modules if m.stage == vk.VK_SHADER_STAGE_VERTEX_BIT]
             for kind in kinds:
-                shade_kept = prepass and kind == "opaque"  # only what the pre-pass kept
                 info = VkPipelineCreateInfo(
                     color_format=color_format,
                     depth_format=DEPTH_FORMAT,
@@ -163,11 +164,8 @@ class RenderScn:
                     vtx_buff_desc=VTX_DESC,
                     use_blend=kind == "blend",
                     spec_constants={0: self.texture_count},
-                    depth_compare=vk.VK_COMPARE_OP_EQUAL
-                    if shade_kept
-                    else vk.VK_COMPARE_OP_LESS_OR_EQUAL,
-                    depth_write=not shade_kept,
                     color_write=kind != "depth",
+                    cull_back=kind == "depth",
                 )
                 pipelines.append(VkPipeline.create(ctx, info, f"{name} {kind}"))
             return pipelines
@@ -306,7 +304,7 @@ class RenderScn:
         items = self.draw_list.visible_items
         first_blended = next((i for i, item in enumerate(items) if item.transparent), len(items))
         inst_opaque, inst_blend = self.inst_pipelines
-        if depth:  # the pre-pass: depth only, then shade what it left visible
+        if depth:  # the pre-pass: the front faces' depth, then the book's opaque draws
             record_items(cmd, layout, items[:first_blended])
             lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
         record_items(cmd, layout, items[:first_blended])

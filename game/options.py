@@ -151,8 +151,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--depth-prepass",
         action="store_true",
-        help="draw opaque meshes depth-only first, then shade each pixel once with an EQUAL "
-        "depth test (not in the book; see docs/performance.md)",
+        help="draw the opaque meshes' front faces depth-only first, so that hidden fragments "
+        "are not shaded; the same picture (not in the book; see docs/performance.md)",
     )
     p.add_argument(
         "--instanced",

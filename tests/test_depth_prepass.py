@@ -1,9 +1,13 @@
-"""The depth pre-pass (`--depth-prepass`): the same golden pictures, each pixel shaded once."""
+"""The depth pre-pass (`--depth-prepass`): the same pictures, each pixel shaded about once."""
 
+import numpy as np
 import pytest
 
+from game import scenes
+
 from .conftest import BOOK_MODELS, CRATE, default_scene_engine
-from .render_utils import compare_golden, render_headless
+from .render_utils import assert_shows_texture, compare_golden, render_headless
+from .test_model_gen import textured_box
 
 SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
 
@@ -35,3 +39,23 @@ def test_prepass_shades_fewer_fragments(lavapipe):
     without, with_prepass = (fragments_per_frame(lavapipe, p) for p in (False, True))
     assert with_prepass < without
     assert with_prepass <= 320 * 240  # the scene is opaque: at most one per pixel
+
+
+@pytest.mark.parametrize("inside_out", [False, True])
+def test_prepass_keeps_the_picture_where_back_faces_show(
+    lavapipe, tmp_path, monkeypatch, inside_out
+):
+    """The pre-pass culls back faces. A box turned inside out shows only back faces from
+    outside: the pre-pass writes the far side's depth, and the shaded pass must still draw the
+    near side the book draws (an EQUAL test would show the far side instead)."""
+    monkeypatch.setattr(scenes, "MODEL_CACHE", tmp_path / "cache")
+    mesh, texture = textured_box(uv_seed=5)
+    if inside_out:
+        mesh.invert()
+    glb = tmp_path / "box.glb"
+    mesh.export(glb)
+    book, messages = render_headless(lavapipe, glb, None, (96, 96))
+    prepass, prepass_messages = render_headless(lavapipe, glb, None, (96, 96), depth_prepass=True)
+    assert messages == prepass_messages == []
+    assert_shows_texture(book, np.asarray(texture))
+    assert np.array_equal(prepass, book)

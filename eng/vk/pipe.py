@@ -62,6 +62,7 @@ class VkPipelineCreateInfo:
     depth_compare: int = vk.VK_COMPARE_OP_LESS_OR_EQUAL
     depth_write: bool = True
     color_write: bool = True  # False: a depth-only pipeline (a depth pre-pass)
+    cull_back: bool = False  # cull back faces, counter-clockwise being front (book: none)
 
 
 class VkPipeline:
@@ -127,8 +128,10 @@ class VkPipeline:
         raster = vk.VkPipelineRasterizationStateCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO,
             polygonMode=vk.VK_POLYGON_MODE_FILL,
-            cullMode=vk.VK_CULL_MODE_NONE,
-            frontFace=vk.VK_FRONT_FACE_CLOCKWISE,
+            cullMode=vk.VK_CULL_MODE_BACK_BIT if info.cull_back else vk.VK_CULL_MODE_NONE,
+            frontFace=vk.VK_FRONT_FACE_COUNTER_CLOCKWISE
+            if info.cull_back
+            else vk.VK_FRONT_FACE_CLOCKWISE,
             lineWidth=1.0,
         )
         multisample = vk.VkPipelineMultisampleStateCreateInfo(
