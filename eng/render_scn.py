@@ -59,7 +59,7 @@ class RenderScn:
         self.layouts: list[VkDescSetLayout] = []  # camera, materials, textures (sets 0-2)
         self.pipelines: list[VkPipeline] = []  # opaque, blend (and depth, with a pre-pass)
         self.instances: RenderInstances | None = None  # instance batches (not in the book)
-        self.inst_pipelines: list[VkPipeline] = []  # opaque, blend, for the instances
+        self.inst_pipelines: list[VkPipeline] = []  # the same kinds, for the instances
         self.sampler: VkTextSampler | None = None
         self.draw_list = DrawList()
         self.version = 0
@@ -151,8 +151,7 @@ class RenderScn:
         try:
             for path, stage in shader_stages:
                 modules.append(VkShaderModule.create(ctx, path, stage))
-            prepass = self.depth_prepass and name == "scene"
-            kinds = ["opaque", "blend"] + (["depth"] if prepass else [])
+            kinds = ["opaque", "blend"] + (["depth"] if self.depth_prepass else [])
             vertex_only = [m for m in modules if m.stage == vk.VK_SHADER_STAGE_VERTEX_BIT]
             for kind in kinds:
                 info = VkPipelineCreateInfo(
@@ -303,12 +302,13 @@ class RenderScn:
         )
         items = self.draw_list.visible_items
         first_blended = next((i for i, item in enumerate(items) if item.transparent), len(items))
-        inst_opaque, inst_blend = self.inst_pipelines
+        inst_opaque, inst_blend, *inst_depth = self.inst_pipelines
+        assert self.instances is not None, "made by create"
         if depth:  # the pre-pass: the front faces' depth, then the book's opaque draws
             record_items(cmd, layout, items[:first_blended])
+            self.instances.record(cmd, inst_depth[0], frame, transparent=False)
             lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
         record_items(cmd, layout, items[:first_blended])
-        assert self.instances is not None, "made by create"
         self.instances.record(cmd, inst_opaque, frame, transparent=False)
         lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
         record_items(cmd, layout, items[first_blended:])

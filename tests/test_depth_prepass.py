@@ -26,19 +26,26 @@ def test_prepass_matches_the_golden_images(lavapipe, name, scene, size):
     compare_golden(image, name, regenerate=False)
 
 
-def fragments_per_frame(constants, depth_prepass: bool) -> int:
-    """Fragment shader invocations of a default-scene frame (pipeline-statistics query)."""
-    engine = default_scene_engine(constants, (320, 240), profile=True, depth_prepass=depth_prepass)
-    stats, _ = engine.run(12)
+def fragments_and_picture(constants, instanced: bool, depth_prepass: bool):
+    """Fragment shader invocations of a default-scene frame (pipeline-statistics query),
+    and the frame."""
+    engine = default_scene_engine(
+        constants, (320, 240), instanced, profile=True, depth_prepass=depth_prepass
+    )
+    stats, image = engine.run(12, capture=True)
     assert stats.validation_messages == 0 and stats.fragments
     assert len(set(stats.fragments)) == 1  # a still scene: the same count every frame
-    return stats.fragments[0]
+    return stats.fragments[0], image
 
 
-def test_prepass_shades_fewer_fragments(lavapipe):
-    without, with_prepass = (fragments_per_frame(lavapipe, p) for p in (False, True))
+@pytest.mark.parametrize("instanced", [False, True], ids=["per-draw", "instanced"])
+def test_prepass_shades_fewer_fragments_for_the_same_picture(lavapipe, instanced):
+    (without, book), (with_prepass, prepass) = (
+        fragments_and_picture(lavapipe, instanced, p) for p in (False, True)
+    )
     assert with_prepass < without
     assert with_prepass <= 320 * 240  # the scene is opaque: at most one per pixel
+    assert np.array_equal(prepass, book)
 
 
 @pytest.mark.parametrize("inside_out", [False, True])
