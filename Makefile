@@ -40,11 +40,8 @@ fuzz: setup  # long runs of the loader's mutator and the readers' Hypothesis tes
 adversarial: setup  # every case of scripts/adversarial.py (make test runs a sample)
 	$(PY) scripts/adversarial.py $(ARGS)
 
-SHADERS := eng/res/shaders
-shaders:  # recompile the committed SPIR-V after editing eng/res/shaders/*.glsl
-	glslc -fshader-stage=vert $(SHADERS)/scn_vtx.glsl -o $(SHADERS)/scn_vtx.spv
-	glslc -fshader-stage=frag $(SHADERS)/scn_frg.glsl -o $(SHADERS)/scn_frg.spv
-	glslc -fshader-stage=vert -DINSTANCED $(SHADERS)/scn_vtx.glsl -o $(SHADERS)/scn_inst_vtx.spv
+shaders: setup  # recompile the committed SPIR-V after editing eng/res/shaders/*.glsl
+	$(PY) -m eng.shader_watch
 
 clean:
 	rm -rf build $(VENV)

@@ -5,12 +5,13 @@ A folder may hold `scn_vtx.glsl` / `scn_frg.glsl` (compiled here with glslc) or 
 GLSL wins when both are there. The instanced path's vertex shader is `scn_vtx.glsl` compiled
 with -DINSTANCED, or else the folder's `scn_inst_vtx.spv`, or else the committed one. Without
 a folder and without watching, the engine uses the committed SPIR-V of eng/res/shaders/ and
-needs no glslc.
+needs no glslc. `make shaders` (`python -m eng.shader_watch`) recompiles that SPIR-V.
 """
 
 import logging
 import shutil
 import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from pathlib import Path
 import vulkan as vk
 
 from eng.com.common import RES_DIR
+from eng.com.utils import write_bytes_atomic
 
 log = logging.getLogger("eng.shaders")
 SHADERS = RES_DIR / "shaders"
@@ -180,3 +182,25 @@ def pipeline_stages(
     vertex, fragment) of a `stages` list in the order of STAGES."""
     vertex, fragment, instanced_vertex = stages
     return [vertex, fragment], [instanced_vertex, fragment]
+
+
+def write_committed_spirv(folder: Path = SHADERS) -> list[Path]:
+    """`make shaders`: compiles the GLSL of `folder` into its SPIR-V files, one per stage of
+    STAGES, each written through a temporary name and a rename; returns the files written."""
+    shaders = ShaderSet.create(folder)
+    try:
+        written = []
+        for (compiled, _), stage in zip(shaders.stages, STAGES, strict=True):
+            written.append(folder / f"{stage.name}.spv")
+            write_bytes_atomic(written[-1], compiled.read_bytes())
+        return written
+    finally:
+        shaders.cleanup()
+
+
+if __name__ == "__main__":  # python -m eng.shader_watch [FOLDER]
+    try:
+        for path in write_committed_spirv(*(Path(arg) for arg in sys.argv[1:2])):
+            print(path)
+    except ShaderError as exc:
+        raise SystemExit(str(exc)) from None

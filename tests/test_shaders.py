@@ -9,11 +9,14 @@ instructions (as a multiset, debug information aside) and the same interface dec
 import shutil
 import struct
 import subprocess
+import sys
 from collections import Counter
 
 import pytest
 
-from eng.shader_watch import SHADERS, STAGES
+from eng.shader_watch import SHADERS, STAGES, write_committed_spirv
+
+from .conftest import ROOT
 
 OP_DECORATE, OP_MEMBER_DECORATE = 71, 72
 DEBUG_OPS = {2, 3, 4, 5, 6, 7, 8, 330}  # OpSourceContinued..OpLine, OpModuleProcessed
@@ -47,19 +50,41 @@ def semantic(spv: bytes) -> tuple[Counter, Counter]:
     return code, interface
 
 
+@pytest.fixture(scope="module")
+def recompiled(tmp_path_factory):
+    """What `make shaders` writes, from a copy of the committed GLSL."""
+    assert shutil.which("glslc"), "glslc is not installed (scripts/setup.sh installs it)"
+    folder = tmp_path_factory.mktemp("shaders")
+    for glsl in SHADERS.glob("*.glsl"):
+        shutil.copy(glsl, folder)
+    written = write_committed_spirv(folder)
+    assert written == [folder / f"{s.name}.spv" for s in STAGES]
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        [p.name for p in SHADERS.glob("*.glsl")] + [p.name for p in written]
+    ), "only the SPIR-V files are written, and no temporary file is left"
+    return folder
+
+
 @pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
-def test_committed_spirv_is_compiled_from_the_glsl(tmp_path, stage):
-    """The Makefile's `shaders` commands, as eng/shader_watch.py's STAGES describe them."""
-    glslc = shutil.which("glslc")
-    assert glslc, "glslc is not installed (scripts/setup.sh installs it)"
+def test_committed_spirv_is_compiled_from_the_glsl(recompiled, stage):
+    """`make shaders` (eng/shader_watch.py, STAGES) gives the committed SPIR-V again."""
     name = stage.name
-    out = tmp_path / f"{name}.spv"
-    defines = [f"-D{d}" for d in stage.defines]
-    source = SHADERS / f"{stage.glsl}.glsl"
-    subprocess.run(
-        [glslc, f"-fshader-stage={stage.stage_name}", *defines, str(source), "-o", str(out)],
-        check=True,
+    assert semantic((recompiled / f"{name}.spv").read_bytes()) == semantic(
+        (SHADERS / f"{name}.spv").read_bytes()
+    ), f"eng/res/shaders/{name}.spv is stale: run `make shaders`"
+
+
+def test_make_shaders_names_the_glsl_that_does_not_compile_and_writes_nothing(tmp_path):
+    for glsl in SHADERS.glob("*.glsl"):
+        shutil.copy(glsl, tmp_path)
+    (tmp_path / "scn_frg.glsl").write_text("#version 450\nvoid main() { oops }\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "eng.shader_watch", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
     )
-    assert semantic(out.read_bytes()) == semantic((SHADERS / f"{name}.spv").read_bytes()), (
-        f"eng/res/shaders/{name}.spv is stale: run `make shaders`"
-    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{tmp_path / 'scn_frg.glsl'}: glslc failed")
+    assert not list(tmp_path.glob("*.spv"))

@@ -88,7 +88,7 @@ class VkBuffer:
     def cleanup(self, ctx: "VkCtx") -> None:
         buffer, allocation, self.buffer, self.allocation = self.buffer, self.allocation, None, None
         if allocation is not None:  # dropped first: a second cleanup destroys nothing
-            lib.vmaDestroyBuffer(ctx.vma.vma_alloc, vma.to_vma("VkBuffer", buffer), allocation)
+            vma.cleanup_resource(ctx, vma.BUFFER, buffer, allocation)
 
 
 STAGING_DEDICATED_MIN = 1 << 20

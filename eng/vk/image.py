@@ -7,7 +7,7 @@ import vulkan as vk
 
 from eng.vk import vma
 from eng.vk.imv import VkImageView, VkImageViewData
-from eng.vk.vma import VmaFlags, VmaUsage, ffi, lib
+from eng.vk.vma import VmaFlags, VmaUsage, ffi
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx
@@ -68,7 +68,7 @@ class VkImage:
     def cleanup(self, ctx: "VkCtx") -> None:
         image, allocation, self.image, self.allocation = self.image, self.allocation, None, None
         if allocation is not None:  # dropped first: a second cleanup destroys nothing
-            lib.vmaDestroyImage(ctx.vma.vma_alloc, vma.to_vma("VkImage", image), allocation)
+            vma.cleanup_resource(ctx, vma.IMAGE, image, allocation)
 
 
 class VkImageWithView:

@@ -148,6 +148,12 @@ def create_resource(
         raise
 
 
+def cleanup_resource(ctx: "VkCtx", kind: VmaResourceKind, handle: Any, allocation: Any) -> None:
+    """Book ch.10 (vkBuffer.zig / vkImage.zig cleanup): vmaDestroyBuffer or vmaDestroyImage
+    of what create_resource made, the handle and its memory together."""
+    kind.destroy(ctx.vma.vma_alloc, to_vma(kind.ctype, handle), allocation)
+
+
 @dataclass(frozen=True, slots=True)
 class VmaStats:
     """Totals of vmaCalculateStatistics: allocations live in blocks (VkDeviceMemory objects)."""
