@@ -118,6 +118,7 @@ def report(
 RUNS = [  # (label, options, size, frames)
     ("default scene", [], "1280x720", 300),
     ("Sponza (book)", ["--scene", "sponza"], "1920x1080", 100),
+    ("Sponza, --depth-prepass", ["--scene", "sponza", "--depth-prepass"], "1920x1080", 100),
 ]
 SCALE_SIZE = "320x240"
 SCALE_RUNS = [  # (label, options, frames): the scale scenes, headless at SCALE_SIZE
