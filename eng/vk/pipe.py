@@ -59,8 +59,6 @@ class VkPipelineCreateInfo:
     vtx_buff_desc: VtxBuffDesc
     use_blend: bool = False
     spec_constants: dict[int, int] = field(default_factory=dict)  # constant_id -> uint32
-    depth_compare: int = vk.VK_COMPARE_OP_LESS_OR_EQUAL
-    depth_write: bool = True
     color_write: bool = True  # False: a depth-only pipeline (a depth pre-pass)
     cull_back: bool = False  # cull back faces, counter-clockwise being front (book: none)
 
@@ -141,8 +139,8 @@ class VkPipeline:
         depth = vk.VkPipelineDepthStencilStateCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO,
             depthTestEnable=vk.VK_TRUE,
-            depthWriteEnable=vk.VK_TRUE if info.depth_write else vk.VK_FALSE,
-            depthCompareOp=info.depth_compare,
+            depthWriteEnable=vk.VK_TRUE,
+            depthCompareOp=vk.VK_COMPARE_OP_LESS_OR_EQUAL,
         )
         blend_attachment = vk.VkPipelineColorBlendAttachmentState(
             blendEnable=vk.VK_TRUE if info.use_blend else vk.VK_FALSE,
