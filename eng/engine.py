@@ -17,13 +17,14 @@ import numpy as np
 import vulkan as vk
 
 from eng.com.common import CACHE_DIR, Constants
+from eng.com.utils import interrupts_deferred
 from eng.model_data import MaterialData, ModelData
 from eng.render import Render
 from eng.scene import Scene
 from eng.shader_watch import ShaderSet
 from eng.snapshots import Snapshots
 from eng.vk.ctx import VkCtx
-from eng.vk.util import VulkanError, cleanup_on_error, interrupts_deferred
+from eng.vk.util import VulkanError, cleanup_on_error
 from eng.vk.vma import VmaStats
 from eng.wnd import Wnd
 

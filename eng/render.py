@@ -16,6 +16,7 @@ import vulkan as vk
 
 from eng.capture import FrameCapture
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.com.utils import interrupts_deferred
 from eng.models_cache import MaterialsCache, ModelsCache
 from eng.offscreen import OffscreenTarget
 from eng.profile import GpuTimer, StageTimings, no_lap
@@ -34,7 +35,6 @@ from eng.vk.util import (
     ImageBarrier,
     VulkanError,
     cleanup_on_error,
-    interrupts_deferred,
     vk_int,
 )
 from eng.vk.vma import VmaFlags

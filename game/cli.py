@@ -114,24 +114,26 @@ def run(args: argparse.Namespace) -> int:
     if args.bench is not None:
         check_writable("--bench", args.bench)
 
-    from eng.wnd import window_unavailable
+    from eng.com.utils import interrupts_deferred
+
+    # a Ctrl-C is held while the engine's modules load: raised inside a C extension's
+    # initialisation (pyglm's), it crashed the interpreter instead of ending with one line
+    with interrupts_deferred():
+        from eng.engine import Engine
+        from eng.shader_watch import ShaderSet
+        from eng.snapshots import Snapshots, stamped_name
+        from eng.wnd import window_unavailable
+        from game.main import TITLE, Game
+        from game.scenes import load_spec
 
     headless = args.headless
     screenshot = args.screenshot
     if not headless and (reason := window_unavailable()):
         headless = True
-        from eng.snapshots import stamped_name
-
         screenshot = screenshot or stamped_name("zvk-screenshot", ".png")
         check_output(screenshot)
         print(f"no window ({reason}): rendering headless into {screenshot}", file=sys.stderr)
     frames = args.frames or (HEADLESS_FRAMES if headless else None)
-
-    from eng.engine import Engine
-    from eng.shader_watch import ShaderSet
-    from eng.snapshots import Snapshots
-    from game.main import TITLE, Game
-    from game.scenes import load_spec
 
     stress = args.stress or args.stress_static
     if stress and args.scene is not None:
@@ -221,8 +223,11 @@ def main(argv: list[str] | None = None) -> int:
         fmt = "%(relativeCreated)6.0f ms " + fmt
     logging.basicConfig(level=args.log_level.upper(), format=fmt)
     logging.getLogger("PIL").setLevel(max(logging.INFO, logging.root.level))
+    from eng.com.utils import interrupts_deferred
+
     try:
-        import vulkan  # noqa: F401  (its import fails without a Vulkan loader)
+        with interrupts_deferred():  # a Ctrl-C then is raised once the import is over
+            import vulkan  # noqa: F401  (its import fails without a Vulkan loader)
     except OSError:
         print(
             "error: no Vulkan loader (libvulkan.so.1) found; install one (Debian: apt-get "

@@ -1,12 +1,12 @@
 """Book ch.10 (vkUtils.zig) plus the small helpers every vk module shares."""
 
-import signal
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import vulkan as vk
+
+from eng.com.utils import interrupts_deferred
 
 if TYPE_CHECKING:
     from eng.vk.buf import VkBuffer
@@ -75,32 +75,6 @@ def cleanup_on_error(owner: _Owner, *args: Any) -> Iterator[_Owner]:
         with interrupts_deferred():
             owner.cleanup(*args)
         raise
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[Callable[[], None]]:
-    """Holds Ctrl-C (SIGINT) while the block runs and raises KeyboardInterrupt once it has
-    finished, so that Ctrl-C cannot stop a create or a teardown half-way (between a C call
-    that made a handle and the statement that keeps it) and leak the rest. The block is given
-    a function to call where stopping is safe (between frames): a Ctrl-C held is raised there.
-    Nested blocks hand the held signal outwards; only the main thread gets signals."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: None
-        return
-    held: list[int] = []
-
-    def stop_if_interrupted() -> None:
-        if held:
-            held.clear()
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
-    try:
-        yield stop_if_interrupted
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if held and callable(previous):
-            previous(signal.SIGINT, None)  # the usual handler raises KeyboardInterrupt
 
 
 def vk_int(handle: Any) -> int:
