@@ -15,6 +15,7 @@ from pyglm import glm
 
 from eng.culling import frustum_planes, matrix_rows, new_boxes, visible, world_boxes
 from eng.entity import Entity
+from eng.handoff import HandOffs
 from eng.models_cache import DEFAULT_MATERIAL_ID, MaterialsCache, ModelsCache
 from eng.scene import Scene
 from eng.vk.util import MATRIX_SIZE, bind_geometry
@@ -145,8 +146,11 @@ class DrawList:
         return tuple(np.flatnonzero(shown).tolist())
 
 
-def record_items(cmd: Any, layout: Any, items: list[DrawItem]) -> None:
-    """The book's per-draw loop: push the model matrix and material, draw the mesh."""
+def record_items(
+    cmd: Any, layout: Any, items: list[DrawItem], handoffs: HandOffs | None = None
+) -> None:
+    """The book's per-draw loop: push the model matrix and material, draw the mesh; with
+    `handoffs`, each draw's triangles are counted towards the next hand-off (eng/handoff.py)."""
     lib = vk.lib
     bound = None
     for item in items:
@@ -155,6 +159,8 @@ def record_items(cmd: Any, layout: Any, items: list[DrawItem]) -> None:
             bound = item.vtx_buffer
         lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
         lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
+        if handoffs is not None:
+            handoffs.drawn(cmd, item.index_count // 3)
 
 
 def _scene_key(scene: Scene) -> tuple[tuple[str, str], ...]:

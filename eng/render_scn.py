@@ -17,6 +17,7 @@ from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.culling import frustum_planes
 from eng.draw_list import PUSH_SIZE, PUSH_STAGES, DrawList, record_items
+from eng.handoff import HandOffs
 from eng.models_cache import MaterialsCache, ModelsCache
 from eng.pass_structs import PassStructs, Target
 from eng.render_inst import RenderInstances
@@ -59,6 +60,7 @@ class RenderScn:
         self.layouts: list[VkDescSetLayout] = []  # camera, materials, textures (sets 0-2)
         self.pipelines: list[VkPipeline] = []  # opaque, blend (and depth, with a pre-pass)
         self.instances: RenderInstances | None = None  # instance batches (not in the book)
+        self.handoffs: HandOffs | None = None  # on a CPU device only (not in the book)
         self.inst_pipelines: list[VkPipeline] = []  # the same kinds, for the instances
         self.sampler: VkTextSampler | None = None
         self.draw_list = DrawList()
@@ -107,6 +109,7 @@ class RenderScn:
                     )
                 )
             scn.instances = RenderInstances.create(ctx)
+            scn.handoffs = HandOffs.create(ctx)
             scn._create_all_pipelines(
                 ctx, target.format, shader_stages, scn.pipelines, scn.inst_pipelines
             )
@@ -282,6 +285,9 @@ class RenderScn:
         lib = vk.lib
         structs = self.structs
         assert structs is not None, "made by create"
+        handoffs = self.handoffs
+        if handoffs is not None:
+            handoffs.begin(cmd, frame)
         structs.depth_barriers[image_index].record(cmd)
         lib.vkCmdBeginRendering(cmd, structs.rendering_infos[image_index])
         graphics = vk.VK_PIPELINE_BIND_POINT_GRAPHICS
@@ -305,13 +311,13 @@ class RenderScn:
         inst_opaque, inst_blend, *inst_depth = self.inst_pipelines
         assert self.instances is not None, "made by create"
         if depth:  # the pre-pass: the front faces' depth, then the book's opaque draws
-            record_items(cmd, layout, items[:first_blended])
+            record_items(cmd, layout, items[:first_blended], handoffs)
             self.instances.record(cmd, inst_depth[0], frame, transparent=False)
             lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
-        record_items(cmd, layout, items[:first_blended])
+        record_items(cmd, layout, items[:first_blended], handoffs)
         self.instances.record(cmd, inst_opaque, frame, transparent=False)
         lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
-        record_items(cmd, layout, items[first_blended:])
+        record_items(cmd, layout, items[first_blended:], handoffs)
         self.instances.record(cmd, inst_blend, frame, transparent=True)
         lib.vkCmdEndRendering(cmd)
 
@@ -338,6 +344,8 @@ class RenderScn:
             pipeline.cleanup(ctx)
         if self.instances is not None:
             self.instances.cleanup(ctx)
+        if self.handoffs is not None:
+            self.handoffs.cleanup(ctx)
         for buffer in self.cam_buffers:
             buffer.cleanup(ctx)
         for layout in self.layouts:
@@ -345,4 +353,4 @@ class RenderScn:
         if self.sampler is not None:
             self.sampler.cleanup(ctx)
         self.pipelines, self.cam_buffers, self.layouts, self.sampler = [], [], [], None
-        self.inst_pipelines, self.instances = [], None
+        self.inst_pipelines, self.instances, self.handoffs = [], None, None
