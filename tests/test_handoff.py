@@ -19,7 +19,7 @@ def render_with_batches(constants, monkeypatch, triangles: int, depth_prepass: b
     handoffs = scn.handoffs
     assert handoffs is not None, "lavapipe is a CPU device: the scene pass hands off"
     handoffs.triangles = triangles
-    read: list[tuple[int, list[int]]] = []
+    read: list[tuple[int, list[int], list[int]]] = []  # written, their timestamps, draws
     cleanup = HandOffs.cleanup
 
     def read_then_cleanup(self, ctx):  # the device is idle by then
