@@ -41,7 +41,7 @@ adversarial: setup  # every case of scripts/adversarial.py (make test runs a sam
 	$(PY) scripts/adversarial.py $(ARGS)
 
 shaders: setup  # recompile the committed SPIR-V after editing eng/res/shaders/*.glsl
-	$(PY) -m eng.shader_watch
+	$(PY) -m eng.extras.shader_watch
 
 clean:
 	rm -rf build $(VENV)

@@ -13,9 +13,9 @@ import numpy as np
 import vulkan as vk
 from pyglm import glm
 
-from eng.culling import frustum_planes, matrix_rows, new_boxes, visible, world_boxes
 from eng.entity import Entity
-from eng.handoff import HandOffs
+from eng.extras.culling import frustum_planes, matrix_rows, new_boxes, visible, world_boxes
+from eng.extras.handoff import HandOffs
 from eng.models_cache import DEFAULT_MATERIAL_ID, MaterialsCache, ModelsCache
 from eng.scene import Scene
 from eng.vk.util import MATRIX_SIZE, bind_geometry
@@ -55,7 +55,7 @@ class DrawList:
         self._order: tuple[int, ...] | None = None
         # bounds of the draw items, local (per mesh) and in the world (per entity's matrix)
         self._local_min = self._local_max = np.zeros((0, 3), np.float32)
-        self._boxes = new_boxes(0)  # the items' world boxes (eng/culling.py)
+        self._boxes = new_boxes(0)  # the items' world boxes (eng/extras/culling.py)
 
     def is_stale(self, scene: Scene) -> bool:
         """Whether the scene's entities or their models changed since build_draw_items."""
@@ -150,7 +150,7 @@ def record_items(
     cmd: Any, layout: Any, items: list[DrawItem], handoffs: HandOffs | None = None
 ) -> None:
     """The book's per-draw loop: push the model matrix and material, draw the mesh; with
-    `handoffs`, each draw's triangles are counted towards the next hand-off (eng/handoff.py)."""
+    `handoffs`, each draw's triangles count towards the next hand-off (eng/extras/handoff.py)."""
     lib = vk.lib
     bound = None
     for item in items:

@@ -18,11 +18,11 @@ import vulkan as vk
 
 from eng.com.common import CACHE_DIR, Constants
 from eng.com.utils import interrupts_deferred
+from eng.extras.shader_watch import ShaderSet
+from eng.extras.snapshots import Snapshots
 from eng.model_data import MaterialData, ModelData
 from eng.render import Render
 from eng.scene import Scene
-from eng.shader_watch import ShaderSet
-from eng.snapshots import Snapshots
 from eng.vk.ctx import VkCtx
 from eng.vk.util import VulkanError, cleanup_on_error
 from eng.vk.vma import VmaStats

@@ -9,7 +9,7 @@ from typing import Any
 import vulkan as vk
 
 from eng.attachment import Attachment
-from eng.offscreen import OffscreenTarget
+from eng.extras.offscreen import OffscreenTarget
 from eng.vk.swap import VkSwapChain
 from eng.vk.util import ImageBarrier
 

@@ -1,8 +1,8 @@
 """Book ch.10 (render.zig): frames in flight, acquire / record / submit / present, resize.
 
-Without a window the engine renders into an `OffscreenTarget` (eng/offscreen.py) that stands in
-for the swapchain; any frame can be captured into a host-visible buffer (a screenshot, by
-eng/capture.py), windowed or not. The profiler of `--bench` is in eng/profile.py.
+Without a window the engine renders into an `OffscreenTarget` (eng/extras/offscreen.py) that
+stands in for the swapchain; any frame can be captured into a host-visible buffer (a screenshot, by
+eng/extras/capture.py), windowed or not. The profiler of `--bench` is in eng/extras/profile.py.
 """
 
 import contextlib
@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import vulkan as vk
 
-from eng.capture import FrameCapture
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.com.utils import interrupts_deferred
+from eng.extras.capture import FrameCapture
+from eng.extras.offscreen import OffscreenTarget
+from eng.extras.profile import GpuTimer, StageTimings, no_lap
 from eng.models_cache import MaterialsCache, ModelsCache
-from eng.offscreen import OffscreenTarget
-from eng.profile import GpuTimer, StageTimings, no_lap
 from eng.render_scn import COMMITTED_SHADERS, RenderScn
 from eng.scene import Scene
 from eng.texture_cache import TextureCache, device_texture_limit

@@ -15,14 +15,14 @@ from pyglm import glm
 
 from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
-from eng.culling import frustum_planes
 from eng.draw_list import PUSH_SIZE, PUSH_STAGES, DrawList, record_items
-from eng.handoff import HandOffs
+from eng.extras.culling import frustum_planes
+from eng.extras.handoff import HandOffs
+from eng.extras.render_inst import RenderInstances
+from eng.extras.shader_watch import SHADERS, STAGES, pipeline_stages
 from eng.models_cache import MaterialsCache, ModelsCache
 from eng.pass_structs import PassStructs, Target
-from eng.render_inst import RenderInstances
 from eng.scene import Scene
-from eng.shader_watch import SHADERS, STAGES, pipeline_stages
 from eng.texture_cache import TextureCache
 from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx

@@ -5,7 +5,7 @@ import math
 from pyglm import glm
 
 from eng.entity import Entity
-from eng.instances import InstanceBatch
+from eng.extras.instances import InstanceBatch
 
 _UP = glm.vec3(0.0, 1.0, 0.0)
 _PITCH_LIMIT = math.pi / 2 - 0.001  # keeps the view away from gimbal lock

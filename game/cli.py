@@ -120,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
     # initialisation (pyglm's), it crashed the interpreter instead of ending with one line
     with interrupts_deferred():
         from eng.engine import Engine
-        from eng.shader_watch import ShaderSet
-        from eng.snapshots import Snapshots, stamped_name
+        from eng.extras.shader_watch import ShaderSet
+        from eng.extras.snapshots import Snapshots, stamped_name
         from eng.wnd import window_unavailable
         from game.main import TITLE, Game
         from game.scenes import load_spec
@@ -193,9 +193,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.com.common import ConfigError
+    from eng.extras.shader_watch import ShaderError
+    from eng.extras.snapshots import SnapshotError
     from eng.model_data import ModelError
-    from eng.shader_watch import ShaderError
-    from eng.snapshots import SnapshotError
     from eng.texture_cache import TextureError
     from eng.vk.util import VulkanError
     from eng.vk.vma import VmaError

@@ -12,7 +12,7 @@ from pyglm import glm
 
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity
-from eng.instances import batches_from_entities
+from eng.extras.instances import batches_from_entities
 from eng.models_cache import ModelsCache
 from eng.scene import ViewData
 from game.scenes import SceneSpec
@@ -36,7 +36,7 @@ class Game:
 
     def __init__(self, spec: SceneSpec, instanced: bool = False) -> None:
         """With `instanced`, the entities are drawn through the instanced path (not in the
-        book: eng/instances.py), one batch per model."""
+        book: eng/extras/instances.py), one batch per model."""
         self.spec = spec
         self.instanced = instanced
         self._keys: list[list[tuple[int, Callable[[ViewData, float], None]]]] | None = None

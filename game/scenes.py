@@ -49,7 +49,9 @@ def load_spec(path: Path | None, view: str | None) -> SceneSpec:
     if str(path) in book_data.MODELS and not path.exists():
         path = book_data.model_path(str(path))
     if path.suffix.lower() in CONVERTIBLE:
-        from eng.convert_cache import convert_cached  # here: trimesh takes a second to import
+        from eng.extras.convert_cache import (
+            convert_cached,  # here: trimesh takes a second to import
+        )
 
         path = convert_cached(path, MODEL_CACHE)
     if _is_scene_file(path):

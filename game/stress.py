@@ -5,7 +5,7 @@
 - `--stress-static N`: the default scene's models tiled until they make N meshes, standing
   still, with a camera that flies through them, so culling changes the visible set every frame.
 
-Both keep their entities in instance batches (eng/instances.py), one per model, drawn through
+Both keep their entities in instance batches (eng/extras/instances.py), one per model, drawn through
 the instanced path.
 """
 
@@ -16,7 +16,7 @@ from pyglm import glm
 
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity
-from eng.instances import InstanceBatch, write_transforms
+from eng.extras.instances import InstanceBatch, write_transforms
 from eng.scene import ViewData
 from game.main import Game
 from game.scenes import SceneSpec

@@ -1,11 +1,11 @@
-"""Hand-offs to lavapipe's rasterizer threads (eng/handoff.py): written, executed in order,
+"""Hand-offs to lavapipe's rasterizer threads (eng/extras/handoff.py): written, executed in order,
 and the same picture."""
 
 import numpy as np
 import pytest
 import vulkan as vk
 
-from eng.handoff import PER_FRAME, HandOffs
+from eng.extras.handoff import PER_FRAME, HandOffs
 
 from .conftest import default_scene_engine
 

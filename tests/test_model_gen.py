@@ -12,7 +12,7 @@ import pytest
 import trimesh
 from PIL import Image
 
-from eng.convert_cache import convert_cached
+from eng.extras.convert_cache import convert_cached
 from eng.model_data import check_materials, load_geometry, load_materials, load_model
 from eng.model_data import materials_path_for as mat_path
 from eng.model_gen import ConvertError, convert

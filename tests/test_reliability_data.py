@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from eng.com.utils import atomic_write
-from eng.convert_cache import convert_cached
+from eng.extras.convert_cache import convert_cached
 from eng.model_data import load_model
 from eng.model_gen import ConvertError, convert
 from game import cli
@@ -158,7 +158,9 @@ def test_a_bench_write_that_fails_still_saves_the_screenshot(tmp_path, monkeypat
 
 # --- class 9: concurrency ------------------------------------------------------------------
 
-CONVERT = "import sys; from eng.convert_cache import convert_cached; convert_cached(*sys.argv[1:])"
+CONVERT = (
+    "import sys; from eng.extras.convert_cache import convert_cached; convert_cached(*sys.argv[1:])"
+)
 
 
 def test_four_processes_convert_into_a_fresh_cache(tmp_path):

@@ -14,7 +14,7 @@ import trimesh
 
 from eng.com import common
 from eng.com.utils import JSON_LIMIT
-from eng.convert_cache import convert_cached
+from eng.extras.convert_cache import convert_cached
 from eng.model_data import ModelError, load_geometry, load_materials, load_model, load_scene
 from eng.model_gen import ConvertError, convert
 from eng.texture_cache import decode_images

@@ -261,7 +261,7 @@ def _fail_on_call(monkeypatch, target: str, n: int) -> None:
         ("eng.vk.image.VkImage.create", 2),  # in Render.create: the second offscreen image
         ("eng.vk.imv.VkImageView.create", 1),  # in Render.create: the first offscreen view
         ("eng.vk.pipe.VkPipeline.create", 2),  # in Render.create: the second pipeline
-        ("eng.handoff.HandOffs.create", 1),  # in RenderScn.create: after the instances
+        ("eng.extras.handoff.HandOffs.create", 1),  # in RenderScn.create: after the instances
         ("eng.vk.image.VkImage.create", 3),  # in Render.create: the first depth image
         ("eng.vk.texture.VkTexture.create", 3),  # in Render.init: the third texture
         ("eng.models_cache.staged_upload", 4),  # in Render.init: a model's index buffer

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from pyglm import glm
 
-from eng.culling import frustum_planes, instance_boxes, visible
 from eng.engine import EngCtx, Engine
 from eng.entity import Entity
-from eng.instances import InstanceBatch
-from eng.render_inst import RenderInstances
+from eng.extras.culling import frustum_planes, instance_boxes, visible
+from eng.extras.instances import InstanceBatch
+from eng.extras.render_inst import RenderInstances
 from eng.scene import Scene
 from game.main import TITLE, Game
 from game.scenes import load_spec

@@ -5,7 +5,7 @@ import shutil
 
 import numpy as np
 
-from eng.shader_watch import SHADERS, ShaderSet
+from eng.extras.shader_watch import SHADERS, ShaderSet
 
 from .conftest import default_scene_engine
 from .test_cli import assert_one_line_error, run_game

@@ -14,7 +14,7 @@ from collections import Counter
 
 import pytest
 
-from eng.shader_watch import SHADERS, STAGES, write_committed_spirv
+from eng.extras.shader_watch import SHADERS, STAGES, write_committed_spirv
 
 from .conftest import ROOT
 
@@ -67,7 +67,7 @@ def recompiled(tmp_path_factory):
 
 @pytest.mark.parametrize("stage", STAGES, ids=[s.name for s in STAGES])
 def test_committed_spirv_is_compiled_from_the_glsl(recompiled, stage):
-    """`make shaders` (eng/shader_watch.py, STAGES) gives the committed SPIR-V again."""
+    """`make shaders` (eng/extras/shader_watch.py, STAGES) gives the committed SPIR-V again."""
     name = stage.name
     assert semantic((recompiled / f"{name}.spv").read_bytes()) == semantic(
         (SHADERS / f"{name}.spv").read_bytes()
@@ -79,7 +79,7 @@ def test_make_shaders_names_the_glsl_that_does_not_compile_and_writes_nothing(tm
         shutil.copy(glsl, tmp_path)
     (tmp_path / "scn_frg.glsl").write_text("#version 450\nvoid main() { oops }\n")
     result = subprocess.run(
-        [sys.executable, "-m", "eng.shader_watch", str(tmp_path)],
+        [sys.executable, "-m", "eng.extras.shader_watch", str(tmp_path)],
         cwd=ROOT,
         capture_output=True,
         text=True,

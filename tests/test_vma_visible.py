@@ -9,10 +9,10 @@ import vulkan as vk
 from PIL import Image
 
 from eng.engine import Engine, window_title
-from eng.snapshots import MAP_METADATA, Snapshots
+from eng.extras.snapshots import MAP_METADATA, Snapshots
+from eng.extras.vma_map import COLOURS, draw_map, kind_of
 from eng.vk.buf import VkBuffer
 from eng.vk.vma import VmaStats
-from eng.vma_map import COLOURS, draw_map, kind_of
 from game.main import TITLE, Game
 from game.scenes import load_spec
 

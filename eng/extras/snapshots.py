@@ -16,12 +16,12 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from eng.com.utils import write_bytes_atomic
-from eng.vma_map import draw_map
+from eng.extras.vma_map import draw_map
 
 if TYPE_CHECKING:  # for annotations only: a real import loads the VMA extension
     from eng.vk.vma import VkVmaAlloc
 
-log = logging.getLogger("eng.snapshots")
+log = logging.getLogger("eng.extras.snapshots")
 MAP_METADATA = "zvk-vma-map"
 """The PNG text chunk holding the map's summary (sizes, fill, rectangles) as JSON."""
 

@@ -1,9 +1,9 @@
-"""The instanced draw path (not in the book): the scene's instance batches (eng/instances.py)
+"""The instanced draw path (not in the book): the scene's instance batches (eng/extras/instances.py)
 drawn with one indirect draw per mesh of each batch's model.
 
 Per frame slot there is a storage buffer of model matrices (set 3 of the instanced pipelines)
 and a buffer of VkDrawIndexedIndirectCommand, both persistently mapped. Each frame the visible
-instances of every batch are found with numpy (eng/culling.py) and their matrices copied into
+instances of every batch are found with numpy (eng/extras/culling.py) and their matrices copied into
 the frame's buffer in one go; the draws' instance counts are written into the indirect
 commands. The command buffer itself is recorded again only when the batches change, not when
 the instances move or the camera turns.
@@ -16,8 +16,8 @@ import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
-from eng.culling import instance_boxes, new_boxes, visible
-from eng.instances import InstanceBatch
+from eng.extras.culling import instance_boxes, new_boxes, visible
+from eng.extras.instances import InstanceBatch
 from eng.models_cache import (
     DEFAULT_MATERIAL_ID,
     MaterialsCache,

@@ -39,7 +39,7 @@ def instance_boxes(
     low: np.ndarray, high: np.ndarray, columns: np.ndarray, out: np.ndarray | None = None
 ) -> np.ndarray:
     """The world boxes (see `new_boxes`) around one local box (low, high) moved by (N, 4, 4)
-    matrices stored as columns (GLSL's order, eng/instances.py), written into `out` if given.
+    matrices stored as columns (GLSL's order, eng/extras/instances.py), written into `out` if given.
     The same boxes as `world_boxes` gives, from the centre and the absolute rotation-scale
     part instead of eight corners."""
     center, half = (low + high) / 2, (high - low) / 2

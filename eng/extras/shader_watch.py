@@ -5,7 +5,7 @@ A folder may hold `scn_vtx.glsl` / `scn_frg.glsl` (compiled here with glslc) or 
 GLSL wins when both are there. The instanced path's vertex shader is `scn_vtx.glsl` compiled
 with -DINSTANCED, or else the folder's `scn_inst_vtx.spv`, or else the committed one. Without
 a folder and without watching, the engine uses the committed SPIR-V of eng/res/shaders/ and
-needs no glslc. `make shaders` (`python -m eng.shader_watch`) recompiles that SPIR-V.
+needs no glslc. `make shaders` (`python -m eng.extras.shader_watch`) recompiles that SPIR-V.
 """
 
 import logging
@@ -198,7 +198,7 @@ def write_committed_spirv(folder: Path = SHADERS) -> list[Path]:
         shaders.cleanup()
 
 
-if __name__ == "__main__":  # python -m eng.shader_watch [FOLDER]
+if __name__ == "__main__":  # python -m eng.extras.shader_watch [FOLDER]
     try:
         for path in write_committed_spirv(*(Path(arg) for arg in sys.argv[1:2])):
             print(path)

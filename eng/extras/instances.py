@@ -3,7 +3,7 @@
 The book gives every entity its own model matrix, pushed before each draw. A batch keeps the
 matrices of all its instances in one numpy array instead, in the memory order of GLSL's mat4
 (column-major), so a game can move every instance with a few numpy operations and the renderer
-can copy the visible ones into a storage buffer in one go (eng/render_inst.py).
+can copy the visible ones into a storage buffer in one go (eng/extras/render_inst.py).
 """
 
 from typing import TYPE_CHECKING
