@@ -40,7 +40,7 @@ fuzz: setup  # long runs of the loader's mutator and the readers' Hypothesis tes
 adversarial: setup  # every case of scripts/adversarial.py (make test runs a sample)
 	$(PY) scripts/adversarial.py $(ARGS)
 
-shaders: setup  # recompile the committed SPIR-V after editing eng/res/shaders/*.glsl
+shaders: setup  # recompile the committed SPIR-V after editing shaders/*.glsl
 	$(PY) -m eng.extras.shader_watch
 
 clean:

@@ -37,9 +37,7 @@ from eng.vk.util import (
 from eng.vk.vma import ffi as vma_ffi
 
 log = logging.getLogger("eng.render")
-COMMITTED_SHADERS = [
-    (SHADERS / f"{s.name}.spv", s.stage) for s in STAGES
-]  # the SPIR-V of eng/res/shaders/
+COMMITTED_SHADERS = [(SHADERS / f"{s.name}.spv", s.stage) for s in STAGES]  # the SPIR-V of shaders/
 DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
 DESC_ID_MAT = "SCN_DESC_ID_MAT"

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="The zvk book's chapter-10 renderer in Python: a textured scene and a "
         "free-flying camera (W/S/A/D, Up/Down, right mouse button to look).",
     )
-    _add_path(p, "--config", "PATH", "cfg.toml to read (default: eng/res/cfg.toml)")
+    _add_path(p, "--config", "PATH", "cfg.toml to read (default: resources/cfg.toml)")
     _add_path(
         p,
         "--scene",

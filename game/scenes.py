@@ -1,6 +1,6 @@
 """What `--scene` can name, turned into models, materials, entities and a camera.
 
-- a scene file of ours (eng/res/scene/scene.json: models, entities, camera);
+- a scene file of ours (resources/scene/scene.json: models, entities, camera);
 - one model in the book's format (`X.json` with `X-mat.json` beside it), placed as main.zig
   places Sponza (`--view book`) or framed by its bounds (`--view fit`);
 - a glTF/GLB/OBJ file, converted once into a cache folder and then loaded as a model;

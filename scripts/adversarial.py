@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CRATE = ROOT / "eng" / "res" / "scene" / "crate"
+CRATE = ROOT / "resources" / "scene" / "crate"
 QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
 # not counted on stderr: Mesa's own line when XDG_CACHE_HOME is not a folder, and the
 # converter's progress lines (it logs each mesh and texture when stderr is not a terminal)

@@ -1,6 +1,6 @@
-"""Generate the project's own default scene into eng/res/scene/ (deterministic).
+"""Generate the project's own default scene into resources/scene/ (deterministic).
 
-    python scripts/make_default_scene.py [--out eng/res/scene]
+    python scripts/make_default_scene.py [--out resources/scene]
 
 Models are built with numpy (and trimesh for the sphere), textures with numpy + Pillow from a
 fixed seed, and everything is written through eng.model_write.write_model in the book's format:
@@ -249,7 +249,7 @@ def make_scene(out: Path) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Generate the default scene (deterministic).")
-    parser.add_argument("--out", type=Path, default=ROOT / "eng" / "res" / "scene")
+    parser.add_argument("--out", type=Path, default=ROOT / "resources" / "scene")
     args = parser.parse_args()
     print(make_scene(args.out))
 

@@ -1,7 +1,7 @@
 """Soak test: render many headless frames and check that memory stays flat.
 
     python scripts/soak.py                       # 10,000 frames of the book's Sponza, 320x240
-    python scripts/soak.py --frames 500 --scene eng/res/scene/scene.json
+    python scripts/soak.py --frames 500 --scene resources/scene/scene.json
 
 After a warm-up (100 frames by default) it records the process's resident memory (RSS, from
 /proc/self/statm) and the VMA statistics, and again after the last frame. It prints both, then

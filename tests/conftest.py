@@ -28,7 +28,7 @@ from game.main import TITLE, Game
 from game.scenes import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
-SCENE = ROOT / "eng" / "res" / "scene"
+SCENE = ROOT / "resources" / "scene"
 CRATE = SCENE / "crate" / "crate.json"  # a textured box of the project's own, in the book's format
 _BOOK_ENTRIES = book_data.load_manifest()
 BOOK_RES = book_data.find_res(_BOOK_ENTRIES) or book_data.data_dir()

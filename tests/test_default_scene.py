@@ -1,4 +1,4 @@
-"""The project's own default scene (eng/res/scene), committed and reproducible."""
+"""The project's own default scene (resources/scene), committed and reproducible."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from PIL import Image
 from eng.model_data import load_geometry, load_scene
 
 ROOT = Path(__file__).parents[1]
-SCENE = ROOT / "eng" / "res" / "scene"
+SCENE = ROOT / "resources" / "scene"
 
 
 def test_default_scene_loads() -> None:

@@ -1,4 +1,5 @@
-"""A non-editable install: the wheel holds what the game needs and runs from another folder."""
+"""A non-editable install: the wheel holds what the game needs and runs from another folder.
+A checkout (or an editable install) reads resources/ and shaders/ in place."""
 
 import os
 import shutil
@@ -10,9 +11,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from eng.com import common
 from eng.vk._vma_build import find_include_dir
 
 from .conftest import ROOT
+
+
+def test_a_checkout_reads_its_top_level_folders():
+    assert common.RES_DIR == ROOT / "resources"
+    assert common.SHADERS_DIR == ROOT / "shaders"
 
 
 def test_the_wheel_renders_headless_from_another_folder(tmp_path):
@@ -39,11 +46,13 @@ def test_the_wheel_renders_headless_from_another_folder(tmp_path):
         names = set(z.namelist())
         entry_points = next(z.read(n).decode() for n in names if n.endswith("entry_points.txt"))
     for needed in (
-        "eng/res/cfg.toml",
-        "eng/res/shaders/scn_vtx.spv",
-        "eng/res/shaders/scn_frg.spv",
-        "eng/res/scene/scene.json",
-        "eng/res/scene/crate/crate.png",
+        "eng/resources/cfg.toml",
+        "eng/resources/scene/scene.json",
+        "eng/resources/scene/crate/crate.png",
+        "eng/shaders/scn_vtx.glsl",
+        "eng/shaders/scn_vtx.spv",
+        "eng/shaders/scn_frg.spv",
+        "eng/shaders/scn_inst_vtx.spv",
         "game/book_data.json",
     ):
         assert needed in names, needed

@@ -80,7 +80,7 @@ def test_soak_catches_a_vma_leak(soak_module, monkeypatch):
 def test_soak_command_line_prints_a_report_and_json(soak_module, capsys, tmp_path):
     out = tmp_path / "soak.json"
     status = soak_module.main(
-        ["--scene", str(ROOT / "eng" / "res" / "scene" / "scene.json"), "--frames", "150"]
+        ["--scene", str(ROOT / "resources" / "scene" / "scene.json"), "--frames", "150"]
         + ["--warmup", "50", "--size", "64x48", "--json", str(out)]
     )
     printed = capsys.readouterr().out.strip().splitlines()

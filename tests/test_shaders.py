@@ -71,7 +71,7 @@ def test_committed_spirv_is_compiled_from_the_glsl(recompiled, stage):
     name = stage.name
     assert semantic((recompiled / f"{name}.spv").read_bytes()) == semantic(
         (SHADERS / f"{name}.spv").read_bytes()
-    ), f"eng/res/shaders/{name}.spv is stale: run `make shaders`"
+    ), f"shaders/{name}.spv is stale: run `make shaders`"
 
 
 def test_make_shaders_names_the_glsl_that_does_not_compile_and_writes_nothing(tmp_path):

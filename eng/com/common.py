@@ -1,4 +1,4 @@
-"""Book ch.1 (com/common.zig): the engine's constants, read from eng/res/cfg.toml."""
+"""Book ch.1 (com/common.zig): the engine's constants, read from resources/cfg.toml."""
 
 import logging
 import math
@@ -14,8 +14,20 @@ log = logging.getLogger("eng")
 
 FRAMES_IN_FLIGHT = 2
 PROJECT_ROOT = Path(__file__).resolve().parents[2]  # the checkout (holds build/ after set-up)
-RES_DIR = Path(__file__).resolve().parents[1] / "res"
-"""The book's res/ folder: cfg.toml, shaders and the default scene (shipped in the wheel)."""
+
+
+def data_dir(name: str) -> Path:
+    """The checkout's top-level folder `name` (a source tree or an editable install), else the
+    copy an installed wheel carries inside the package, eng/`name` (see pyproject.toml)."""
+    if (PROJECT_ROOT / "pyproject.toml").is_file():
+        return PROJECT_ROOT / name
+    return Path(__file__).resolve().parents[1] / name
+
+
+RES_DIR = data_dir("resources")
+"""The book's res/ folder: cfg.toml and the default scene."""
+SHADERS_DIR = data_dir("shaders")
+"""The book's shaders/ folder: scn_vtx.glsl, scn_frg.glsl, their SPIR-V and an extra's own."""
 DEFAULT_CFG = RES_DIR / "cfg.toml"
 CACHE_DIR = Path(platformdirs.user_cache_dir("zvk-py", appauthor=False))
 """Where the pipeline cache and converted models are kept between runs."""

@@ -4,7 +4,7 @@
 A folder may hold `scn_vtx.glsl` / `scn_frg.glsl` (compiled here with glslc) or `.spv` files;
 GLSL wins when both are there. The instanced path's vertex shader is `scn_vtx.glsl` compiled
 with -DINSTANCED, or else the folder's `scn_inst_vtx.spv`, or else the committed one. Without
-a folder and without watching, the engine uses the committed SPIR-V of eng/res/shaders/ and
+a folder and without watching, the engine uses the committed SPIR-V of shaders/ and
 needs no glslc. `make shaders` (`python -m eng.extras.shader_watch`) recompiles that SPIR-V.
 """
 
@@ -18,11 +18,10 @@ from pathlib import Path
 
 import vulkan as vk
 
-from eng.com.common import RES_DIR
+from eng.com.common import SHADERS_DIR as SHADERS
 from eng.com.utils import write_bytes_atomic
 
 log = logging.getLogger("eng.shaders")
-SHADERS = RES_DIR / "shaders"
 
 
 @dataclass(frozen=True, slots=True)
