@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from eng.com.utils import GEOMETRY_LIMIT, JSON_LIMIT, FileProblemError, parse_json, read_file
+from eng.com.safe_io import GEOMETRY_LIMIT, JSON_LIMIT, FileProblemError, parse_json, read_file
 from eng.json_fields import (
     COORD_LIMIT,
     ModelError,
@@ -110,7 +110,7 @@ class SceneData:
 
 
 def read_json(path: Path) -> Any:
-    """A model, material or scene file parsed and checked (`eng.com.utils.parse_json`)."""
+    """A model, material or scene file parsed and checked (`eng.com.safe_io.parse_json`)."""
     try:
         return parse_json(read_file(path, JSON_LIMIT, "a JSON file"))
     except FileProblemError as e:

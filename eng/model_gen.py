@@ -29,7 +29,7 @@ import trimesh
 from PIL import Image
 from tqdm import tqdm
 
-from eng.com.utils import (
+from eng.com.safe_io import (
     MODEL_INPUT_LIMIT,
     FileProblemError,
     make_temp_dir,

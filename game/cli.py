@@ -36,7 +36,7 @@ log = logging.getLogger("game")
 def _write_output(option: str, path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """`write(file)` into `path` through a temporary name: Ctrl-C or a failure leaves a file
     that was there as it was."""
-    from eng.com.utils import atomic_write
+    from eng.com.safe_io import atomic_write
 
     try:
         with atomic_write(path) as f:
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bench is not None:
         check_writable("--bench", args.bench)
 
-    from eng.com.utils import interrupts_deferred
+    from eng.com.interrupts import interrupts_deferred
 
     # a Ctrl-C is held while the engine's modules load: raised inside a C extension's
     # initialisation (pyglm's), it crashed the interpreter instead of ending with one line
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         fmt = "%(relativeCreated)6.0f ms " + fmt
     logging.basicConfig(level=args.log_level.upper(), format=fmt)
     logging.getLogger("PIL").setLevel(max(logging.INFO, logging.root.level))
-    from eng.com.utils import interrupts_deferred
+    from eng.com.interrupts import interrupts_deferred
 
     try:
         with interrupts_deferred():  # a Ctrl-C then is raised once the import is over

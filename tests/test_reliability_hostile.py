@@ -13,7 +13,7 @@ import pytest
 import trimesh
 
 from eng.com import common
-from eng.com.utils import JSON_LIMIT
+from eng.com.safe_io import JSON_LIMIT
 from eng.extras.convert_cache import convert_cached
 from eng.model_data import ModelError, load_geometry, load_materials, load_model, load_scene
 from eng.model_gen import ConvertError, convert
