@@ -195,7 +195,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.com.common import ConfigError
     from eng.extras.shader_watch import ShaderError
     from eng.extras.snapshots import SnapshotError
-    from eng.model_data import ModelError
+    from eng.json_fields import ModelError
     from eng.texture_cache import TextureError
     from eng.vk.util import VulkanError
     from eng.vk.vma import VmaError
