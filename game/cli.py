@@ -48,10 +48,10 @@ def _write_output(option: str, path: Path, write: Callable[[IO[bytes]], object])
 def print_info(constants: "Constants") -> None:
     import vulkan as vk
 
+    from eng.sdl_loader import WindowError, sdl_version
     from eng.vk.inst import VkInstance
     from eng.vk.phys import list_devices, version_str
     from eng.vk.vma import vma_version
-    from eng.wnd import WindowError, sdl_version
 
     print(f"Python        {platform.python_version()} ({sys.executable})")
     print(f"vulkan (PyPI) {vk.__version__}")
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         from eng.engine import Engine
         from eng.extras.shader_watch import ShaderSet
         from eng.extras.snapshots import Snapshots, stamped_name
-        from eng.wnd import window_unavailable
+        from eng.sdl_loader import window_unavailable
         from game.main import TITLE, Game
         from game.scenes import load_spec
 
@@ -196,10 +196,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.extras.shader_watch import ShaderError
     from eng.extras.snapshots import SnapshotError
     from eng.json_fields import ModelError
+    from eng.sdl_loader import WindowError
     from eng.texture_cache import TextureError
     from eng.vk.util import VulkanError
     from eng.vk.vma import VmaError
-    from eng.wnd import WindowError
     from game.book_data import BookDataError
 
     return (
