@@ -17,7 +17,7 @@ import numpy as np
 import vulkan as vk
 
 from eng.com.common import CACHE_DIR, Constants
-from eng.com.utils import interrupts_deferred
+from eng.com.interrupts import interrupts_deferred
 from eng.extras.shader_watch import ShaderSet
 from eng.extras.snapshots import Snapshots
 from eng.model_data import MaterialData, ModelData

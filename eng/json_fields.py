@@ -1,11 +1,14 @@
-"""Checked accessors for parsed JSON: the model, material and scene files of eng/model_data.py
-(book ch.9/10: modelData.zig reads its fields with std.json; here every field is checked, and a
-problem is one ModelError line naming the file, the object and the key)."""
+"""Checked reading of JSON: the model, material and scene files of eng/model_data.py and
+eng/scene_data.py (not in the book: modelData.zig reads its fields with std.json; here the file
+and every field is checked, and a problem is one ModelError line naming the file, the object and
+the key)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+from eng.com.safe_io import JSON_LIMIT, FileProblemError, parse_json, read_file
 
 COORD_LIMIT = 1e9  # positions, rotations (degrees), camera angles and vertex values: |v| <= this
 
@@ -15,6 +18,14 @@ class ModelError(Exception):
 
     def __init__(self, path: Path | str, problem: str) -> None:
         super().__init__(" ".join(f"{path}: {problem}".split()))
+
+
+def read_json(path: Path) -> Any:
+    """A model, material or scene file read and parsed (`eng.com.safe_io`)."""
+    try:
+        return parse_json(read_file(path, JSON_LIMIT, "a JSON file"))
+    except FileProblemError as e:
+        raise ModelError(path, str(e)) from None
 
 
 def field(path: Path, obj: Any, key: str, kind: type | tuple[type, ...], what: str) -> Any:

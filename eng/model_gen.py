@@ -29,7 +29,7 @@ import trimesh
 from PIL import Image
 from tqdm import tqdm
 
-from eng.com.utils import (
+from eng.com.safe_io import (
     MODEL_INPUT_LIMIT,
     FileProblemError,
     make_temp_dir,
@@ -37,7 +37,8 @@ from eng.com.utils import (
     read_file,
     remove_stale_temps,
 )
-from eng.model_data import COORD_LIMIT, MaterialData, ModelError
+from eng.json_fields import COORD_LIMIT, ModelError
+from eng.model_data import MaterialData
 from eng.model_write import MeshArrays, write_model
 
 log = logging.getLogger("eng.model")

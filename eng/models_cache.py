@@ -13,7 +13,8 @@ import numpy as np
 import vulkan as vk
 from pyglm import glm
 
-from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData, load_geometry
+from eng.geometry_files import load_geometry
+from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData
 from eng.texture_cache import TextureCache
 from eng.vk.buf import VkBuffer, record_copy, staging_flags
 from eng.vk.ctx import VkCtx

@@ -15,7 +15,7 @@ import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
-from eng.com.utils import interrupts_deferred
+from eng.com.interrupts import interrupts_deferred
 from eng.extras.capture import FrameCapture
 from eng.extras.offscreen import OffscreenTarget
 from eng.extras.profile import GpuTimer, StageTimings, no_lap

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from eng.com.utils import IMAGE_LIMIT, FileProblemError, read_file
+from eng.com.safe_io import IMAGE_LIMIT, FileProblemError, read_file
 from eng.vk.ctx import VkCtx
 from eng.vk.phys import VkPhysDevice
 from eng.vk.texture import VkTexture

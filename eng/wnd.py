@@ -1,156 +1,17 @@
 """Book ch.1 (wnd.zig): the SDL3 window and its keyboard and mouse state (pysdl3).
 
-pysdl3 downloads SDL binaries and metadata at import unless told otherwise; `_prepare_sdl`
-points it at the SDL3 that scripts/setup.sh found or built, with no network access.
+Loading SDL3 is in eng/sdl_loader.py, the X11 workarounds in eng/platform_x11.py (not in the book).
 """
 
-import atexit
 import ctypes
-import functools
-import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from typing import Any
 
-from eng.com.common import PROJECT_ROOT
-
-log = logging.getLogger("eng.wnd")
-
+from eng.platform_x11 import XDisplay, present_target
+from eng.sdl_loader import WindowError, import_sdl, init_video
 
 _EVENT_BATCH = 32  # events taken off SDL's queue per SDL_PeepEvents call
-
-
-class WindowError(RuntimeError):
-    """No window could be opened (no display, no SDL3, no Vulkan support in SDL)."""
-
-
-def _prepare_sdl() -> None:
-    path_file = PROJECT_ROOT / "build" / "sdl3-path"
-    if "SDL_BINARY_PATH" not in os.environ and path_file.is_file():
-        os.environ["SDL_BINARY_PATH"] = path_file.read_text().strip()
-    for name, value in {
-        "SDL_DISABLE_METADATA": "1",
-        "SDL_DOWNLOAD_BINARIES": "0",
-        "SDL_CHECK_VERSION": "0",
-        "SDL_CHECK_BINARY_VERSION": "0",
-        "SDL_DOC_GENERATOR": "0",
-        "XDG_RUNTIME_DIR": tempfile.gettempdir(),
-    }.items():
-        os.environ.setdefault(name, value)
-
-
-def import_sdl() -> Any:
-    """Imports pysdl3 configured for offline use; raises WindowError if SDL3 is missing."""
-    _prepare_sdl()
-    try:  # imported here: pysdl3 reads its settings from the environment at import
-        import sdl3
-    except Exception as exc:  # pysdl3 raises plain Exceptions when it finds no library
-        raise WindowError(f"cannot load SDL3 ({exc}); run scripts/setup.sh") from None
-    if sdl3.SDL_GET_BINARY("SDL3") is None:  # else every function is a stub returning None
-        where = os.environ.get("SDL_BINARY_PATH", "pysdl3's own folder")
-        raise WindowError(
-            f"cannot load SDL3: no libSDL3 in SDL_BINARY_PATH={where}; fix or unset it, "
-            "or run scripts/setup.sh"
-        )
-    return sdl3
-
-
-_video_kept = False
-_X_IO_ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
-
-
-def _on_lost_x_connection(display: Any) -> int:
-    """Xlib's IO error handler: the X server went away (killed, its machine gone). Xlib ends
-    the process as soon as this returns and no X call may be made from here; the window,
-    Vulkan's surface and its swapchain live on that server, so nothing can be destroyed in order:
-    one line and status 1, at once (the system frees memory and GPU objects; no file is left
-    half-written, since every file is written under a temporary name and renamed)."""
-    display_name = os.environ.get("DISPLAY", "")
-    os.write(2, f"error: lost the connection to the X server (display {display_name})\n".encode())
-    os._exit(1)
-
-
-_x_io_handler = _X_IO_ERROR_HANDLER(_on_lost_x_connection)  # kept alive for Xlib
-
-
-def _uses_x11(sdl: Any) -> bool:
-    driver = sdl.SDL_GetCurrentVideoDriver()
-    return (driver.decode() if isinstance(driver, bytes) else driver) == "x11"
-
-
-@functools.cache
-def _load_xlib() -> Any:
-    """libX11 (the one SDL's X11 video uses) with the signatures called here, or None."""
-    try:
-        xlib = ctypes.CDLL("libX11.so.6")
-    except OSError:
-        return None
-    xlib.XSetIOErrorHandler.argtypes = [_X_IO_ERROR_HANDLER]
-    xlib.XSetIOErrorHandler.restype = ctypes.c_void_p
-    xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
-    xlib.XOpenDisplay.restype = ctypes.c_void_p
-    xlib.XDisplayString.argtypes = [ctypes.c_void_p]
-    xlib.XDisplayString.restype = ctypes.c_char_p
-    xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
-    return xlib
-
-
-def _catch_lost_x_connection(sdl: Any) -> None:
-    """Installs `_on_lost_x_connection` in the Xlib that SDL's X11 video uses (instead of
-    Xlib's own, which prints a few lines and exits); it covers every connection."""
-    xlib = _load_xlib() if _uses_x11(sdl) else None
-    if xlib is not None:
-        xlib.XSetIOErrorHandler(_x_io_handler)
-
-
-class XDisplay:
-    """A connection of our own to an X server (an Xlib `Display*`), for Vulkan's presents."""
-
-    def __init__(self, xlib: Any, pointer: int) -> None:
-        self.xlib = xlib
-        self.pointer: int | None = pointer
-
-    def close(self) -> None:
-        pointer, self.pointer = self.pointer, None  # dropped first: closed once
-        if pointer is not None:
-            self.xlib.XCloseDisplay(pointer)
-
-
-def _init_video(sdl: Any) -> bool:
-    """SDL_InitSubSystem(VIDEO), keeping one extra reference until the process exits.
-
-    SDL 3.2 cannot initialise its X11 video again once it has been shut down after a Vulkan
-    surface existed ("x11 not available"), so between windows (tests open dozens in one
-    process) the subsystem stays up; `atexit` quits SDL for good."""
-    global _video_kept
-    if not _video_kept:
-        if not sdl.SDL_InitSubSystem(sdl.SDL_INIT_VIDEO):
-            return False
-        atexit.register(quit_video)
-        _video_kept = True
-        _catch_lost_x_connection(sdl)
-    return bool(sdl.SDL_InitSubSystem(sdl.SDL_INIT_VIDEO))
-
-
-def quit_video() -> None:
-    """Shuts SDL down for good (at exit, or before the display it uses goes away)."""
-    global _video_kept
-    if _video_kept:
-        import_sdl().SDL_Quit()
-        _video_kept = False
-
-
-def window_unavailable() -> str | None:
-    """Why no window can be opened here, or None if one can: SDL decides (on any system)."""
-    try:
-        sdl = import_sdl()
-    except WindowError as exc:
-        return str(exc)
-    if not _init_video(sdl):
-        return f"SDL cannot start its video ({sdl.SDL_GetError().decode() or 'no display'})"
-    sdl.SDL_QuitSubSystem(sdl.SDL_INIT_VIDEO)
-    return None
 
 
 @dataclass
@@ -187,7 +48,7 @@ class Wnd:
     @classmethod
     def create(cls, title: str, width: int, height: int) -> "Wnd":
         sdl = import_sdl()
-        if not _init_video(sdl):
+        if not init_video(sdl):
             display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "none"
             raise WindowError(
                 f"cannot open a window (display {display}): {sdl.SDL_GetError().decode()}"
@@ -206,28 +67,8 @@ class Wnd:
         return [names[i].decode() for i in range(count.value)]
 
     def x11_present_target(self) -> tuple[XDisplay, int] | None:
-        """On X11: a new connection to this window's X server and the window's number, for
-        Vulkan's surface (eng/vk/surf.py); None elsewhere, or if no connection can be made.
-
-        SDL would make the surface on its own connection, and the driver's present thread
-        would then send every image through the socket that SDL's event pump reads: at
-        1920x1080 under Xvfb each pump waited about 2.5 ms for an 8 MB image to pass."""
-        sdl = self.sdl
-        xlib = _load_xlib() if _uses_x11(sdl) else None
-        if xlib is None:
-            return None
-        props = sdl.SDL_GetWindowProperties(self.window)
-        sdl_display = sdl.SDL_GetPointerProperty(
-            props, sdl.SDL_PROP_WINDOW_X11_DISPLAY_POINTER, None
-        )
-        window = sdl.SDL_GetNumberProperty(props, sdl.SDL_PROP_WINDOW_X11_WINDOW_NUMBER, 0)
-        if not sdl_display or not window:
-            return None
-        pointer = xlib.XOpenDisplay(xlib.XDisplayString(sdl_display))
-        if not pointer:
-            log.debug("no second X connection; presenting through SDL's")
-            return None
-        return XDisplay(xlib, pointer), int(window)
+        """On X11 a connection of our own for Vulkan's presents (eng/platform_x11.py says why)."""
+        return present_target(self.sdl, self.window)
 
     def create_vk_surface(self, instance: int) -> int:
         """SDL_Vulkan_CreateSurface for the VkInstance whose integer value is `instance`."""
@@ -337,9 +178,3 @@ class Wnd:
     def cleanup(self) -> None:
         self.sdl.SDL_DestroyWindow(self.window)
         self.sdl.SDL_QuitSubSystem(self.sdl.SDL_INIT_VIDEO)
-
-
-def sdl_version() -> str:
-    sdl = import_sdl()
-    v = sdl.SDL_GetVersion()
-    return f"{v // 1000000}.{v // 1000 % 1000}.{v % 1000}"

@@ -36,7 +36,7 @@ log = logging.getLogger("game")
 def _write_output(option: str, path: Path, write: Callable[[IO[bytes]], object]) -> None:
     """`write(file)` into `path` through a temporary name: Ctrl-C or a failure leaves a file
     that was there as it was."""
-    from eng.com.utils import atomic_write
+    from eng.com.safe_io import atomic_write
 
     try:
         with atomic_write(path) as f:
@@ -48,10 +48,10 @@ def _write_output(option: str, path: Path, write: Callable[[IO[bytes]], object])
 def print_info(constants: "Constants") -> None:
     import vulkan as vk
 
+    from eng.sdl_loader import WindowError, sdl_version
     from eng.vk.inst import VkInstance
     from eng.vk.phys import list_devices, version_str
     from eng.vk.vma import vma_version
-    from eng.wnd import WindowError, sdl_version
 
     print(f"Python        {platform.python_version()} ({sys.executable})")
     print(f"vulkan (PyPI) {vk.__version__}")
@@ -114,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
     if args.bench is not None:
         check_writable("--bench", args.bench)
 
-    from eng.com.utils import interrupts_deferred
+    from eng.com.interrupts import interrupts_deferred
 
     # a Ctrl-C is held while the engine's modules load: raised inside a C extension's
     # initialisation (pyglm's), it crashed the interpreter instead of ending with one line
@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
         from eng.engine import Engine
         from eng.extras.shader_watch import ShaderSet
         from eng.extras.snapshots import Snapshots, stamped_name
-        from eng.wnd import window_unavailable
+        from eng.sdl_loader import window_unavailable
         from game.main import TITLE, Game
         from game.scenes import load_spec
 
@@ -195,11 +195,11 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.com.common import ConfigError
     from eng.extras.shader_watch import ShaderError
     from eng.extras.snapshots import SnapshotError
-    from eng.model_data import ModelError
+    from eng.json_fields import ModelError
+    from eng.sdl_loader import WindowError
     from eng.texture_cache import TextureError
     from eng.vk.util import VulkanError
     from eng.vk.vma import VmaError
-    from eng.wnd import WindowError
     from game.book_data import BookDataError
 
     return (
@@ -223,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         fmt = "%(relativeCreated)6.0f ms " + fmt
     logging.basicConfig(level=args.log_level.upper(), format=fmt)
     logging.getLogger("PIL").setLevel(max(logging.INFO, logging.root.level))
-    from eng.com.utils import interrupts_deferred
+    from eng.com.interrupts import interrupts_deferred
 
     try:
         with interrupts_deferred():  # a Ctrl-C then is raised once the import is over

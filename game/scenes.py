@@ -11,18 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from eng.com.common import CACHE_DIR, RES_DIR
+from eng.json_fields import read_json
 from eng.model_data import (
-    CameraData,
-    EntityData,
     MaterialData,
     ModelData,
     check_materials,
     load_materials,
     load_model,
-    load_scene,
     materials_path_for,
-    read_json,
 )
+from eng.scene_data import CameraData, EntityData, load_scene
 from game import book_data
 
 DEFAULT_SCENE = RES_DIR / "scene" / "scene.json"

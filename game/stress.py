@@ -147,7 +147,7 @@ class StressGame(Game):
 
 def _model_extent(spec: SceneSpec, model_id: str) -> tuple[np.ndarray, np.ndarray]:
     """The model's vertex positions' box (before upload, from its model data)."""
-    from eng.model_data import load_geometry
+    from eng.geometry_files import load_geometry
 
     model = next(m for m in spec.models if m.id == model_id)
     positions = load_geometry(model)[0][:, :3]

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from eng.model_data import load_geometry, load_model
+from eng.geometry_files import load_geometry
+from eng.model_data import load_model
 from game import book_data
 from game.scenes import BOOK_CAMERA, BOOK_ENTITY_POS, BOOK_ENTITY_SCALE
 

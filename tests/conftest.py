@@ -20,9 +20,9 @@ import pytest
 
 from eng.com import common
 from eng.engine import Engine
+from eng.sdl_loader import quit_video
 from eng.vk.ctx import VkCtx
 from eng.vk.inst import ValidationLog
-from eng.wnd import quit_video
 from game import book_data
 from game.main import TITLE, Game
 from game.scenes import load_spec

@@ -8,7 +8,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from eng.model_data import load_geometry, load_scene
+from eng.geometry_files import load_geometry
+from eng.scene_data import load_scene
 
 ROOT = Path(__file__).parents[1]
 SCENE = ROOT / "resources" / "scene"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from eng.engine import Engine
-from eng.model_data import ModelError, load_geometry
+from eng.geometry_files import load_geometry
+from eng.json_fields import ModelError
 from game.main import TITLE, Game
 from game.scenes import load_spec
 

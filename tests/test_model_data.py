@@ -8,15 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from eng.model_data import (
-    ModelError,
-    check_materials,
-    load_geometry,
-    load_materials,
-    load_model,
-    load_scene,
-    materials_path_for,
-)
+from eng.geometry_files import load_geometry
+from eng.json_fields import ModelError
+from eng.model_data import check_materials, load_materials, load_model, materials_path_for
+from eng.scene_data import load_scene
 
 from .conftest import BOOK_MODELS as MODELS
 from .conftest import CRATE

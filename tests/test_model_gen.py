@@ -13,7 +13,8 @@ import trimesh
 from PIL import Image
 
 from eng.extras.convert_cache import convert_cached
-from eng.model_data import check_materials, load_geometry, load_materials, load_model
+from eng.geometry_files import load_geometry
+from eng.model_data import check_materials, load_materials, load_model
 from eng.model_data import materials_path_for as mat_path
 from eng.model_gen import ConvertError, convert
 

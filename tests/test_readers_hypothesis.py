@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from eng.com import common
-from eng.model_data import ModelError, load_geometry, load_materials, load_model, load_scene
+from eng.geometry_files import load_geometry
+from eng.json_fields import ModelError
+from eng.model_data import load_materials, load_model
+from eng.scene_data import load_scene
 
 from .test_model_data import write_model, write_scene
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from eng.com.utils import atomic_write
+from eng.com.safe_io import atomic_write
 from eng.extras.convert_cache import convert_cached
 from eng.model_data import load_model
 from eng.model_gen import ConvertError, convert

@@ -144,7 +144,7 @@ def test_a_second_ctrl_c_during_cleanup_waits_until_all_is_destroyed(
 
 
 def test_interrupts_deferred_holds_ctrl_c_until_the_block_ends():
-    from eng.com.utils import interrupts_deferred
+    from eng.com.interrupts import interrupts_deferred
 
     reached = []
     with pytest.raises(KeyboardInterrupt), interrupts_deferred():

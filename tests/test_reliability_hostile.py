@@ -13,10 +13,13 @@ import pytest
 import trimesh
 
 from eng.com import common
-from eng.com.utils import JSON_LIMIT
+from eng.com.safe_io import JSON_LIMIT
 from eng.extras.convert_cache import convert_cached
-from eng.model_data import ModelError, load_geometry, load_materials, load_model, load_scene
+from eng.geometry_files import load_geometry
+from eng.json_fields import ModelError
+from eng.model_data import load_materials, load_model
 from eng.model_gen import ConvertError, convert
+from eng.scene_data import load_scene
 from eng.texture_cache import decode_images
 from game.scenes import load_spec
 

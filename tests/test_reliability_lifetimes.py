@@ -18,7 +18,7 @@ import vulkan as vk
 import vulkan._vulkan as vk_impl
 
 from eng.engine import Engine
-from eng.model_data import ModelError
+from eng.json_fields import ModelError
 from eng.render import Render
 from eng.vk.ctx import VkCtx
 from eng.vk.util import VulkanError

@@ -1,6 +1,6 @@
 """The window path under Xvfb: present frames, resize twice, close, leak nothing."""
 
-import eng.wnd
+import eng.platform_x11
 from eng.engine import Engine
 from game.main import TITLE, Game
 from game.scenes import load_spec
@@ -111,7 +111,7 @@ def test_vulkan_presents_through_an_x_connection_of_its_own(xvfb_display, consta
 
 def test_without_a_second_x_connection_sdl_makes_the_surface(xvfb_display, constants, monkeypatch):
     """If no second connection can be opened, the surface is SDL's, on its connection."""
-    real_load = eng.wnd._load_xlib
+    real_load = eng.platform_x11._load_xlib
 
     class NoNewConnections:
         def __init__(self) -> None:
@@ -123,7 +123,7 @@ def test_without_a_second_x_connection_sdl_makes_the_surface(xvfb_display, const
         def XOpenDisplay(self, name):  # noqa: N802 (Xlib's name)
             return None
 
-    monkeypatch.setattr(eng.wnd, "_load_xlib", NoNewConnections)
+    monkeypatch.setattr(eng.platform_x11, "_load_xlib", NoNewConnections)
     engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (160, 120))
     assert engine.ctx.surface.x_display is None
     validation_log = engine.ctx.instance.validation_log

@@ -8,7 +8,7 @@ from typing import Any
 
 import platformdirs
 
-from eng.com.utils import CONFIG_LIMIT, FileProblemError, parse_toml, read_file
+from eng.com.safe_io import CONFIG_LIMIT, FileProblemError, parse_toml, read_file
 
 log = logging.getLogger("eng")
 

@@ -11,7 +11,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from eng.com.utils import make_temp_dir, remove_stale_temps
+from eng.com.safe_io import make_temp_dir, remove_stale_temps
 from eng.model_data import materials_path_for
 from eng.model_gen import ConvertError, convert, read_input
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import vulkan as vk
 
 from eng.com.common import SHADERS_DIR as SHADERS
-from eng.com.utils import write_bytes_atomic
+from eng.com.safe_io import write_bytes_atomic
 
 log = logging.getLogger("eng.shaders")
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image, PngImagePlugin
 
-from eng.com.utils import write_bytes_atomic
+from eng.com.safe_io import write_bytes_atomic
 from eng.extras.vma_map import draw_map
 
 if TYPE_CHECKING:  # for annotations only: a real import loads the VMA extension

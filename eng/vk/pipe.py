@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import vulkan as vk
 
-from eng.com.utils import FileProblemError, MiB, read_file, write_bytes_atomic
+from eng.com.safe_io import FileProblemError, MiB, read_file, write_bytes_atomic
 from eng.vk.util import VulkanError, check, cleanup_on_error
 
 log = logging.getLogger("eng.vk")

@@ -8,8 +8,9 @@ import vulkan as vk
 from eng.vk.util import cleanup_on_error, vk_int
 
 if TYPE_CHECKING:  # for annotations only: wnd loads SDL3
+    from eng.platform_x11 import XDisplay
     from eng.vk.inst import VkInstance
-    from eng.wnd import Wnd, XDisplay
+    from eng.wnd import Wnd
 
 
 class VkSurface:

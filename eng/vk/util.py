@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import vulkan as vk
 
-from eng.com.utils import interrupts_deferred
+from eng.com.interrupts import interrupts_deferred
 
 if TYPE_CHECKING:
     from eng.vk.buf import VkBuffer

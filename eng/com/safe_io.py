@@ -1,4 +1,5 @@
-"""Small helpers every reader and writer shares (beyond the book, whose files are trusted).
+"""Reading and writing files safely (not in the book, whose files are trusted; its
+utils.zig `loadFile` reads a whole file with no limit).
 
 - `read_file` opens only regular files and reads at most a limit per kind of file, so a FIFO
   cannot hang a reader and `/dev/zero` or a huge sparse file cannot exhaust memory;
@@ -15,11 +16,9 @@ import json
 import math
 import os
 import shutil
-import signal
 import stat
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 from collections.abc import Callable, Iterator
@@ -145,32 +144,6 @@ def parse_toml(data: bytes) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise FileProblemError(f"not UTF-8 text ({exc})") from None
     return _parsed(tomllib.loads, text, "not valid TOML")
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[Callable[[], None]]:
-    """Holds Ctrl-C (SIGINT) while the block runs and raises KeyboardInterrupt once it has
-    finished, so that Ctrl-C cannot stop a create or a teardown half-way (between a C call
-    that made a handle and the statement that keeps it) and leak the rest. The block is given
-    a function to call where stopping is safe (between frames): a Ctrl-C held is raised there.
-    Nested blocks hand the held signal outwards; only the main thread gets signals."""
-    if threading.current_thread() is not threading.main_thread():
-        yield lambda: None
-        return
-    held: list[int] = []
-
-    def stop_if_interrupted() -> None:
-        if held:
-            held.clear()
-            raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
-    try:
-        yield stop_if_interrupted
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        if held and callable(previous):
-            previous(signal.SIGINT, None)  # the usual handler raises KeyboardInterrupt
 
 
 @contextmanager
