@@ -9,11 +9,8 @@ from typing import Any
 import vulkan as vk
 
 from eng.attachment import Attachment
-from eng.extras.offscreen import OffscreenTarget
-from eng.vk.swap import VkSwapChain
+from eng.hooks import Target
 from eng.vk.util import ImageBarrier
-
-Target = OffscreenTarget | VkSwapChain  # what the scene is drawn into
 
 
 @dataclass

@@ -1,8 +1,9 @@
 """Book ch.10 (render.zig): frames in flight, acquire / record / submit / present, resize.
 
-Without a window the engine renders into an `OffscreenTarget` (eng/extras/offscreen.py) that
-stands in for the swapchain; any frame can be captured into a host-visible buffer (a screenshot, by
-eng/extras/capture.py), windowed or not. The profiler of `--bench` is in eng/extras/profile.py.
+Where the book records every frame, a frame here reuses the command buffer recorded for its
+frame slot and target image while RenderScn's `version` says it is still valid. Without a
+window an extra's `Target` stands in for the swapchain; extras watch and join each frame
+through the hooks of eng/hooks.py (each call marked `# hook:`).
 """
 
 import contextlib
@@ -11,16 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.com.interrupts import interrupts_deferred
-from eng.extras.capture import FrameCapture
-from eng.extras.offscreen import OffscreenTarget
-from eng.extras.profile import GpuTimer, StageTimings, no_lap
+from eng.hooks import Extras, OwnTarget, Target
 from eng.models_cache import MaterialsCache, ModelsCache
-from eng.render_scn import COMMITTED_SHADERS, RenderScn
+from eng.render_scn import RenderScn
 from eng.scene import Scene
 from eng.texture_cache import TextureCache, device_texture_limit
 from eng.vk.buf import VkBuffer
@@ -30,13 +28,7 @@ from eng.vk.queue import VkQueue
 from eng.vk.swap import VkSwapChain
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
-from eng.vk.util import (
-    DeviceLostError,
-    ImageBarrier,
-    VulkanError,
-    cleanup_on_error,
-    vk_int,
-)
+from eng.vk.util import DeviceLostError, ImageBarrier, cleanup_on_error, vk_int
 from eng.vk.vma import VmaFlags
 
 if TYPE_CHECKING:  # for annotations only: engine.py imports this module
@@ -55,16 +47,18 @@ class Recording:
 
     pool: VkCmdPool
     cmd_buff: VkCmdBuff | None = None  # None only until VkCmdBuff.create returns
-    key: tuple[int, int] | None = None  # (scene version, generation) it was recorded for
+    version: int | None = None  # RenderScn.version it was recorded at (None: record again)
 
 
 class Render:
-    def __init__(self, ctx: VkCtx, offscreen: OffscreenTarget | None, image_flags: int) -> None:
+    def __init__(
+        self, ctx: VkCtx, extras: Extras, offscreen: OwnTarget | None, image_flags: int
+    ) -> None:
         self.ctx = ctx
-        self.offscreen = offscreen
+        self.extras = extras
+        self.offscreen = offscreen  # stands in for the swapchain without a window
         self.current_frame = 0
         self.must_resize = False
-        self.frames_rendered = 0
         self.textures = TextureCache(
             device_texture_limit(ctx.phys), image_flags, ctx.phys.max_texture_size
         )
@@ -73,21 +67,16 @@ class Render:
         self.scn: RenderScn | None = None
         self.queue_graphics: VkQueue | None = None
         self.queue_present: VkQueue | None = None
+        self.fences: list[VkFence] = []
         self.sems_render_complete: list[VkSemaphore] = []
         self.sems_pres_complete: list[VkSemaphore] = []
-        self.capture = FrameCapture()  # screenshots
-        self.generation = 0  # bumped by resize: recorded command buffers are then stale
         self.recordings: dict[tuple[int, int], Recording] = {}  # by (frame slot, target image)
         self._submits: dict[tuple[int, int, int], tuple[Any, tuple[Any, ...]]] = {}
-        self.timings: StageTimings | None = None
-        self.cull = True  # frustum culling (not in the book)
-        self.gpu_timer: GpuTimer | None = None
-        self.fences: list[VkFence] = []
         self._color_init: list[ImageBarrier] = []  # per target image, from _build_color_barriers
         self._color_finish: list[ImageBarrier] = []
 
     @property
-    def target(self) -> OffscreenTarget | VkSwapChain:
+    def target(self) -> Target | VkSwapChain:
         target = self.offscreen if self.offscreen is not None else self.ctx.swap_chain
         assert target is not None, "a window's Render has a swapchain"
         return target
@@ -96,47 +85,32 @@ class Render:
     def create(
         cls,
         ctx: VkCtx,
-        headless_size: tuple[int, int] | None = None,
-        profile: bool = False,
+        extras: Extras,
+        offscreen: OwnTarget | None = None,
         dedicated_images: bool = False,
         anisotropy: bool = True,
-        shader_stages: list[tuple[Path, int]] = COMMITTED_SHADERS,
-        depth_prepass: bool = False,
     ) -> "Render":
-        """With `profile`, stage times, GPU timestamps and fragment shader invocations of
-        every frame are recorded; `shader_stages` are the scene's SPIR-V files and stages;
-        `depth_prepass` see RenderScn.create.
-
-        The book gives every image its own VkDeviceMemory; by default we let VMA place
-        textures and attachments in its blocks (`dedicated_images` restores the book's way).
-        """
+        """`offscreen` replaces the swapchain (made here, destroyed by cleanup). The book gives
+        every image its own VkDeviceMemory; by default we let VMA place textures and
+        attachments in its blocks (`dedicated_images` restores the book's way)."""
         image_flags = VmaFlags.DEDICATED_MEMORY if dedicated_images else VmaFlags.NONE
-        with cleanup_on_error(cls(ctx, None, image_flags)) as r:
-            if headless_size:
-                max_width, max_height = ctx.phys.max_target_size
-                if headless_size[0] > max_width or headless_size[1] > max_height:
-                    raise VulkanError(
-                        f"--size {headless_size[0]}x{headless_size[1]} is larger than "
-                        f"{ctx.phys.name} can render ({max_width}x{max_height} at most)"
-                    )
-                r.offscreen = OffscreenTarget.create(ctx, *headless_size, image_flags)
+        with cleanup_on_error(cls(ctx, extras, offscreen, image_flags)) as r:
+            if offscreen is not None:
+                offscreen.create(ctx, image_flags)
             queues = ctx.phys.queues_info
             r.queue_graphics = VkQueue.create(ctx, queues.graphics_family)
             r.queue_present = VkQueue.create(ctx, queues.present_family)
             for i in range(FRAMES_IN_FLIGHT):
                 r.fences.append(VkFence.create(ctx, True, f"frame {i}"))
-            if profile:
-                r.timings = StageTimings()
-                r.gpu_timer = GpuTimer.create(ctx)
             r._create_semaphores()
+            extras.create(ctx)  # hook
             r.scn = RenderScn.create(
                 ctx,
                 r.target,
                 r.textures.limit,
                 VkTextSamplerInfo(anisotropy=anisotropy),
                 image_flags,
-                shader_stages,
-                depth_prepass,
+                extras,
             )
             r._build_color_barriers()
             return r
@@ -157,8 +131,7 @@ class Render:
 
     def _build_color_barriers(self) -> None:
         """Book: renderMainInit / renderMainFinish, prebuilt for each target image. An
-        offscreen image needs no finishing barrier: it stays a colour attachment until a
-        capture copies it."""
+        offscreen image needs no finishing barrier: it stays a colour attachment."""
         self._color_init = [
             ImageBarrier(
                 image,
@@ -200,13 +173,11 @@ class Render:
             cmd.begin()
             self.textures.add_default(ctx)
             self.materials.record_upload(ctx, cmd.cmd, self.textures, init_data.materials, staging)
-            log.debug("textures decoded and staged, materials staged")
             self.textures.record_textures(cmd.cmd)
             self.models.record_uploads(ctx, cmd.cmd, init_data.models, staging)
             cmd.end()
-            log.debug("models staged; uploading")
             cmd.submit_and_wait(ctx, self.queue_graphics)
-            log.debug("uploads done (mipmaps generated)")
+            log.debug("textures decoded, everything staged and uploaded (mipmaps generated)")
         finally:
             with interrupts_deferred():
                 for buffer in staging:
@@ -230,19 +201,16 @@ class Render:
         extent = self.target.extent
         eng_ctx.scene.camera.proj_data.update(c.fov, c.z_near, c.z_far, extent.width, extent.height)
 
-    def render(self, eng_ctx: "EngCtx", capture: bool = False) -> bool:
-        """Records (or reuses) and submits one frame; False when it was skipped (resize,
-        minimised window)."""
-        ctx = self.ctx
+    def render(self, eng_ctx: "EngCtx") -> bool:
+        """Book: Render.render - records (or reuses) and submits one frame; False when it was
+        skipped (resize, minimised window)."""
+        ctx, extras = self.ctx, self.extras
         assert self.scn is not None, "made by create"
         frame = self.current_frame
         fence = self.fences[frame]
-        timings = self.timings
-        lap = timings.lap if timings is not None else no_lap
-        if timings is not None:
-            timings.begin()
+        fresh = extras.frame_start(frame)  # hook
         fence.wait(ctx)
-        lap("wait")
+        extras.stage("wait", frame)  # hook
         wnd = eng_ctx.wnd
         if self.offscreen is None:
             assert wnd is not None and ctx.swap_chain is not None, "on screen: a window"
@@ -255,33 +223,29 @@ class Render:
                 return False
         else:
             index = frame
-        if self.gpu_timer is not None:
-            self.gpu_timer.collect(ctx, frame, self.frames_rendered % GpuTimer.EVERY < 2)
-        lap("acquire")
+        extras.stage("acquire", frame)  # hook
         self.scn.update_uniforms(eng_ctx.scene, frame)
-        lap("uniforms")
-        cmd = self._command_buffer(eng_ctx.scene, frame, index, capture)
-        lap("record")
+        extras.stage("uniforms", frame)  # hook
+        cmd = self._command_buffer(eng_ctx.scene, frame, index, fresh)
+        extras.stage("record", frame)  # hook
         fence.reset(ctx)
         self._submit(cmd, frame, index, fence)
-        lap("submit")
+        extras.stage("submit", frame)  # hook
         if self.offscreen is None:
             assert ctx.swap_chain is not None and self.queue_present is not None
             self.must_resize = not ctx.swap_chain.present(
                 self.queue_present, self.sems_render_complete[index].semaphore, index
             )
-        lap("present")
+        extras.stage("present", frame)  # hook
         self.current_frame = (frame + 1) % FRAMES_IN_FLIGHT
-        self.frames_rendered += 1
         return True
 
-    def _command_buffer(self, scene: Scene, frame: int, index: int, capture: bool) -> Any:
-        """The frame's command buffer: the one recorded earlier for this frame slot and
-        target image if nothing it depends on changed (scene, entities, size), else a new
-        recording. Capture frames are always recorded afresh."""
+    def _command_buffer(self, scene: Scene, frame: int, index: int, fresh: bool) -> Any:
+        """The frame's command buffer: the one recorded for this frame slot and target image
+        if RenderScn's version is unchanged since, else a new recording (always one when
+        `fresh`, which is not kept for reuse)."""
         assert self.scn is not None and self.queue_graphics is not None, "made by create"
-        version = self.scn.prepare(self.ctx, scene, self.models, self.materials, frame, self.cull)
-        key = (version, self.generation)
+        version = self.scn.prepare(self.ctx, scene, self.models, self.materials, frame)
         recording = self.recordings.get((frame, index))
         if recording is None:
             name = f"frame {frame} image {index}"
@@ -291,38 +255,23 @@ class Render:
             recording.cmd_buff = VkCmdBuff.create(self.ctx, recording.pool, False, name)
         cmd_buff = recording.cmd_buff
         assert cmd_buff is not None, "made with its recording"
-        if recording.key == key and not capture:
+        if recording.version == version and not fresh:
             return cmd_buff.cmd
-        recording.pool.reset(
-            self.ctx
-        )  # one pool per command buffer: reset the pool, as drivers prefer
+        recording.pool.reset(self.ctx)  # one pool per command buffer, as drivers prefer
         cmd_buff.begin()
         cmd = cmd_buff.cmd
-        if self.gpu_timer is not None:
-            self.gpu_timer.record_begin(cmd, frame)
+        self.extras.begin_commands(cmd, frame)  # hook
         self._color_init[index].record(cmd)
         self.scn.record(cmd, index, frame)
-        if capture:
-            target = self.target
-            self.capture.record(
-                self.ctx,
-                cmd,
-                frame,
-                target.images[index],
-                target.extent,
-                target.format,
-                self.offscreen is None,
-            )
-        elif self._color_finish:
+        self.extras.end_commands(cmd, frame, self.target.images[index], self.target)  # hook
+        if self._color_finish:
             self._color_finish[index].record(cmd)
-        if self.gpu_timer is not None:
-            self.gpu_timer.record_end(cmd, frame)
         cmd_buff.end()
-        recording.key = None if capture else key
+        recording.version = None if fresh else version
         return cmd
 
     def _submit(self, cmd: Any, frame: int, index: int, fence: VkFence) -> None:
-        """vkQueueSubmit2 with a VkSubmitInfo2 built once per (frame, image, command buffer)."""
+        """Book: Render.submit, with a VkSubmitInfo2 built once per (frame, image, buffer)."""
         key = (frame, index, vk_int(cmd))
         assert self.queue_graphics is not None, "made by create"
         submit = self._submits.get(key)
@@ -340,19 +289,15 @@ class Render:
             submit = self._submits[key] = self.queue_graphics.prebuild_submit([cmd], waits, signals)
         self.queue_graphics.submit_prebuilt(submit, fence.fence)
 
-    @property
-    def has_capture(self) -> bool:
-        return self.capture.has_capture
-
-    def read_capture(self) -> np.ndarray:
-        """The last captured frame as RGBA pixels (FrameCapture.read)."""
-        return self.capture.read(self.ctx, self.fences)
-
-    def reload_shaders(self, shader_stages: list[tuple[Path, int]]) -> None:
-        """Between frames: the scene's pipelines from new shaders (`--watch-shaders`)."""
+    def reload_shaders(self, shaders: dict[str, Path]) -> None:
+        """Between frames: the scene's pipelines from other shader files (an extra's)."""
         assert self.scn is not None, "made by create"
         self.ctx.device.wait()
-        self.scn.rebuild_pipelines(self.ctx, self.target.format, shader_stages)
+        self.scn.rebuild_pipelines(self.ctx, self.target.format, shaders)
+
+    @property
+    def draw_count(self) -> int:
+        return self.scn.draw_count if self.scn is not None else 0
 
     def resize(self, eng_ctx: "EngCtx") -> None:
         """Book: Render.resize - a new swapchain, semaphores, depth attachments, projection."""
@@ -366,7 +311,6 @@ class Render:
             self.must_resize = True  # larger than the device can render: shrunk, try again
             return
         self.must_resize = False
-        self.generation += 1
         ctx = self.ctx
         ctx.device.wait()
         ctx.resize(wnd)
@@ -381,16 +325,14 @@ class Render:
         ctx = self.ctx
         with contextlib.suppress(DeviceLostError):  # a lost device runs nothing: destroy all
             ctx.device.wait()
-        self.capture.cleanup(ctx)
         if self.scn is not None:
             self.scn.cleanup(ctx)
+        self.extras.cleanup(ctx)  # hook
         self.textures.cleanup(ctx)
         self.materials.cleanup(ctx)
         self.models.cleanup(ctx)
         for recording in self.recordings.values():
             recording.pool.cleanup(ctx)
-        if self.gpu_timer is not None:
-            self.gpu_timer.cleanup(ctx)
         for fence in self.fences:
             fence.cleanup(ctx)
         for sem in self.sems_render_complete + self.sems_pres_complete:

@@ -1,9 +1,10 @@
 """Book ch.10 (renderScn.zig): the scene pass - depth attachments, camera buffers, descriptor
-sets, the pipeline, and the draw loop.
+sets, the pipelines, and the draw loop.
 
 The draw loop calls the `vulkan` package's `lib` functions with cdata built beforehand (at
 create, resize or when the scene changes), so a frame allocates nothing per mesh: the draw
-list and its culling are in eng/draw_list.py, the rendering infos in eng/pass_structs.py.
+list is in eng/draw_list.py, the rendering infos in eng/pass_structs.py. Extras join the pass
+through the hooks of eng/hooks.py (each call marked `# hook:`).
 """
 
 import logging
@@ -11,17 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import vulkan as vk
-from pyglm import glm
 
 from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
-from eng.draw_list import PUSH_SIZE, PUSH_STAGES, DrawList, record_items
-from eng.extras.culling import frustum_planes
-from eng.extras.handoff import HandOffs
-from eng.extras.render_inst import RenderInstances
-from eng.extras.shader_watch import SHADERS, STAGES, pipeline_stages
+from eng.com.paths import SHADERS_DIR
+from eng.draw_list import PUSH_SIZE, PUSH_STAGES, DrawItem, DrawList
+from eng.hooks import Extras, PassFrame, PipelineSpec, Target
 from eng.models_cache import MaterialsCache, ModelsCache
-from eng.pass_structs import PassStructs, Target
+from eng.pass_structs import PassStructs
 from eng.scene import Scene
 from eng.texture_cache import TextureCache
 from eng.vk.buf import VkBuffer
@@ -29,15 +27,13 @@ from eng.vk.ctx import VkCtx
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
 from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
-from eng.vk.util import (
-    MATRIX_SIZE,
-    cleanup_on_error,
-    create_host_visible_buff,
-)
+from eng.vk.util import MATRIX_SIZE, bind_geometry, cleanup_on_error, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
 
 log = logging.getLogger("eng.render")
-COMMITTED_SHADERS = [(SHADERS / f"{s.name}.spv", s.stage) for s in STAGES]  # the SPIR-V of shaders/
+VERTEX, FRAGMENT = vk.VK_SHADER_STAGE_VERTEX_BIT, vk.VK_SHADER_STAGE_FRAGMENT_BIT
+BOOK_SHADERS = {name: SHADERS_DIR / f"{name}.spv" for name in ("scn_vtx", "scn_frg")}
+SCENE_SHADERS = (("scn_vtx", VERTEX), ("scn_frg", FRAGMENT))
 DEPTH_FORMAT = vk.VK_FORMAT_D16_UNORM
 DESC_ID_CAM = "SCN_DESC_ID_CAM"
 DESC_ID_MAT = "SCN_DESC_ID_MAT"
@@ -46,20 +42,29 @@ VTX_DESC = VtxBuffDesc(
     stride=20,
     attributes=((0, vk.VK_FORMAT_R32G32B32_SFLOAT, 0), (1, vk.VK_FORMAT_R32G32_SFLOAT, 12)),
 )
+# Two pipelines where the book has one: opaque meshes need no blending (the same picture,
+# less work for the rasterizer); transparent ones blend as in the book, and are drawn last.
+BOOK_PIPELINES = (
+    PipelineSpec("opaque", SCENE_SHADERS),
+    PipelineSpec("blend", SCENE_SHADERS, blend=True),
+)
 
 
 class RenderScn:
-    def __init__(self) -> None:
+    """`version` is the one thing that says whether a recorded command buffer is still valid:
+    it goes up whenever a new recording would differ - the draw list was rebuilt or an entity
+    moved, an extra's draws changed (`Extra.prepare`), the target was resized, or the
+    pipelines were rebuilt. Render re-records a frame whose recording has an older version."""
+
+    def __init__(self, extras: Extras) -> None:
+        self.extras = extras
         self.image_flags = 0  # the VMA flags of the depth attachments, from create
-        self.depth_prepass = False  # opaque front faces drawn depth-only first (not in the book)
         self.texture_count = 0
+        self.shaders: dict[str, Path] = {}  # SPIR-V files by shader name
         self.depth_attachments: list[Attachment] = []
         self.cam_buffers: list[VkBuffer] = []
         self.layouts: list[VkDescSetLayout] = []  # camera, materials, textures (sets 0-2)
-        self.pipelines: list[VkPipeline] = []  # opaque, blend (and depth, with a pre-pass)
-        self.instances: RenderInstances | None = None  # instance batches (not in the book)
-        self.handoffs: HandOffs | None = None  # on a CPU device only (not in the book)
-        self.inst_pipelines: list[VkPipeline] = []  # the same kinds, for the instances
+        self.pipelines: dict[str, VkPipeline] = {}  # the book's and the extras', by name
         self.sampler: VkTextSampler | None = None
         self.draw_list = DrawList()
         self.version = 0
@@ -74,26 +79,20 @@ class RenderScn:
         texture_count: int,
         sampler_info: VkTextSamplerInfo,
         image_flags: int,
-        shader_stages: list[tuple[Path, int]] = COMMITTED_SHADERS,
-        depth_prepass: bool = False,
+        extras: Extras,
     ) -> "RenderScn":
         """`target` gives the colour format, extent and images (swapchain or offscreen);
-        with `depth_prepass`, opaque meshes are drawn twice: their front faces depth only,
-        then shaded as in the book, so hidden fragments fail the depth test before shading
-        (not in the book; docs/performance.md);
-        `image_flags` are the VMA flags of the depth attachments; `shader_stages` the SPIR-V
-        files and stages of the pipelines. Everything is added to its list as soon as it
-        exists, so a failure part-way cleans up exactly what was made."""
-        with cleanup_on_error(cls(), ctx) as scn:
-            scn.depth_prepass = depth_prepass
+        `image_flags` are the VMA flags of the depth attachments. Everything is added to its
+        list as soon as it exists, so a failure part-way cleans up exactly what was made."""
+        with cleanup_on_error(cls(extras), ctx) as scn:
             scn.image_flags = image_flags
             scn.texture_count = texture_count
+            scn.shaders = BOOK_SHADERS | extras.shader_files()  # hook
             scn.sampler = VkTextSampler.create(ctx, sampler_info)
-            frag = vk.VK_SHADER_STAGE_FRAGMENT_BIT
             for desc_type, stage, count, name in (
-                (vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, vk.VK_SHADER_STAGE_VERTEX_BIT, 1, "camera"),
-                (vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, frag, 1, "materials"),
-                (vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, frag, texture_count, "textures"),
+                (vk.VK_DESCRIPTOR_TYPE_UNIFORM_BUFFER, VERTEX, 1, "camera"),
+                (vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, FRAGMENT, 1, "materials"),
+                (vk.VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, FRAGMENT, texture_count, "textures"),
             ):
                 scn.layouts.append(VkDescSetLayout.create(ctx, 0, desc_type, stage, count, name))
             for i in range(FRAMES_IN_FLIGHT):
@@ -106,93 +105,55 @@ class RenderScn:
                         scn.layouts[0],
                     )
                 )
-            scn.instances = RenderInstances.create(ctx)
-            scn.handoffs = HandOffs.create(ctx)
-            scn._create_all_pipelines(
-                ctx, target.format, shader_stages, scn.pipelines, scn.inst_pipelines
-            )
+            scn._create_pipelines(ctx, target.format, scn.pipelines)
             log.debug("pipelines created")
             scn._create_depth(ctx, target)
             return scn
 
-    def _create_all_pipelines(
-        self,
-        ctx: VkCtx,
-        color_format: int,
-        shader_stages: list[tuple[Path, int]],
-        pipelines: list[VkPipeline],
-        inst: list[VkPipeline],
-    ) -> None:
-        """The book's pipelines into `pipelines` and the instanced ones into `inst` (the same
-        fragment shader; the vertex shader reads the model matrix from set 3). Each list is
-        extended in the statement that makes its pipelines, so its owner cleans up what exists."""
-        book_stages, instanced_stages = pipeline_stages(shader_stages)
-        pipelines.extend(
-            self._create_pipelines(ctx, color_format, book_stages, self.layouts, "scene")
-        )
-        assert self.instances is not None and self.instances.layout is not None, "made first"
-        layouts = [*self.layouts, self.instances.layout]
-        inst.extend(
-            self._create_pipelines(ctx, color_format, instanced_stages, layouts, "instanced")
-        )
-
     def _create_pipelines(
-        self,
-        ctx: VkCtx,
-        color_format: int,
-        shader_stages: list[tuple[Path, int]],
-        layouts: list[VkDescSetLayout],
-        name: str,
-    ) -> list[VkPipeline]:
-        """Two pipelines: opaque meshes need no blending (the same picture, less work for the
-        rasterizer); transparent ones blend as in the book, and are drawn last. With the
-        pre-pass, a third draws the front faces' depth alone (docs/chapter-10.md says why the
-        picture stays the book's)."""
-        modules, pipelines = [], []
+        self, ctx: VkCtx, color_format: int, pipelines: dict[str, VkPipeline]
+    ) -> None:
+        """The book's pipelines and the extras' into `pipelines`, each added as soon as it
+        exists, so that its owner cleans up what was made."""
+        modules: dict[tuple[str, int], VkShaderModule] = {}
         try:
-            for path, stage in shader_stages:
-                modules.append(VkShaderModule.create(ctx, path, stage))
-            kinds = ["opaque", "blend"] + (["depth"] if self.depth_prepass else [])
-            vertex_only = [m for m in modules if m.stage == vk.VK_SHADER_STAGE_VERTEX_BIT]
-            for kind in kinds:
+            for spec in BOOK_PIPELINES + tuple(self.extras.pipeline_specs()):  # hook
+                for shader in spec.shaders:
+                    if shader not in modules:
+                        modules[shader] = VkShaderModule.create(
+                            ctx, self.shaders[shader[0]], shader[1]
+                        )
                 info = VkPipelineCreateInfo(
                     color_format=color_format,
                     depth_format=DEPTH_FORMAT,
-                    desc_set_layouts=layouts,
-                    modules=vertex_only if kind == "depth" else modules,
+                    desc_set_layouts=self.layouts + list(spec.extra_layouts),
+                    modules=[modules[shader] for shader in spec.shaders],
                     push_constants=[(PUSH_STAGES, 0, PUSH_SIZE)],
                     vtx_buff_desc=VTX_DESC,
-                    use_blend=kind == "blend",
+                    use_blend=spec.blend,
                     spec_constants={0: self.texture_count},
-                    color_write=kind != "depth",
-                    cull_back=kind == "depth",
+                    color_write=spec.color_write,
+                    cull_back=spec.cull_back,
                 )
-                pipelines.append(VkPipeline.create(ctx, info, f"{name} {kind}"))
-            return pipelines
-        except BaseException:
-            for pipeline in pipelines:
-                pipeline.cleanup(ctx)
-            raise
+                pipelines[spec.name] = VkPipeline.create(ctx, info, spec.name)
         finally:
-            for module in modules:
+            for module in modules.values():
                 module.cleanup(ctx)
 
-    def rebuild_pipelines(
-        self, ctx: VkCtx, color_format: int, shader_stages: list[tuple[Path, int]]
-    ) -> None:
-        """New pipelines from other shaders (the device must be idle); the old ones stay if
-        creating the new ones fails. Recorded command buffers are then out of date."""
-        pipelines: list[VkPipeline] = []
-        inst: list[VkPipeline] = []
+    def rebuild_pipelines(self, ctx: VkCtx, color_format: int, shaders: dict[str, Path]) -> None:
+        """New pipelines from other shader files (the device must be idle); the old ones stay
+        if creating the new ones fails."""
+        old_shaders, self.shaders = self.shaders, self.shaders | shaders
+        pipelines: dict[str, VkPipeline] = {}
         try:
-            self._create_all_pipelines(ctx, color_format, shader_stages, pipelines, inst)
+            self._create_pipelines(ctx, color_format, pipelines)
         except BaseException:
-            for pipeline in pipelines + inst:
+            self.shaders = old_shaders
+            for pipeline in pipelines.values():
                 pipeline.cleanup(ctx)
             raise
-        old = self.pipelines + self.inst_pipelines
-        self.pipelines, self.inst_pipelines = pipelines, inst
-        for pipeline in old:
+        old, self.pipelines = self.pipelines, pipelines
+        for pipeline in old.values():
             pipeline.cleanup(ctx)
         self.version += 1
 
@@ -238,7 +199,8 @@ class RenderScn:
         ]
 
     def update_uniforms(self, scene: Scene, frame: int) -> None:
-        """Writes the camera matrices into the frame's (persistently mapped) uniform buffer."""
+        """Book: updateCamera - the camera matrices into the frame's (persistently mapped)
+        uniform buffer."""
         cam = scene.camera
         mapped = vma_ffi.cast("char*", self.cam_buffers[frame].mapped_data)
         vma_ffi.memmove(mapped, cam.proj_data.proj_matrix.to_bytes(), MATRIX_SIZE)
@@ -251,77 +213,57 @@ class RenderScn:
         models_cache: ModelsCache,
         materials_cache: MaterialsCache,
         frame: int,
-        cull: bool = True,
     ) -> int:
-        """Brings the draw list up to date with the scene and the camera, and the frame
-        slot's instance matrices (`frame`) too; returns a version number that changes
-        whenever recorded commands would differ.
-
-        With `cull`, meshes and instances outside the view frustum are left out.
-        """
-        draw_list = self.draw_list
-        if draw_list.is_stale(scene):
-            draw_list.build_draw_items(scene, models_cache, materials_cache)
-            self.version += 1
-        if draw_list.update_matrices(scene):
-            self.version += 1
-        # pyglm 2.8's stubs match mat4 * mat4 to their mat4x2 overload, which comes first
-        view_proj: glm.mat4 = (
-            scene.camera.proj_data.proj_matrix * scene.camera.view_data.view_matrix  # type: ignore[assignment]
-        )
-        assert self.instances is not None, "made by create"
-        if scene.batches or self.instances.draws:
-            planes = frustum_planes(view_proj) if cull else None
-            if self.instances.prepare(ctx, scene, models_cache, materials_cache, frame, planes):
-                self.version += 1
-        if draw_list.update_order(view_proj, cull, self.version):
+        """Brings the draw list (and the extras) up to date with the scene for the frame slot
+        `frame`; returns `version`."""
+        changed = self.draw_list.update(scene, models_cache, materials_cache)
+        pass_frame = PassFrame(ctx, scene, models_cache, materials_cache, frame, changed)
+        if self.extras.prepare(self, pass_frame) or changed:  # hook
             self.version += 1
         return self.version
 
     def record(self, cmd: Any, image_index: int, frame: int) -> None:
-        """Records the scene pass (book: RenderScn.render) with prebuilt cdata."""
+        """Book: RenderScn.render - records the scene pass with prebuilt cdata."""
         lib = vk.lib
         structs = self.structs
         assert structs is not None, "made by create"
-        handoffs = self.handoffs
-        if handoffs is not None:
-            handoffs.begin(cmd, frame)
+        self.extras.before_pass(cmd, frame)  # hook
         structs.depth_barriers[image_index].record(cmd)
         lib.vkCmdBeginRendering(cmd, structs.rendering_infos[image_index])
         graphics = vk.VK_PIPELINE_BIND_POINT_GRAPHICS
-        opaque, blend, *depth = self.pipelines
-        lib.vkCmdBindPipeline(cmd, graphics, (depth or [opaque])[0].pipeline)
         lib.vkCmdSetViewport(cmd, 0, 1, structs.viewport)
         lib.vkCmdSetScissor(cmd, 0, 1, structs.scissor)
-        layout = opaque.layout  # both pipelines' layouts are identical, hence compatible
+        opaque, blend = self.pipelines["opaque"], self.pipelines["blend"]
+        # every pipeline's sets 0-2 have the same layouts, hence stay bound across them
         lib.vkCmdBindDescriptorSets(
-            cmd,
-            vk.VK_PIPELINE_BIND_POINT_GRAPHICS,
-            layout,
-            0,
-            3,
-            self.desc_sets[frame],
-            0,
-            vk.ffi.NULL,
+            cmd, graphics, opaque.layout, 0, 3, self.desc_sets[frame], 0, vk.ffi.NULL
         )
-        items = self.draw_list.visible_items
-        first_blended = next((i for i, item in enumerate(items) if item.transparent), len(items))
-        inst_opaque, inst_blend, *inst_depth = self.inst_pipelines
-        assert self.instances is not None, "made by create"
-        if depth:  # the pre-pass: the front faces' depth, then the book's opaque draws
-            record_items(cmd, layout, items[:first_blended], handoffs)
-            self.instances.record(cmd, inst_depth[0], frame, transparent=False)
-            lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
-        record_items(cmd, layout, items[:first_blended], handoffs)
-        self.instances.record(cmd, inst_opaque, frame, transparent=False)
+        self.extras.before_draws(cmd, self, frame)  # hook
+        lib.vkCmdBindPipeline(cmd, graphics, opaque.pipeline)
+        self.record_items(cmd, self.draw_list.opaque)
+        self.extras.after_draws(cmd, self, frame, transparent=False)  # hook
         lib.vkCmdBindPipeline(cmd, graphics, blend.pipeline)
-        record_items(cmd, layout, items[first_blended:], handoffs)
-        self.instances.record(cmd, inst_blend, frame, transparent=True)
+        self.record_items(cmd, self.draw_list.blended)
+        self.extras.after_draws(cmd, self, frame, transparent=True)  # hook
         lib.vkCmdEndRendering(cmd)
+
+    def record_items(self, cmd: Any, items: list[DrawItem]) -> None:
+        """Book: renderEntities - per mesh, push the model matrix and material and draw."""
+        lib = vk.lib
+        layout = self.pipelines["opaque"].layout
+        bound = None
+        for item in items:
+            if item.vtx_buffer is not bound:
+                bind_geometry(cmd, item.vtx_buffer, item.idx_buffer)
+                bound = item.vtx_buffer
+            lib.vkCmdPushConstants(cmd, layout, PUSH_STAGES, 0, PUSH_SIZE, item.push)
+            lib.vkCmdDrawIndexed(cmd, item.index_count, 1, item.first_index, item.vertex_offset, 0)
+            self.extras.drawn(cmd, item.index_count // 3)  # hook
 
     def resize(self, ctx: VkCtx, target: Target) -> None:
         self._cleanup_depth(ctx)
         self._create_depth(ctx, target)
+        self.version += 1
 
     def _cleanup_depth(self, ctx: VkCtx) -> None:
         attachments, self.depth_attachments = self.depth_attachments, []
@@ -330,25 +272,20 @@ class RenderScn:
 
     @property
     def draw_count(self) -> int:
-        """Draw calls a frame records: one per visible mesh, one per mesh of each batch."""
-        return len(self.draw_list.visible_items) + (
-            self.instances.draw_count if self.instances else 0
-        )
+        """Draw calls a frame records: one per mesh drawn, and the extras' own."""
+        shown = len(self.draw_list.opaque) + len(self.draw_list.blended)
+        return shown + self.extras.draw_count()  # hook
 
     def cleanup(self, ctx: VkCtx) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
         self._cleanup_depth(ctx)
-        for pipeline in self.pipelines + self.inst_pipelines:
+        pipelines, self.pipelines = self.pipelines, {}
+        for pipeline in pipelines.values():
             pipeline.cleanup(ctx)
-        if self.instances is not None:
-            self.instances.cleanup(ctx)
-        if self.handoffs is not None:
-            self.handoffs.cleanup(ctx)
         for buffer in self.cam_buffers:
             buffer.cleanup(ctx)
         for layout in self.layouts:
             layout.cleanup(ctx)
         if self.sampler is not None:
             self.sampler.cleanup(ctx)
-        self.pipelines, self.cam_buffers, self.layouts, self.sampler = [], [], [], None
-        self.inst_pipelines, self.instances, self.handoffs = [], None, None
+        self.cam_buffers, self.layouts, self.sampler = [], [], None

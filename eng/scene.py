@@ -5,7 +5,6 @@ import math
 from pyglm import glm
 
 from eng.entity import Entity
-from eng.extras.instances import InstanceBatch
 
 _UP = glm.vec3(0.0, 1.0, 0.0)
 _PITCH_LIMIT = math.pi / 2 - 0.001  # keeps the view away from gimbal lock
@@ -84,10 +83,6 @@ class Scene:
     def __init__(self) -> None:
         self.camera = Camera()
         self.entities: dict[str, Entity] = {}
-        self.batches: dict[str, InstanceBatch] = {}  # not in the book: instanced copies
 
     def add_entity(self, entity: Entity) -> None:
         self.entities[entity.id] = entity
-
-    def add_batch(self, batch: InstanceBatch) -> None:
-        self.batches[batch.id] = batch

@@ -10,7 +10,7 @@ import os
 import tempfile
 from typing import Any
 
-from eng.com.common import PROJECT_ROOT
+from eng.com.paths import PROJECT_ROOT
 from eng.platform_x11 import catch_lost_x_connection
 
 

@@ -11,11 +11,12 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from eng.com.common import PROJECT_ROOT
+from eng.com.paths import PROJECT_ROOT
 from game import book_data
 
 if TYPE_CHECKING:  # for annotations only: the engine is imported where it is used
-    from eng.engine import RunStats
+    from eng.extras.profile import Profiler
+    from eng.run import RunStats
 
 # --stress N and the frames each run renders (lavapipe draws 100,000 entities slowly)
 STRESS_FRAMES = ((100, 200), (1_000, 200), (10_000, 100), (100_000, 30))
@@ -68,11 +69,18 @@ def _per_frame(stages: dict[str, list[float]], names: tuple[str, ...]) -> list[f
 
 
 def report(
-    stats: "RunStats", scene: str, size: tuple[int, int], device: str, validation: bool
+    stats: "RunStats",
+    profiler: "Profiler",
+    scene: str,
+    size: tuple[int, int],
+    device: str,
+    validation: bool,
 ) -> dict:
-    """The benchmark JSON for one run (see the performance issue for the fields)."""
-    startup_s = process_age() - (time.perf_counter() - stats.first_frame_done)
-    stages, threads = stats.stages, stats.thread_stages
+    """The benchmark JSON for one run (docs/performance.md says what each field is)."""
+    startup_s = process_age() - (time.perf_counter() - profiler.first_frame_done)
+    stages, threads = profiler.timings.stages, profiler.timings.thread_stages
+    gpu = profiler.gpu_timer
+    frame_ms, fragments = (gpu.frame_ms, gpu.fragments) if gpu is not None else ([], [])
     vma = stats.vma
     assert vma is not None, "Engine.run measures it once the scene is loaded"
     return {
@@ -94,10 +102,10 @@ def report(
             "wall": _median_p95(_per_frame(stages, BEFORE_PRESENT), 1e3)["median"],
             "thread": _median_p95(_per_frame(threads, BEFORE_PRESENT), 1e3)["median"],
         },
-        "gpu_frame_ms": _median_p95(stats.gpu_frame_ms),
+        "gpu_frame_ms": _median_p95(frame_ms),
         # fragment shader invocations per frame (a pipeline-statistics query) per pixel
-        "fragments_per_pixel": round(statistics.median(stats.fragments) / (size[0] * size[1]), 3)
-        if stats.fragments
+        "fragments_per_pixel": round(statistics.median(fragments) / (size[0] * size[1]), 3)
+        if fragments
         else None,
         "fps": round(stats.fps, 3),
         "cpu_s_per_frame": round(stats.cpu_seconds / max(stats.frames, 1), 5),
@@ -115,15 +123,20 @@ def report(
     }
 
 
+ALL_EXTRAS = ["--depth-prepass", "--culling", "--handoffs"]  # the same picture, faster
 RUNS = [  # (label, options, size, frames)
     ("default scene", [], "1280x720", 300),
     ("Sponza (book)", ["--scene", "sponza"], "1920x1080", 100),
-    ("Sponza, --depth-prepass", ["--scene", "sponza", "--depth-prepass"], "1920x1080", 100),
+    ("Sponza, --handoffs", ["--scene", "sponza", "--handoffs"], "1920x1080", 100),
+    ("Sponza, all extras", ["--scene", "sponza", *ALL_EXTRAS], "1920x1080", 100),
 ]
 SCALE_SIZE = "320x240"
 SCALE_RUNS = [  # (label, options, frames): the scale scenes, headless at SCALE_SIZE
-    *((f"--stress {n:,}", ["--stress", str(n)], frames) for n, frames in STRESS_FRAMES),
-    ("--stress-static 10,000 (flying)", ["--stress-static", "10000"], 100),
+    *(
+        (f"--stress {n:,}", ["--stress", str(n), "--culling"], frames)
+        for n, frames in STRESS_FRAMES
+    ),
+    ("--stress-static 10,000 (flying)", ["--stress-static", "10000", "--culling"], 100),
 ]
 
 

@@ -81,8 +81,9 @@ def print_info(constants: "Constants") -> None:
 
 def run(args: argparse.Namespace) -> int:
     from eng.com import common
+    from eng.com.paths import DEFAULT_CFG
 
-    constants = common.load(args.config or common.DEFAULT_CFG).with_overrides(
+    constants = common.load(args.config or DEFAULT_CFG).with_overrides(
         gpu=args.gpu, validation=args.validation, vsync=args.vsync
     )
     if args.info:
@@ -120,15 +121,17 @@ def run(args: argparse.Namespace) -> int:
     # initialisation (pyglm's), it crashed the interpreter instead of ending with one line
     with interrupts_deferred():
         from eng.engine import Engine
-        from eng.extras.shader_watch import ShaderSet
-        from eng.extras.snapshots import Snapshots, stamped_name
+        from eng.run import EngineOptions
         from eng.sdl_loader import window_unavailable
-        from game.main import TITLE, Game
+        from game.compose import compose
+        from game.main import Game
         from game.scenes import load_spec
 
     headless = args.headless
     screenshot = args.screenshot
     if not headless and (reason := window_unavailable()):
+        from eng.extras.snapshots import stamped_name
+
         headless = True
         screenshot = screenshot or stamped_name("zvk-screenshot", ".png")
         check_output(screenshot)
@@ -139,44 +142,35 @@ def run(args: argparse.Namespace) -> int:
     if stress and args.scene is not None:
         raise UsageError("--stress and --stress-static use the default scene: leave out --scene")
     spec = load_spec(args.scene, args.view)
+    size = args.size or DEFAULT_SIZE
+    made = compose(args, size, headless, screenshot)
     if stress:
         from game.stress import StressGame
 
-        game: Game = StressGame(spec, stress, static=args.stress_static is not None)
+        assert made.instancing is not None, "the stress scenes are instanced"
+        game: Game = StressGame(spec, stress, args.stress_static is not None, made.instancing)
     else:
-        game = Game(spec, args.instanced)
-    size = args.size or DEFAULT_SIZE
-    with Engine.create(
-        game,
-        constants,
-        TITLE,
-        size,
-        headless,
-        features,
-        profile=args.bench is not None,
-        dedicated_images=args.dedicated_images,
-        culling=args.culling,
-        anisotropy=args.anisotropy,
-        depth_prepass=args.depth_prepass,
-        shaders=ShaderSet.create(args.shaders, args.watch_shaders),
-        snapshots=Snapshots(args.vma_report, args.vma_map),
-    ) as engine:
+        game = Game(spec, made.instancing)
+    options = EngineOptions(size, features, args.dedicated_images, args.anisotropy)
+    with Engine.create(game, constants, options, made.extras, made.offscreen) as engine:
         assert engine.ctx is not None, "made by Engine.create"
         device = engine.ctx.phys.name
-        stats, image = engine.run(frames, capture=screenshot is not None)
+        stats = engine.run(frames)
     outputs = []  # (option, path, write): each is tried, whether or not another fails
+    image = made.capture.image if made.capture is not None else None
     if screenshot is not None and image is not None:
         from PIL import Image
 
         picture = Image.fromarray(image[..., :3])
         outputs.append(("--screenshot", screenshot, lambda f: picture.save(f, format="PNG")))
-    if args.bench is not None:
+    if made.profiler is not None:
         from game.bench import report
 
         scene = str(args.scene or "default scene")
         if stress:
             scene = f"{'stress-static' if args.stress_static else 'stress'} {stress}"
-        text = json.dumps(report(stats, scene, size, device, constants.validation), indent=2)
+        figures = report(stats, made.profiler, scene, size, device, constants.validation)
+        text = json.dumps(figures, indent=2)
         outputs.append(("--bench", args.bench, lambda f: f.write(f"{text}\n".encode())))
     failed = []
     for option, path, write in outputs:
@@ -195,7 +189,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.com.common import ConfigError
     from eng.extras.shader_watch import ShaderError
     from eng.extras.snapshots import SnapshotError
-    from eng.json_fields import ModelError
+    from eng.model_data import ModelError
     from eng.sdl_loader import WindowError
     from eng.texture_cache import TextureError
     from eng.vk.util import VulkanError

@@ -7,15 +7,18 @@ right mouse button to look around (0.1 degree per pixel); Escape or closing the 
 
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from pyglm import glm
 
-from eng.engine import EngCtx, InitData
+from eng.engine import EngCtx, GameLogic, InitData
 from eng.entity import Entity
-from eng.extras.instances import batches_from_entities
 from eng.models_cache import ModelsCache
 from eng.scene import ViewData
 from game.scenes import SceneSpec
+
+if TYPE_CHECKING:  # for annotations only: an extra, imported where it is made
+    from eng.extras.render_inst import Instancing
 
 TITLE = "Vulkan Book"
 MOVE_SPEED = 10.0  # units per second
@@ -29,16 +32,16 @@ MOUSE_SENSITIVITY = 0.1  # degrees per pixel
 FIT_RADIUS = 5.0  # `--view fit` scales the model to this bounding radius
 
 
-class Game:
+class Game(GameLogic):
     """The game logic of main.zig, for any scene (the book's is Sponza)."""
 
     title = TITLE
 
-    def __init__(self, spec: SceneSpec, instanced: bool = False) -> None:
-        """With `instanced`, the entities are drawn through the instanced path (not in the
-        book: eng/extras/instances.py), one batch per model."""
+    def __init__(self, spec: SceneSpec, instancing: "Instancing | None" = None) -> None:
+        """With `instancing`, the entities are drawn through the instanced path (not in the
+        book: eng/extras/render_inst.py), one batch per model."""
         self.spec = spec
-        self.instanced = instanced
+        self.instancing = instancing
         self._keys: list[list[tuple[int, Callable[[ViewData, float], None]]]] | None = None
 
     def init(self, eng_ctx: EngCtx) -> InitData:
@@ -51,9 +54,11 @@ class Game:
             entity.scale = data.scale
             entity.update()
             entities.append(entity)
-        if self.instanced:
+        if self.instancing is not None:
+            from eng.extras.instances import batches_from_entities
+
             for batch in batches_from_entities(entities):
-                scene.add_batch(batch)
+                self.instancing.add_batch(batch)
         else:
             for entity in entities:
                 scene.add_entity(entity)
@@ -99,9 +104,3 @@ class Game:
                 math.radians(-mouse.delta_y * MOUSE_SENSITIVITY),
                 math.radians(-mouse.delta_x * MOUSE_SENSITIVITY),
             )
-
-    def update(self, eng_ctx: EngCtx, delta_sec: float) -> None:
-        pass
-
-    def cleanup(self) -> None:
-        pass

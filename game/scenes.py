@@ -10,7 +10,7 @@
 from dataclasses import dataclass
 from pathlib import Path
 
-from eng.com.common import CACHE_DIR, RES_DIR
+from eng.com.paths import CACHE_DIR, RES_DIR
 from eng.json_fields import read_json
 from eng.model_data import (
     MaterialData,

@@ -17,6 +17,7 @@ from pyglm import glm
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity
 from eng.extras.instances import InstanceBatch, write_transforms
+from eng.extras.render_inst import Instancing
 from eng.scene import ViewData
 from game.main import Game
 from game.scenes import SceneSpec
@@ -56,8 +57,9 @@ class StressGame(Game):
     """`count` moving entities (`static=False`) or a tiled scene of `count` meshes with a
     flying camera (`static=True`), made of the default scene's models."""
 
-    def __init__(self, spec: SceneSpec, count: int, static: bool) -> None:
-        super().__init__(spec)
+    def __init__(self, spec: SceneSpec, count: int, static: bool, instancing: Instancing) -> None:
+        super().__init__(spec, instancing)
+        self.instancing: Instancing = instancing
         self.count = count
         self.static = static
         self.batches: list[InstanceBatch] = []
@@ -105,7 +107,7 @@ class StressGame(Game):
             batch = InstanceBatch(batch_id, template.model_id, self._columns[start : start + n])
             start += n
             self.batches.append(batch)
-            scene.add_batch(batch)
+            self.instancing.add_batch(batch)
         view = scene.camera.view_data
         if self.static:
             self._fly(view)

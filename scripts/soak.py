@@ -96,32 +96,33 @@ def soak(
         raise ValueError(f"the warm-up ({warmup}) must be shorter than the run ({frames})")
     from eng.com import common
     from eng.engine import Engine
-    from game.main import TITLE, Game
+    from eng.extras.offscreen import OffscreenTarget
+    from eng.hooks import Extra
+    from eng.run import EngineOptions
+    from game.main import Game
     from game.scenes import load_spec
 
-    constants = common.load().with_overrides(validation=validation)
-    engine = Engine.create(Game(load_spec(scene, None)), constants, TITLE, size, headless=True)
-    validation_log = engine.ctx.instance.validation_log
     interval = interval or max(10, (frames - warmup) // 100)
     samples: list[tuple[int, dict]] = []
-    real_render = engine.render.render
-    count = 0
 
-    def counted_render(eng_ctx, capture=False):  # the per-frame hook
-        nonlocal count
-        rendered = real_render(eng_ctx, capture)
-        if rendered:
-            count += 1
-            if count == warmup // 2:
+    class Sampler(Extra):
+        """After each frame rendered: the samples, and the progress every 1000 frames."""
+
+        def after_frame(self, render, rendered: int) -> None:
+            if rendered == warmup // 2:
                 sample(engine)  # the first trim hands back memory the load phase freed
-            if count >= warmup and ((count - warmup) % interval == 0 or count == frames):
-                samples.append((count, sample(engine)))
-            if progress is not None and count % 1000 == 0:
-                progress(count)
-        return rendered
+            if rendered >= warmup and ((rendered - warmup) % interval == 0 or rendered == frames):
+                samples.append((rendered, sample(engine)))
+            if progress is not None and rendered % 1000 == 0:
+                progress(rendered)
 
-    engine.render.render = counted_render
-    stats, _ = engine.run(frames)  # cleans up; raises VmaError on a leak at exit
+    constants = common.load().with_overrides(validation=validation)
+    game = Game(load_spec(scene, None))
+    engine = Engine.create(
+        game, constants, EngineOptions(size), [Sampler()], OffscreenTarget(*size)
+    )
+    validation_log = engine.ctx.instance.validation_log
+    stats = engine.run(frames)  # cleans up; raises VmaError on a leak at exit
     start, end = samples[0][1], samples[-1][1]
     # RSS on a software GPU swings by a megabyte or two between samples (its rasterizer
     # threads allocate and free every frame), up and down; a leak moves the whole series.

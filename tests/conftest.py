@@ -1,4 +1,5 @@
-"""Shared fixtures: Vulkan contexts with validation on, and an Xvfb display for window tests.
+"""Fixtures (the helpers are in tests/helpers.py): Vulkan contexts with validation on, and
+an Xvfb display for window tests.
 
 Every context made here fails its test if the validation layers said anything (warning or
 error) or if VMA still holds allocations when the context is destroyed. Beyond those, every
@@ -13,28 +14,15 @@ saying how to get them, unless ZVK_REQUIRE_BOOK_DATA=1 (CI), where they fail ins
 import os
 import shutil
 import subprocess
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from eng.com import common
-from eng.engine import Engine
 from eng.sdl_loader import quit_video
 from eng.vk.ctx import VkCtx
 from eng.vk.inst import ValidationLog
-from game import book_data
-from game.main import TITLE, Game
-from game.scenes import load_spec
 
-ROOT = Path(__file__).resolve().parents[1]
-SCENE = ROOT / "resources" / "scene"
-CRATE = SCENE / "crate" / "crate.json"  # a textured box of the project's own, in the book's format
-_BOOK_ENTRIES = book_data.load_manifest()
-BOOK_RES = book_data.find_res(_BOOK_ENTRIES) or book_data.data_dir()
-BOOK_MODELS = BOOK_RES / "models"
-HAS_BOOK_DATA = book_data.is_complete(BOOK_RES, _BOOK_ENTRIES)
-NO_BOOK_DATA = "needs the book's models: run `make book-data` or set ZVK_BOOK_RES"
+from .helpers import BOOK_RES, HAS_BOOK_DATA, NO_BOOK_DATA, finish_ctx
 
 
 def pytest_configure(config):
@@ -71,16 +59,6 @@ def constants() -> common.Constants:
     return common.load().with_overrides(validation=True)
 
 
-def finish_ctx(ctx: VkCtx) -> None:
-    """Destroys `ctx` and fails on any validation message or leaked VMA allocation."""
-    validation_log = ctx.instance.validation_log
-    assert validation_log is not None, "validation layers are not active"
-    ctx.device.wait()
-    ctx.cleanup()  # raises VmaError on live allocations
-    messages = validation_log.messages  # includes what vkDestroyDevice reported
-    assert messages == [], "validation messages:\n" + "\n".join(messages)
-
-
 @pytest.fixture
 def ctx(constants):
     """A headless Vulkan context (no window, no swapchain) with validation."""
@@ -102,22 +80,6 @@ def created_contexts(monkeypatch):
 
     monkeypatch.setattr(VkCtx, "create", classmethod(create))
     return made
-
-
-def default_scene_engine(
-    constants: common.Constants, size: tuple[int, int], instanced: bool = False, **options: Any
-) -> Engine:
-    """An offscreen Engine showing the project's default scene (all of it through the
-    instanced path with `instanced`); `options` go to Engine.create (profile=True, ...)."""
-    game = Game(load_spec(None, None), instanced=instanced)
-    return Engine.create(game, constants, TITLE, size, headless=True, **options)
-
-
-def assert_cleaned_up(made) -> None:
-    assert len(made) == 1
-    ctx, validation_log = made[0]
-    assert ctx._vma is None and ctx._device is None and ctx._instance is None, "cleanup did not run"
-    assert validation_log.messages == []
 
 
 @pytest.fixture(scope="session")

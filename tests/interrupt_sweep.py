@@ -16,19 +16,19 @@ import sys
 from pathlib import Path
 
 from eng.com import common
-from eng.engine import Engine
 from eng.vk.ctx import VkCtx
 from eng.vk.inst import ValidationLog
-from game.main import TITLE, Game
+from game.main import Game
 from game.scenes import load_spec
+from tests.helpers import create_engine
 
 ROOT = Path(__file__).resolve().parents[1]
 ENG = ROOT / "eng"
 SWEPT_FILES = [
     *sorted((ENG / "vk").glob("*.py")),
     *(ENG / n for n in ("render.py", "render_scn.py", "texture_cache.py", "models_cache.py")),
-    *(ENG / n for n in ("draw_list.py", "pass_structs.py")),
-    *(ENG / n for n in ("attachment.py", "offscreen.py", "profile.py", "capture.py")),
+    *(ENG / n for n in ("draw_list.py", "pass_structs.py", "attachment.py", "hooks.py")),
+    *(ENG / "extras" / n for n in ("offscreen.py", "profile.py", "capture.py")),
     ENG / "engine.py",
 ]
 CREATES = re.compile(
@@ -118,10 +118,9 @@ class Interrupter:
 def _load_and_render(constants, tracer) -> None:
     sys.settrace(tracer)
     try:
-        with Engine.create(
-            Game(load_spec(None, None)), constants, TITLE, (16, 16), headless=True
-        ) as engine:
-            engine.run(1, capture=True)
+        game = Game(load_spec(None, None))
+        with create_engine(game, constants, (16, 16), headless=True, capture=True) as engine:
+            engine.run(1)
     finally:
         sys.settrace(None)
 

@@ -5,7 +5,7 @@ traceback or validation message, the user's files unchanged, no temporary files 
 import importlib.util
 import sys
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 SAMPLE = 40
 # every class but 1: its cases send a real SIGINT after a delay, so what they hit depends on the

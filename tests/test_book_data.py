@@ -16,8 +16,7 @@ import pytest
 
 from game import book_data
 
-from .conftest import BOOK_RES, ROOT
-from .render_utils import compare_golden, render_headless
+from .helpers import BOOK_RES, ROOT, compare_golden, render_headless
 
 FILES = {  # made-up content, sizes that take several chunks
     "models/cube/cube.json": b'{"id": "cube"}',

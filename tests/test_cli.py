@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .conftest import BOOK_MODELS, CRATE, ROOT
+from .helpers import BOOK_MODELS, CRATE, ROOT
 
 
 def run_game(*args, cwd=None, env_changes=None, timeout=120):

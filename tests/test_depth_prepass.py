@@ -3,10 +3,22 @@
 import numpy as np
 import pytest
 
+from eng.extras.depth_prepass import DepthPrepass
+from eng.extras.profile import Profiler
+from eng.extras.render_inst import Instancing
 from game import scenes
+from game.main import Game
+from game.scenes import load_spec
 
-from .conftest import BOOK_MODELS, CRATE, default_scene_engine
-from .render_utils import assert_shows_texture, compare_golden, render_headless
+from .helpers import (
+    BOOK_MODELS,
+    CRATE,
+    assert_shows_texture,
+    compare_golden,
+    create_engine,
+    render_headless,
+    run_engine,
+)
 from .test_model_gen import textured_box
 
 SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
@@ -21,7 +33,7 @@ SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
     ],
 )
 def test_prepass_matches_the_golden_images(lavapipe, name, scene, size):
-    image, messages = render_headless(lavapipe, scene, None, size, depth_prepass=True)
+    image, messages = render_headless(lavapipe, scene, None, size, extras=[DepthPrepass()])
     assert messages == []
     compare_golden(image, name, regenerate=False)
 
@@ -29,13 +41,18 @@ def test_prepass_matches_the_golden_images(lavapipe, name, scene, size):
 def fragments_and_picture(constants, instanced: bool, depth_prepass: bool):
     """Fragment shader invocations of a default-scene frame (pipeline-statistics query),
     and the frame."""
-    engine = default_scene_engine(
-        constants, (320, 240), instanced, profile=True, depth_prepass=depth_prepass
-    )
-    stats, image = engine.run(12, capture=True)
-    assert stats.validation_messages == 0 and stats.fragments
-    assert len(set(stats.fragments)) == 1  # a still scene: the same count every frame
-    return stats.fragments[0], image
+    profiler = Profiler()
+    instancing = Instancing(depth_prepass=depth_prepass) if instanced else None
+    extras = [DepthPrepass()] if depth_prepass else []
+    extras += [e for e in (instancing, profiler) if e is not None]
+    game = Game(load_spec(None, None), instancing)
+    engine = create_engine(game, constants, (320, 240), extras=extras, capture=True)
+    stats, image = run_engine(engine, 12)
+    assert profiler.gpu_timer is not None
+    fragments = profiler.gpu_timer.fragments
+    assert stats.validation_messages == 0 and fragments
+    assert len(set(fragments)) == 1  # a still scene: the same count every frame
+    return fragments[0], image
 
 
 @pytest.mark.parametrize("instanced", [False, True], ids=["per-draw", "instanced"])
@@ -62,7 +79,9 @@ def test_prepass_keeps_the_picture_where_back_faces_show(
     glb = tmp_path / "box.glb"
     mesh.export(glb)
     book, messages = render_headless(lavapipe, glb, None, (96, 96))
-    prepass, prepass_messages = render_headless(lavapipe, glb, None, (96, 96), depth_prepass=True)
+    prepass, prepass_messages = render_headless(
+        lavapipe, glb, None, (96, 96), extras=[DepthPrepass()]
+    )
     assert messages == prepass_messages == []
     assert_shows_texture(book, np.asarray(texture))
     assert np.array_equal(prepass, book)

@@ -15,13 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from eng.engine import Engine
 from eng.geometry_files import load_geometry
 from eng.json_fields import ModelError
-from game.main import TITLE, Game
+from game.main import Game
 from game.scenes import load_spec
 
-from .conftest import CRATE
+from .helpers import CRATE, create_engine, run_engine
 
 MODEL = CRATE.parent
 FILES = ("crate.json", "crate.vtx", "crate.idx", "crate-mat.json")
@@ -203,16 +202,11 @@ def test_accepted_mutations_render_without_a_validation_message(constants, outco
     assert accepted
     with deadline(20 * len(accepted), f"rendering {len(accepted)} accepted mutations"):
         for what, folder, _ in accepted:
-            engine = Engine.create(
-                Game(load_spec(folder / "crate.json", "fit")),
-                constants,
-                TITLE,
-                (32, 32),
-                headless=True,
-            )
+            game = Game(load_spec(folder / "crate.json", "fit"))
+            engine = create_engine(game, constants, (32, 32), capture=True)
             validation_log = engine.ctx.instance.validation_log
             vma = engine.ctx.vma
-            stats, image = engine.run(2, capture=True)  # cleanup raises on a VMA leak
+            stats, image = run_engine(engine, 2)  # cleanup raises on a VMA leak
             assert stats.frames == 2, what
             assert image.shape == (32, 32, 4), what
             assert vma.live_at_destroy == 0, what

@@ -14,7 +14,7 @@ from eng.wnd import MouseState
 from game.main import Game
 from game.scenes import load_spec
 
-from .conftest import CRATE
+from .helpers import CRATE
 
 
 class FakeWnd:

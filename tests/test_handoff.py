@@ -5,20 +5,21 @@ import numpy as np
 import pytest
 import vulkan as vk
 
-from eng.extras.handoff import PER_FRAME, HandOffs
+from eng.extras.depth_prepass import DepthPrepass
+from eng.extras.handoff import PER_FRAME, TRIANGLES, HandOffs
 
-from .conftest import default_scene_engine
+from .helpers import default_scene_engine, run_engine
 
 
 def render_with_batches(constants, monkeypatch, triangles: int, depth_prepass: bool):
     """A default-scene frame with a hand-off after every `triangles` triangles; returns the
     frame, the hand-offs its recording wrote and their timestamps, read back before the
     query pool is destroyed, and the triangles of the frame's draws in recording order."""
-    engine = default_scene_engine(constants, (320, 240), depth_prepass=depth_prepass)
+    handoffs = HandOffs(triangles)
+    extras = [DepthPrepass(), handoffs] if depth_prepass else [handoffs]
+    engine = default_scene_engine(constants, (320, 240), extras, capture=True)
+    assert handoffs.pool is not None, "lavapipe is a CPU device: the scene pass hands off"
     scn = engine.render.scn
-    handoffs = scn.handoffs
-    assert handoffs is not None, "lavapipe is a CPU device: the scene pass hands off"
-    handoffs.triangles = triangles
     read: list[tuple[int, list[int], list[int]]] = []  # written, their timestamps, draws
     cleanup = HandOffs.cleanup
 
@@ -30,14 +31,14 @@ def render_with_batches(constants, monkeypatch, triangles: int, depth_prepass: b
                 8 * self.written, results, 8, vk.VK_QUERY_RESULT_64_BIT,
             )  # fmt: skip
             assert result == vk.VK_SUCCESS, "a hand-off's timestamp was never written"
-        items = scn.draw_list.visible_items
-        draws = [i.index_count // 3 for i in items if not i.transparent] * (1 + depth_prepass)
-        draws += [i.index_count // 3 for i in items if i.transparent]
+        draw_list = scn.draw_list
+        draws = [i.index_count // 3 for i in draw_list.opaque] * (1 + depth_prepass)
+        draws += [i.index_count // 3 for i in draw_list.blended]
         read.append((self.written, list(results)[: self.written], draws))
         cleanup(self, ctx)
 
     monkeypatch.setattr(HandOffs, "cleanup", read_then_cleanup)
-    stats, image = engine.run(3, capture=True)
+    stats, image = run_engine(engine, 3)
     assert stats.validation_messages == 0
     ((written, stamps, draws),) = read
     return image, written, stamps, draws
@@ -63,3 +64,9 @@ def test_a_handoff_follows_each_batch_of_triangles(lavapipe, monkeypatch, depth_
         if since >= batch:
             expected, since = expected + 1, 0
     assert 1 < written == expected < PER_FRAME
+
+
+def test_the_batch_size_hands_off_every_50000_triangles():
+    """The default batch: measured best on two cores (docs/performance.md); a size of 5 or
+    'never' is a bug that the tests above, which set their own sizes, would not see."""
+    assert TRIANGLES == 50_000 and HandOffs().triangles == TRIANGLES

@@ -13,8 +13,8 @@ from eng.json_fields import ModelError
 from eng.model_data import check_materials, load_materials, load_model, materials_path_for
 from eng.scene_data import load_scene
 
-from .conftest import BOOK_MODELS as MODELS
-from .conftest import CRATE
+from .helpers import BOOK_MODELS as MODELS
+from .helpers import CRATE
 
 
 def test_project_crate() -> None:

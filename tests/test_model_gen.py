@@ -18,7 +18,7 @@ from eng.model_data import check_materials, load_materials, load_model
 from eng.model_data import materials_path_for as mat_path
 from eng.model_gen import ConvertError, convert
 
-from .conftest import BOOK_MODELS, ROOT
+from .helpers import BOOK_MODELS, ROOT
 
 CUBE = BOOK_MODELS / "cube"
 

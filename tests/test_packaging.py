@@ -11,15 +11,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from eng.com import common
+from eng.com import paths
 from eng.vk._vma_build import find_include_dir
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 def test_a_checkout_reads_its_top_level_folders():
-    assert common.RES_DIR == ROOT / "resources"
-    assert common.SHADERS_DIR == ROOT / "shaders"
+    assert paths.RES_DIR == ROOT / "resources"
+    assert paths.SHADERS_DIR == ROOT / "shaders"
 
 
 def test_the_wheel_renders_headless_from_another_folder(tmp_path):

@@ -16,7 +16,7 @@ from eng.model_data import load_model
 from eng.model_gen import ConvertError, convert
 from game import cli
 
-from .conftest import ROOT
+from .helpers import ROOT
 from .test_cli import assert_one_line_error, run_game
 from .test_model_gen import run_cli, textured_box
 from .test_reliability_hostile import QUICK, cube_gltf, gltf_triangle, leftovers, snapshot

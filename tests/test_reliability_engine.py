@@ -18,7 +18,7 @@ from game import cli
 from game.main import Game
 from game.scenes import load_spec
 
-from .conftest import CRATE, ROOT, assert_cleaned_up
+from .helpers import CRATE, ROOT, assert_cleaned_up, create_engine, run_engine
 from .test_reliability_window import swapchains  # noqa: F401  (a fixture)
 
 # --- every VkResult of the raw calls is checked ---------------------------------------------
@@ -334,8 +334,6 @@ def test_the_window_is_kept_within_what_the_device_can_render(
 ):
     """With the device's limit lowered to 200x150: a 320x240 window starts at 200x150, and
     dragged (resized) to 400x300 it is shrunk back; every swapchain fits, validation silent."""
-    from eng.engine import Engine
-
     monkeypatch.setattr(VkPhysDevice, "max_target_size", property(lambda self: (200, 150)))
 
     class Dragged(Game):
@@ -348,8 +346,9 @@ def test_the_window_is_kept_within_what_the_device_can_render(
                 eng_ctx.wnd.resized = True
 
     game = Dragged(load_spec(None, None))
-    with Engine.create(game, constants.with_overrides(vsync=False), "t", (320, 240)) as engine:
-        stats, _ = engine.run(10)
+    constants = constants.with_overrides(vsync=False)
+    with create_engine(game, constants, (320, 240), headless=False) as engine:
+        stats, _ = run_engine(engine, 10)
     assert stats.frames == 10
     assert len(swapchains) >= 2  # the first swapchain and the one after the drag
     assert all(w <= 200 and h <= 150 for w, h in swapchains), swapchains

@@ -19,7 +19,7 @@ from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
 from eng.vk.util import VulkanError
 
-from .conftest import CRATE, finish_ctx
+from .helpers import CRATE, finish_ctx
 from .test_cli import assert_one_line_error, run_game
 
 QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
@@ -251,7 +251,7 @@ def test_a_device_without_anisotropy_renders_cleanly(constants, monkeypatch):
     ctx = VkCtx.create(constants)
     assert not ctx.phys.anisotropy
     finish_ctx(ctx)
-    from .render_utils import render_headless
+    from .helpers import render_headless
 
     image, messages = render_headless(constants, CRATE, None, (64, 64))
     assert messages == []

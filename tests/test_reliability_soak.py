@@ -9,7 +9,7 @@ import vulkan as vk
 from eng.render import Render
 from eng.vk.buf import VkBuffer
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +44,9 @@ def test_soak_catches_a_host_memory_leak(soak_module, monkeypatch):
     leaked = []
     real = Render.render
 
-    def leaky_render(self, eng_ctx, capture=False):
+    def leaky_render(self, eng_ctx):
         leaked.append(bytearray(16384))  # 16 KiB a frame: 4.7 MiB over 300 frames
-        return real(self, eng_ctx, capture)
+        return real(self, eng_ctx)
 
     monkeypatch.setattr(Render, "render", leaky_render)
     result = soak_module.soak(scene=None, frames=400, size=(64, 48))
@@ -57,12 +57,15 @@ def test_soak_catches_a_host_memory_leak(soak_module, monkeypatch):
 def test_soak_catches_a_vma_leak(soak_module, monkeypatch):
     leaked = []
     real_render, real_cleanup = Render.render, Render.cleanup
+    rendered = {"n": 0}
 
-    def leaky_render(self, eng_ctx, capture=False):
-        if self.frames_rendered % 50 == 0:
+    def leaky_render(self, eng_ctx):
+        if rendered["n"] % 50 == 0:
             buffer = VkBuffer.create(self.ctx, 4096, vk.VK_BUFFER_USAGE_VERTEX_BUFFER_BIT)
             leaked.append(buffer)
-        return real_render(self, eng_ctx, capture)
+        done = real_render(self, eng_ctx)
+        rendered["n"] += done
+        return done
 
     def cleanup(self):  # frees the leak at exit, else the allocator would refuse to go
         for buffer in leaked:

@@ -11,17 +11,19 @@ import inspect
 import pytest
 import vulkan as vk
 
-from eng.engine import Engine
+from eng.extras.culling import Culling
+from eng.extras.handoff import HandOffs
+from eng.extras.render_inst import Instancing
 from eng.vk.buf import VkBuffer
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
 from eng.vk.dev import VkDevice
 from eng.vk.queue import VkQueue
 from eng.vk.util import vk_int
 from eng.vk.vma import VmaFlags, VmaMemoryFlags
-from game.main import TITLE, Game
+from game.main import Game
 from game.scenes import load_spec
 
-from .conftest import BOOK_MODELS, default_scene_engine, finish_ctx
+from .helpers import BOOK_MODELS, create_engine, default_scene_engine, finish_ctx, run_engine
 
 SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
 
@@ -65,16 +67,24 @@ class ResizeOnce(Game):
             eng_ctx.wnd.set_size(*self.size)
 
 
-def run_engine(constants, features, headless, scene=None, size=(96, 64), frames=12, **kw):
+def engine_extras() -> list:
+    """Extras whose Vulkan work runs beside the book's in every validated run: culling, the
+    instanced path's pipelines (no batches: the scene's entities stay the book's draws) and
+    the hand-offs' timestamps inside the pass (on a CPU device)."""
+    culling = Culling()
+    return [culling, Instancing(culling), HandOffs()]
+
+
+def run_validated(constants, features, headless, scene=None, size=(96, 64), frames=12, **kw):
     """Runs the game with validation `features`; returns (stats, image, validation log)."""
     spec = load_spec(scene, None)
     game = Game(spec) if headless else ResizeOnce(spec, frames // 2, (size[0] + 20, size[1] + 12))
-    engine = Engine.create(
-        game, constants, TITLE, size, headless=headless, validation_features=features, **kw
+    engine = create_engine(
+        game, constants, size, headless, engine_extras(), True, validation_features=features, **kw
     )
     validation_log = engine.ctx.instance.validation_log
     assert validation_log is not None, "validation layers are not active"
-    stats, image = engine.run(frames, capture=True)  # cleanup raises on a VMA leak
+    stats, image = run_engine(engine, frames)  # cleanup raises on a VMA leak
     assert stats.frames == frames
     assert image[..., :3].max() > 0
     return stats, image, validation_log
@@ -90,14 +100,14 @@ FEATURES = [
 
 @pytest.mark.parametrize("features", FEATURES)
 def test_headless_path_is_clean_under_every_validator(constants, features):
-    _, _, validation_log = run_engine(constants, features, headless=True)
+    _, _, validation_log = run_validated(constants, features, headless=True)
     assert unaccepted(validation_log, features) == []
 
 
 @pytest.mark.parametrize("features", FEATURES)
 def test_windowed_path_is_clean_under_every_validator(xvfb_display, constants, features):
     constants = constants.with_overrides(vsync=False)
-    _, image, validation_log = run_engine(constants, features, headless=False)
+    _, image, validation_log = run_validated(constants, features, headless=False)
     assert image.shape == (76, 116, 4)  # the size after the resize
     assert unaccepted(validation_log, features) == []
 
@@ -107,14 +117,14 @@ def test_windowed_path_is_clean_under_every_validator(xvfb_display, constants, f
 def test_sponza_with_sync_and_best_practices_together(constants):
     """The book's scene: 25 textures with mipmaps, 103 meshes, blending, both validators."""
     features = ("sync", "best-practices")
-    _, _, validation_log = run_engine(constants, features, True, SPONZA, (80, 48), frames=3)
+    _, _, validation_log = run_validated(constants, features, True, SPONZA, (80, 48), frames=3)
     assert unaccepted(validation_log, features) == []
 
 
 @pytest.mark.validation_messages
 def test_dedicated_images_the_books_way_with_best_practices(constants):
     features = ("sync", "best-practices")
-    _, _, validation_log = run_engine(constants, features, True, dedicated_images=True, frames=3)
+    _, _, validation_log = run_validated(constants, features, True, dedicated_images=True, frames=3)
     assert unaccepted(validation_log, features) == []
 
 
@@ -316,8 +326,8 @@ def _accepted(what: str) -> bool:
 def test_every_object_the_engine_creates_has_a_debug_name(xvfb_display, constants, monkeypatch):
     recorder = CreationRecorder(monkeypatch)
     # headless, then windowed with a resize (swapchain, its images and views made twice)
-    run_engine(constants, (), headless=True, frames=3)
-    run_engine(constants.with_overrides(vsync=False), (), headless=False, frames=6)
+    run_validated(constants, (), headless=True, frames=3)
+    run_validated(constants.with_overrides(vsync=False), (), headless=False, frames=6)
     created = [e for e in recorder.events if e[0] == "create"]
     assert len(created) > 50, "the recorder saw too few creations to mean anything"
     made = {w.split(" in ")[0] for _, _, w in created}

@@ -12,15 +12,14 @@ from types import SimpleNamespace
 import pytest
 import vulkan as vk
 
-from eng.engine import Engine
 from eng.render import Render
 from eng.vk.dev import VkDevice
 from eng.vk.swap import SIZE_FROM_SWAPCHAIN, VkSwapChain, choose_extent
 from eng.wnd import Wnd
-from game.main import TITLE, Game
+from game.main import Game
 from game.scenes import load_spec
 
-from .conftest import ROOT
+from .helpers import ROOT, create_engine, run_engine
 
 
 class Scripted(Game):
@@ -64,8 +63,8 @@ def rendered(monkeypatch):
     log = []
     real = Render.render
 
-    def render(self, eng_ctx, capture=False):
-        ok = real(self, eng_ctx, capture)
+    def render(self, eng_ctx):
+        ok = real(self, eng_ctx)
         log.append(ok)
         return ok
 
@@ -74,12 +73,13 @@ def rendered(monkeypatch):
 
 
 def run_window(constants, game, frames, size=(160, 120)):
-    engine = Engine.create(game, constants.with_overrides(vsync=False), TITLE, size)
+    constants = constants.with_overrides(vsync=False)
+    engine = create_engine(game, constants, size, headless=False, capture=True)
     game.engine = engine
     vma = engine.ctx.vma
     validation_log = engine.ctx.instance.validation_log
     assert validation_log is not None
-    stats, image = engine.run(frames, capture=True)  # raises VmaError on a leak
+    stats, image = run_engine(engine, frames)  # raises VmaError on a leak
     assert vma.live_at_destroy == 0
     assert validation_log.messages == [], "\n".join(validation_log.messages)
     assert stats.frames == frames
@@ -247,8 +247,9 @@ import sys
 sys.path.insert(0, {root!r})
 from eng.com import common
 from eng.engine import Engine
+from eng.run import EngineOptions
 from eng.vk import {module} as target_module
-from game.main import TITLE, Game
+from game.main import Game
 from game.scenes import load_spec
 
 class Injected(RuntimeError):
@@ -275,7 +276,7 @@ class Resizer(Game):
             eng_ctx.wnd.set_size(200, 150)
 
 constants = common.load().with_overrides(validation=True, vsync=False)
-engine = Engine.create(Resizer(load_spec(None, None)), constants, TITLE, (160, 120))
+engine = Engine.create(Resizer(load_spec(None, None)), constants, EngineOptions((160, 120)))
 ctx = engine.ctx
 log = ctx.instance.validation_log
 try:

@@ -2,8 +2,7 @@
 
 import pytest
 
-from .conftest import BOOK_MODELS, CRATE
-from .render_utils import compare_golden, render_headless
+from .helpers import BOOK_MODELS, CRATE, compare_golden, render_headless
 
 SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
 CUBE = BOOK_MODELS / "cube" / "cube.json"

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 from pyglm import glm
 
-from eng.engine import EngCtx, Engine
+from eng.engine import EngCtx
 from eng.entity import Entity
-from eng.extras.culling import frustum_planes, instance_boxes, visible
+from eng.extras.culling import Culling, frustum_planes, instance_boxes, visible
 from eng.extras.instances import InstanceBatch
-from eng.extras.render_inst import RenderInstances
+from eng.extras.render_inst import Instancing
 from eng.scene import Scene
-from game.main import TITLE, Game
+from game.main import Game
 from game.scenes import load_spec
 from game.stress import StressGame, _model_extent
 
-from .render_utils import compare_golden
+from .helpers import compare_golden, create_engine, run_engine
 from .test_cli import run_game
 
 SIZE = (320, 240)
@@ -33,23 +33,30 @@ class FixedStepStress(StressGame):
         super().animate(eng_ctx, self.STEP)
 
 
-def run_engine(constants, game, frames: int):
-    engine = Engine.create(game, constants, TITLE, SIZE, headless=True)
-    scn, instances = engine.render.scn, engine.render.scn.instances  # (both outlive cleanup)
+def culled_instancing() -> tuple[Culling, Instancing]:
+    culling = Culling()
+    return culling, Instancing(culling)
+
+
+def run_scene(constants, game, extras, frames: int):
+    engine = create_engine(game, constants, SIZE, extras=extras, capture=True)
+    scn = engine.render.scn  # (it outlives cleanup)
     validation_log = engine.ctx.instance.validation_log
-    stats, image = engine.run(frames, capture=True)
+    stats, image = run_engine(engine, frames)
     assert validation_log.messages == [], "\n".join(validation_log.messages)
     assert stats.vma_live_at_exit == 0
-    return stats, image, scn, instances
+    return stats, image, scn
 
 
 def test_stress_renders_with_validation_and_moves_every_frame(lavapipe):
     images = []
     for frames in (1, 3):
-        game = FixedStepStress(load_spec(None, None), 2000, static=False)
-        stats, image, scn, instances = run_engine(lavapipe, game, frames)
+        culling, instances = culled_instancing()
+        game = FixedStepStress(load_spec(None, None), 2000, False, instances)
+        stats, image, scn = run_scene(lavapipe, game, [culling, instances], frames)
         assert sum(b.count for b in game.batches) == 2000
-        assert stats.draws_per_frame == len(instances.draws) + len(scn.draw_list.visible_items)
+        shown = len(scn.draw_list.opaque) + len(scn.draw_list.blended)
+        assert stats.draws_per_frame == len(instances.draws) + shown
         assert 0 < sum(instances.visible_counts) < 2000  # culled, but something shows
         images.append(image[..., :3].astype(np.int16))
     moved = (np.abs(images[0] - images[1]).max(axis=2) > 24).mean()
@@ -69,11 +76,12 @@ def test_every_batch_gets_exactly_its_visible_instances(lavapipe, monkeypatch):
         ]
         written.append((planes.copy(), [b.columns.copy() for b in self._batches], rows))
 
-    real_write = RenderInstances._write
-    monkeypatch.setattr(RenderInstances, "_write", write_and_keep)
+    real_write = Instancing._write
+    monkeypatch.setattr(Instancing, "_write", write_and_keep)
     spec = load_spec(None, None)
-    game = FixedStepStress(spec, 2000, static=False)
-    run_engine(lavapipe, game, 2)
+    culling, instances = culled_instancing()
+    game = FixedStepStress(spec, 2000, False, instances)
+    run_scene(lavapipe, game, [culling, instances], 2)
     assert written, "the instanced path wrote matrices"
     planes, columns, rows = written[-1]
     models = {m.id: m for m in spec.models}
@@ -89,9 +97,10 @@ def test_every_batch_gets_exactly_its_visible_instances(lavapipe, monkeypatch):
 
 
 def test_instanced_path_draws_the_per_draw_golden_picture(lavapipe):
-    game = Game(load_spec(None, None), instanced=True)
-    _, image, scn, instances = run_engine(lavapipe, game, 2)
-    assert scn.draw_list.visible_items == [] and len(instances.draws) >= 5  # all of it instanced
+    instances = Instancing()
+    game = Game(load_spec(None, None), instances)
+    _, image, scn = run_scene(lavapipe, game, [instances], 2)
+    assert scn.draw_list.items == [] and len(instances.draws) >= 5  # all of it instanced
     compare_golden(image, "default_scene", regenerate=False)  # the per-draw path's picture
 
 
@@ -126,7 +135,7 @@ def _brute_force_visible(planes, batch: InstanceBatch, low, high) -> list[int]:
 
 def test_culling_of_the_tiled_scene_agrees_with_brute_force(constants):
     spec = load_spec(None, None)
-    game = StressGame(spec, 10_000, static=True)
+    game = StressGame(spec, 10_000, True, Instancing())
     eng_ctx = EngCtx(constants, Scene(), None)
     game.init(eng_ctx)
     camera = eng_ctx.scene.camera

@@ -11,8 +11,14 @@ import eng.render
 from eng.texture_cache import TextureCache, TextureError
 from game import scenes
 
-from .conftest import CRATE
-from .render_utils import assert_shows_texture, compare_golden, render_headless
+from .helpers import (
+    CRATE,
+    assert_shows_texture,
+    compare_golden,
+    create_engine,
+    render_headless,
+    run_engine,
+)
 from .test_model_gen import textured_box
 
 
@@ -86,9 +92,8 @@ def test_a_lower_device_limit_sizes_the_sampler_array(lavapipe, monkeypatch):
 
 def test_an_entity_without_its_model_is_skipped_with_one_warning(constants, caplog):
     """As the book's renderScn.zig: the entity is not drawn and a warning names it."""
-    from eng.engine import Engine
     from eng.entity import Entity
-    from game.main import TITLE, Game
+    from game.main import Game
 
     class WithAStray(Game):
         def init(self, eng_ctx):
@@ -98,10 +103,10 @@ def test_an_entity_without_its_model_is_skipped_with_one_warning(constants, capl
 
     reference, _ = render_headless(constants, CRATE, None, (64, 48))
     caplog.set_level(logging.WARNING, logger="eng.render")
-    engine = Engine.create(
-        WithAStray(scenes.load_spec(CRATE, None)), constants, TITLE, (64, 48), headless=True
+    engine = create_engine(
+        WithAStray(scenes.load_spec(CRATE, None)), constants, (64, 48), True, capture=True
     )
-    _, image = engine.run(3, capture=True)
+    _, image = run_engine(engine, 3)
     warnings = [r.getMessage() for r in caplog.records if r.name == "eng.render"]
     assert warnings == ["entity stray: model no-such-model is not loaded"]
     assert np.array_equal(image, reference)

@@ -5,9 +5,13 @@ import shutil
 
 import numpy as np
 
-from eng.extras.shader_watch import SHADERS, ShaderSet
+from eng.extras.capture import FrameCapture
+from eng.extras.render_inst import Instancing
+from eng.extras.shader_watch import SHADERS, ShaderSet, ShaderWatch
+from game.main import Game
+from game.scenes import load_spec
 
-from .conftest import default_scene_engine
+from .helpers import create_engine
 from .test_cli import assert_one_line_error, run_game
 
 QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
@@ -29,30 +33,38 @@ def edit_main_end(folder, name: str, new_end: str) -> None:
     path.write_text(text[: text.rindex("}")] + new_end)
 
 
+class CaptureAndEdit(FrameCapture):
+    """Every frame copied and read once done; after frame N, `edits[N]` is written."""
+
+    def __init__(self, folder, edits: dict[int, tuple[str, str]]) -> None:
+        super().__init__(every=True)
+        self.folder, self.edits = folder, edits
+        self.frames: dict[int, np.ndarray] = {}
+
+    def after_frame(self, render, rendered: int) -> None:
+        pixels = self.take()
+        assert pixels is not None, "every frame is captured"
+        self.frames[rendered] = pixels[..., :3]
+        if rendered in self.edits:
+            edit_main_end(self.folder, *self.edits[rendered])
+
+
 def frames_with_edits(
     constants, folder, edits: dict[int, tuple[str, str]], count: int, instanced: bool = False
 ) -> dict[int, np.ndarray]:
     """Renders `count` frames of the default scene with `--watch-shaders` on `folder`, each
     captured; after frame N, `edits[N]` = (file, new end of main) is written (the engine
-    polls the shaders before the next frame). Validation must stay silent."""
-    engine = default_scene_engine(
-        constants, (160, 120), instanced=instanced, shaders=ShaderSet.create(folder, watch=True)
-    )
+    polls the shaders before the next frame). Validation must stay silent. With `instanced`
+    the whole scene is drawn through the instanced path."""
+    instancing = Instancing() if instanced else None
+    capture = CaptureAndEdit(folder, edits)
+    extras = [] if instancing is None else [instancing]
+    extras += [ShaderWatch(ShaderSet.create(folder, watch=True)), capture]
+    game = Game(load_spec(None, None), instancing)
+    engine = create_engine(game, constants, (160, 120), extras=extras)
     validation_log = engine.ctx.instance.validation_log
-    render = engine.render
-    render_frame = render.render
-    frames: dict[int, np.ndarray] = {}
-
-    def render_and_edit(eng_ctx, capture=False):
-        number = render.frames_rendered + 1
-        done = render_frame(eng_ctx, capture=True)
-        frames[number] = render.read_capture()[..., :3]
-        if number in edits:
-            edit_main_end(folder, *edits[number])
-        return done
-
-    render.render = render_and_edit
-    stats, _ = engine.run(count)
+    stats = engine.run(count)
+    frames = capture.frames
     assert stats.frames == count
     assert validation_log.messages == []
     return frames

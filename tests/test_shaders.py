@@ -16,7 +16,7 @@ import pytest
 
 from eng.extras.shader_watch import SHADERS, STAGES, write_committed_spirv
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 OP_DECORATE, OP_MEMBER_DECORATE = 71, 72
 DEBUG_OPS = {2, 3, 4, 5, 6, 7, 8, 330}  # OpSourceContinued..OpLine, OpModuleProcessed

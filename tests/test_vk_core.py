@@ -13,7 +13,7 @@ from eng.vk.image import VkImage, VkImageData
 from eng.vk.queue import VkQueue
 from eng.vk.vma import VmaError, VmaFlags, VmaMemoryFlags, VmaUsage
 
-from .conftest import finish_ctx
+from .helpers import finish_ctx
 
 STAGING = dict(
     vma_flags=VmaFlags.HOST_ACCESS_SEQUENTIAL_WRITE,

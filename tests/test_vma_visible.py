@@ -8,15 +8,16 @@ import pytest
 import vulkan as vk
 from PIL import Image
 
-from eng.engine import Engine, window_title
 from eng.extras.snapshots import MAP_METADATA, Snapshots
 from eng.extras.vma_map import COLOURS, draw_map, kind_of
+from eng.run import window_title
 from eng.vk.buf import VkBuffer
 from eng.vk.vma import VmaStats
-from game.main import TITLE, Game
+from game.keys import Keys
+from game.main import Game
 from game.scenes import load_spec
 
-from .conftest import default_scene_engine
+from .helpers import create_engine, default_scene_engine, run_engine
 from .test_cli import assert_one_line_error, run_game
 
 QUICK = ["--headless", "--frames", "1", "--size", "32x24"]
@@ -65,13 +66,10 @@ def coloured_spans(row: np.ndarray) -> int:
 def test_report_and_map_match_the_vma_statistics(constants, tmp_path, dedicated):
     report_path, map_path = tmp_path / "vma.json", tmp_path / "vma.png"
     engine = default_scene_engine(
-        constants,
-        (320, 240),
-        dedicated_images=dedicated,
-        snapshots=Snapshots(report_path, map_path),
+        constants, (320, 240), [Snapshots(report_path, map_path)], dedicated_images=dedicated
     )
     validation_log = engine.ctx.instance.validation_log
-    stats, _ = engine.run(2)
+    stats = engine.run(2)
     assert validation_log.messages == []
     assert stats.vma_live_at_exit == 0
 
@@ -170,9 +168,9 @@ def test_keys_m_and_f12_write_their_files_and_the_title_shows_the_figures(
     xvfb_display, constants, tmp_path, capsys
 ):
     game = KeyGame(load_spec(None, None))
-    engine = Engine.create(game, constants, TITLE, (160, 120), snapshots=Snapshots(folder=tmp_path))
+    engine = create_engine(game, constants, (160, 120), False, [Keys(tmp_path)])
     validation_log = engine.ctx.instance.validation_log
-    stats, _ = engine.run(2000)
+    stats, _ = run_engine(engine, 2000)
     assert validation_log.messages == []
     assert stats.frames < 2000, "the title never showed its figures"
     reports = list(tmp_path.glob("zvk-vma-*.json"))

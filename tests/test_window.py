@@ -1,9 +1,10 @@
 """The window path under Xvfb: present frames, resize twice, close, leak nothing."""
 
 import eng.platform_x11
-from eng.engine import Engine
-from game.main import TITLE, Game
+from game.main import Game
 from game.scenes import load_spec
+
+from .helpers import create_engine, run_engine
 
 
 class ResizingGame(Game):
@@ -27,11 +28,12 @@ class ResizingGame(Game):
 
 def test_window_presents_resizes_and_closes_cleanly(xvfb_display, constants):
     game = ResizingGame(load_spec(None, None), {20: (400, 300), 40: (200, 150)})
-    engine = Engine.create(game, constants.with_overrides(vsync=False), TITLE, (320, 240))
+    constants = constants.with_overrides(vsync=False)
+    engine = create_engine(game, constants, (320, 240), headless=False, capture=True)
     game.engine = engine
     validation_log = engine.ctx.instance.validation_log
     assert validation_log is not None
-    stats, image = engine.run(60, capture=True)  # cleanup fails on a VMA leak
+    stats, image = run_engine(engine, 60)  # cleanup fails on a VMA leak
     assert stats.frames == 60
     assert {(320, 240), (400, 300), (200, 150)} <= set(game.extents)
     assert image.shape == (150, 200, 4)
@@ -54,8 +56,8 @@ def test_escape_closes_the_window(xvfb_display, constants):
                 event.key.scancode = sdl.SDL_SCANCODE_ESCAPE
                 sdl.SDL_PushEvent(event)
 
-    engine = Engine.create(EscapeGame(load_spec(None, None)), constants, TITLE, (160, 120))
-    stats, _ = engine.run(1000)
+    engine = create_engine(EscapeGame(load_spec(None, None)), constants, (160, 120), False)
+    stats, _ = run_engine(engine, 1000)
     assert 3 <= stats.frames < 20
 
 
@@ -98,12 +100,12 @@ def _sdl_display(wnd) -> int:
 def test_vulkan_presents_through_an_x_connection_of_its_own(xvfb_display, constants):
     """On X11 the surface is made on a second X connection, so that SDL's event pump does
     not wait while the driver sends each image through SDL's; it is closed at cleanup."""
-    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (320, 240))
+    engine = create_engine(Game(load_spec(None, None)), constants, (320, 240), False, capture=True)
     x_display = engine.ctx.surface.x_display
     assert x_display is not None and x_display.pointer
     assert x_display.pointer != _sdl_display(engine.eng_ctx.wnd)
     validation_log = engine.ctx.instance.validation_log
-    stats, image = engine.run(10, capture=True)
+    stats, image = run_engine(engine, 10)
     assert stats.frames == 10 and image[..., :3].max() > 0
     assert validation_log.messages == []
     assert x_display.pointer is None, "closed with the surface"
@@ -124,9 +126,9 @@ def test_without_a_second_x_connection_sdl_makes_the_surface(xvfb_display, const
             return None
 
     monkeypatch.setattr(eng.platform_x11, "_load_xlib", NoNewConnections)
-    engine = Engine.create(Game(load_spec(None, None)), constants, TITLE, (160, 120))
+    engine = create_engine(Game(load_spec(None, None)), constants, (160, 120), False, capture=True)
     assert engine.ctx.surface.x_display is None
     validation_log = engine.ctx.instance.validation_log
-    stats, image = engine.run(5, capture=True)
+    stats, image = run_engine(engine, 5)
     assert stats.frames == 5 and image[..., :3].max() > 0
     assert validation_log.messages == []

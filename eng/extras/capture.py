@@ -1,7 +1,7 @@
 """Screenshots (not in the book): a frame's colour image copied into a host-visible buffer.
 
-Render (eng/render.py) owns one `FrameCapture` and records its copy at the end of a capture
-frame, windowed or offscreen.
+An extra (eng/hooks.py): armed for a frame, it has that frame recorded afresh and copies the
+image at the end of its commands, windowed or offscreen; `take` reads it once done.
 """
 
 from typing import Any
@@ -10,10 +10,11 @@ import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.hooks import Extra, Target
+from eng.render import Render
 from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
 from eng.vk.swap import Extent
-from eng.vk.sync import VkFence
 from eng.vk.util import ImageBarrier, copy_region
 from eng.vk.vma import VmaFlags
 
@@ -22,27 +23,47 @@ _TRANSFER_SRC = vk.VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL
 _BGRA_FORMATS = {vk.VK_FORMAT_B8G8R8A8_SRGB, vk.VK_FORMAT_B8G8R8A8_UNORM}
 
 
-class FrameCapture:
-    """A host-visible copy of the frame per frame slot, and (slot, extent, format) of the last
-    frame copied."""
+class FrameCapture(Extra):
+    """`--screenshot`: with `last`, the last frame of a run is kept in `image`; with `every`
+    (a window, which may close at any frame), every frame is copied and the last one read at
+    the end. `arm()` asks for the next frame (key F12)."""
 
-    def __init__(self) -> None:
+    def __init__(self, last: bool = False, every: bool = False) -> None:
+        self.last = last
+        self.every = every
+        self.image: np.ndarray | None = None
+        self._ctx: VkCtx | None = None
+        self._armed = False
         self._buffers: list[VkBuffer | None] = [None] * FRAMES_IN_FLIGHT
         self._captured: tuple[int, Extent, int] | None = None
 
-    def record(
-        self,
-        ctx: VkCtx,
-        cmd: Any,
-        frame: int,
-        image: Any,
-        extent: Extent,
-        fmt: int,
-        on_screen: bool,
-    ) -> None:
+    def create(self, ctx: VkCtx) -> None:
+        self._ctx = ctx
+
+    def arm(self) -> None:
+        self._armed = True
+
+    def before_frame(self, eng_ctx: Any, render: Render, last: bool) -> None:
+        self._armed = self._armed or self.every or (self.last and last)
+
+    def frame_start(self, frame: int) -> bool:
+        return self._armed
+
+    def end_commands(self, cmd: Any, frame: int, image: Any, target: Target) -> None:
+        if self._armed:
+            self._armed = False
+            self._record(cmd, frame, image, target.extent, target.format)
+
+    def finished(self, render: Render) -> None:
+        if (self.last or self.every) and self._captured is not None:
+            self.image = self.take()
+
+    def _record(self, cmd: Any, frame: int, image: Any, extent: Extent, fmt: int) -> None:
         """Copies the frame's colour `image` into the frame slot's host-visible buffer (made
         or remade at the size of the target; the slot's fence has signalled, so the old one is
-        idle), then finishes the image (`on_screen`: for the presentation engine)."""
+        idle), then makes it a colour attachment again."""
+        ctx = self._ctx
+        assert ctx is not None, "made by create"
         size = extent.width * extent.height * 4
         old = self._buffers[frame]
         if old is not None and old.size != size:
@@ -72,30 +93,27 @@ class FrameCapture:
         to_src.record(cmd)
         region = copy_region(extent.width, extent.height)
         vk.vkCmdCopyImageToBuffer(cmd, image, _TRANSFER_SRC, buffer.buffer, 1, [region])
-        if on_screen:  # back to the presentation engine
-            back = ImageBarrier(
-                image,
-                _TRANSFER_SRC,
-                vk.VK_IMAGE_LAYOUT_PRESENT_SRC_KHR,
-                vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT,
-                vk.VK_ACCESS_2_TRANSFER_READ_BIT,
-                vk.VK_PIPELINE_STAGE_2_NONE,
-                0,
-                vk.VK_IMAGE_ASPECT_COLOR_BIT,
-            )
-            back.record(cmd)
+        back = ImageBarrier(
+            image,
+            _TRANSFER_SRC,
+            _COLOR_OPT,
+            vk.VK_PIPELINE_STAGE_2_ALL_TRANSFER_BIT,
+            vk.VK_ACCESS_2_TRANSFER_READ_BIT,
+            vk.VK_PIPELINE_STAGE_2_COLOR_ATTACHMENT_OUTPUT_BIT,
+            vk.VK_ACCESS_2_COLOR_ATTACHMENT_WRITE_BIT,
+            vk.VK_IMAGE_ASPECT_COLOR_BIT,
+        )
+        back.record(cmd)
 
-    @property
-    def has_capture(self) -> bool:
-        return self._captured is not None
-
-    def read(self, ctx: VkCtx, fences: list[VkFence]) -> np.ndarray:
-        """The last captured frame as an (height, width, 4) RGBA uint8 array, once its frame
-        slot's fence (of `fences`) has signalled; its buffer is then destroyed, so a one-off
+    def take(self) -> np.ndarray | None:
+        """The frame copied last as an (height, width, 4) RGBA uint8 array, once the device
+        has finished it (None if none was); its buffer is then destroyed, so a one-off
         screenshot keeps no memory."""
-        assert self._captured is not None, "read follows a render(capture=True)"
+        ctx = self._ctx
+        if self._captured is None or ctx is None:
+            return None
         frame, extent, fmt = self._captured
-        fences[frame].wait(ctx)
+        ctx.device.wait()
         self._captured = None
         buffer = self._buffers[frame]
         assert buffer is not None, "the captured frame's buffer"
@@ -111,3 +129,4 @@ class FrameCapture:
         for buffer in self._buffers:
             if buffer is not None:
                 buffer.cleanup(ctx)
+        self._buffers = [None] * FRAMES_IN_FLIGHT

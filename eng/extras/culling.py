@@ -1,11 +1,16 @@
-"""Frustum culling (not in the book).
+"""Frustum culling (not in the book; `--culling`).
 
 Each mesh's bounding box, moved into world space by its entity's model matrix, is tested against
-the six planes of the camera's frustum; what cannot be seen is not drawn.
+the six planes of the camera's frustum; what cannot be seen is not drawn. The picture is the
+same as the book's, which draws every mesh.
 """
 
 import numpy as np
 from pyglm import glm
+
+from eng.draw_list import DrawItem
+from eng.hooks import Extra, PassFrame
+from eng.render_scn import RenderScn
 
 # the 8 corners of a unit box, as 0/1 selectors between min and max
 _CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], np.float32)
@@ -68,3 +73,35 @@ def visible(planes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 def matrix_rows(m: glm.mat4) -> np.ndarray:
     """A glm matrix as a row-major (4, 4) numpy array."""
     return np.frombuffer(m.to_bytes(), np.float32).reshape(4, 4).T
+
+
+class Culling(Extra):
+    """Picks the draw list's items inside the view frustum whenever the camera or the items
+    move; `planes` are the frustum's, for the instanced draws (eng/extras/render_inst.py)."""
+
+    def __init__(self) -> None:
+        self.planes: np.ndarray | None = None
+        self._view_proj: glm.mat4 | None = None
+        self._items: list[DrawItem] = []
+        self._boxes = new_boxes(0)  # the items' world boxes
+
+    def prepare(self, scn: RenderScn, pass_frame: PassFrame) -> bool:
+        items = scn.draw_list.items
+        camera = pass_frame.scene.camera
+        # pyglm 2.8's stubs match mat4 * mat4 to their mat4x2 overload, which comes first
+        view_proj: glm.mat4 = (
+            camera.proj_data.proj_matrix * camera.view_data.view_matrix  # type: ignore[assignment]
+        )
+        moved = pass_frame.items_changed or items is not self._items
+        if moved:
+            self._items = items
+            low = np.array([i.bounds_min for i in items], np.float32).reshape(-1, 3)
+            high = np.array([i.bounds_max for i in items], np.float32).reshape(-1, 3)
+            matrices = np.array([matrix_rows(i.entity.model_matrix) for i in items])
+            self._boxes = world_boxes(low, high, matrices.reshape(-1, 4, 4))
+        elif view_proj == self._view_proj:
+            return False
+        self._view_proj = view_proj
+        self.planes = frustum_planes(view_proj)
+        shown = np.flatnonzero(visible(self.planes, self._boxes)).tolist()
+        return scn.draw_list.show([items[i] for i in shown])

@@ -15,52 +15,50 @@ from typing import Any
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.hooks import Extra
 from eng.vk.ctx import VkCtx
-from eng.vk.util import cleanup_on_error
 
 TRIANGLES = 50_000  # drawn between two hand-offs (docs/performance.md has the measurements)
 PER_FRAME = 32  # hand-offs a frame writes at most; past that the last batch grows
 
 
-class HandOffs:
-    """The timestamp queries of each frame slot, written only for their side effect."""
+class HandOffs(Extra):
+    """The timestamp queries of each frame slot, written only for their side effect; on a
+    device that is not a CPU, or has no timestamps, nothing at all."""
 
-    def __init__(self) -> None:
+    def __init__(self, triangles: int = TRIANGLES) -> None:
         self.pool: Any = None
-        self.triangles = TRIANGLES
+        self.triangles = triangles
         self.written = 0  # hand-offs in the frame recorded last
         self._first = 0  # the recording frame slot's first query
         self._since = 0  # triangles drawn since the last hand-off
 
-    @classmethod
-    def create(cls, ctx: VkCtx) -> "HandOffs | None":
-        """Hand-offs for a CPU device that has timestamps; None for any other device."""
+    def create(self, ctx: VkCtx) -> None:
         props = ctx.phys.props
         if props.deviceType != vk.VK_PHYSICAL_DEVICE_TYPE_CPU:
-            return None
+            return
         if not props.limits.timestampComputeAndGraphics:
-            return None
+            return
         info = vk.VkQueryPoolCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
             queryType=vk.VK_QUERY_TYPE_TIMESTAMP,
             queryCount=PER_FRAME * FRAMES_IN_FLIGHT,
         )
-        with cleanup_on_error(cls(), ctx) as handoffs:
-            handoffs.pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
-            name = "rasterizer hand-offs"
-            ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, handoffs.pool, name)
-            return handoffs
+        self.pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
+        ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, self.pool, "rasterizer hand-offs")
 
-    def begin(self, cmd: Any, frame: int) -> None:
-        """Before the pass (queries are reset outside it): the frame slot's queries."""
-        self._first = PER_FRAME * frame
+    def before_pass(self, cmd: Any, frame: int) -> None:
+        """Queries are reset outside the rendering: the frame slot's."""
         self.written = self._since = 0
+        if self.pool is None:
+            return
+        self._first = PER_FRAME * frame
         vk.lib.vkCmdResetQueryPool(cmd, self.pool, self._first, PER_FRAME)
 
     def drawn(self, cmd: Any, triangles: int) -> None:
         """After each draw: hands off once `triangles` add up to the batch size."""
         self._since += triangles
-        if self._since >= self.triangles and self.written < PER_FRAME:
+        if self._since >= self.triangles and self.written < PER_FRAME and self.pool is not None:
             stage = vk.VK_PIPELINE_STAGE_2_COLOR_ATTACHMENT_OUTPUT_BIT
             vk.lib.vkCmdWriteTimestamp2(cmd, stage, self.pool, self._first + self.written)
             self.written += 1

@@ -1,4 +1,5 @@
-"""The profiler behind `--bench` (not in the book): stage times and GPU timestamps per frame."""
+"""The profiler behind `--bench` (not in the book): stage times and GPU timestamps per frame,
+an extra (eng/hooks.py) that watches each frame's stages and brackets its commands."""
 
 from time import perf_counter, thread_time
 from typing import Any
@@ -6,6 +7,8 @@ from typing import Any
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.hooks import Extra, Target
+from eng.render import Render
 from eng.vk.ctx import VkCtx
 from eng.vk.util import cleanup_on_error, raise_for
 
@@ -33,10 +36,6 @@ class StageTimings:
         self.stages.setdefault(name, []).append(wall - self._wall)
         self.thread_stages.setdefault(name, []).append(thread - self._thread)
         self._wall, self._thread = wall, thread
-
-
-def no_lap(name: str) -> None:
-    """Stands in for StageTimings.lap when the run is not profiled."""
 
 
 class GpuTimer:
@@ -128,3 +127,49 @@ class GpuTimer:
         for pool in pools:  # dropped first: destroyed once
             if pool is not None:
                 vk.vkDestroyQueryPool(ctx.device.device, pool, None)
+
+
+class Profiler(Extra):
+    """`--bench`: stage times of every frame, GPU time and fragments of a sample of them, and
+    when the first frame was finished on the GPU (`first_frame_done`, perf_counter())."""
+
+    def __init__(self) -> None:
+        self.timings = StageTimings()
+        self.gpu_timer: GpuTimer | None = None
+        self.first_frame_done = 0.0
+        self._ctx: VkCtx | None = None
+        self._rendered = 0
+
+    def create(self, ctx: VkCtx) -> None:
+        self._ctx = ctx
+        self.gpu_timer = GpuTimer.create(ctx)
+
+    def before_frame(self, eng_ctx: Any, render: Render, last: bool) -> None:
+        self.timings.begin()
+
+    def stage(self, name: str, frame: int) -> None:
+        if name == "acquire" and self.gpu_timer is not None and self._ctx is not None:
+            self.gpu_timer.collect(self._ctx, frame, self._rendered % GpuTimer.EVERY < 2)
+        self.timings.lap(name)
+
+    def begin_commands(self, cmd: Any, frame: int) -> None:
+        if self.gpu_timer is not None:
+            self.gpu_timer.record_begin(cmd, frame)
+
+    def end_commands(self, cmd: Any, frame: int, image: Any, target: Target) -> None:
+        if self.gpu_timer is not None:
+            self.gpu_timer.record_end(cmd, frame)
+
+    def after_frame(self, render: Render, rendered: int) -> None:
+        self._rendered = rendered
+        if rendered == 1:
+            render.ctx.device.wait()  # when did the first frame finish?
+            self.first_frame_done = perf_counter()
+
+    def finished(self, render: Render) -> None:
+        if self.gpu_timer is not None:
+            self.gpu_timer.collect_all(render.ctx)
+
+    def cleanup(self, ctx: VkCtx) -> None:
+        if self.gpu_timer is not None:  # its figures stay for the report
+            self.gpu_timer.cleanup(ctx)

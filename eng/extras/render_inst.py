@@ -1,5 +1,5 @@
-"""The instanced draw path (not in the book): the scene's instance batches (eng/extras/instances.py)
-drawn with one indirect draw per mesh of each batch's model.
+"""The instanced draw path (not in the book): instance batches (eng/extras/instances.py) drawn
+with one indirect draw per mesh of each batch's model, after the book's draws of each kind.
 
 Per frame slot there is a storage buffer of model matrices (set 3 of the instanced pipelines)
 and a buffer of VkDrawIndexedIndirectCommand, both persistently mapped. Each frame the visible
@@ -10,14 +10,17 @@ the instances move or the camera turns.
 """
 
 import struct
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
-from eng.extras.culling import instance_boxes, new_boxes, visible
+from eng.com.paths import SHADERS_DIR
+from eng.extras.culling import Culling, instance_boxes, new_boxes, visible
 from eng.extras.instances import InstanceBatch
+from eng.hooks import Extra, PassFrame, PipelineSpec
 from eng.models_cache import (
     DEFAULT_MATERIAL_ID,
     MaterialsCache,
@@ -25,18 +28,18 @@ from eng.models_cache import (
     VulkanMesh,
     VulkanModel,
 )
-from eng.scene import Scene
+from eng.render_scn import FRAGMENT, VERTEX, RenderScn
 from eng.vk.buf import VkBuffer
+from eng.vk.ctx import VkCtx
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline
 from eng.vk.util import MATRIX_SIZE, bind_geometry, create_host_visible_buff
 from eng.vk.vma import VmaFlags
 from eng.vk.vma import ffi as vma_ffi
 
-if TYPE_CHECKING:  # for annotations only: ctx imports the whole vk layer
-    from eng.vk.ctx import VkCtx
-
 DESC_ID_INSTANCES = "SCN_DESC_ID_INSTANCES"
+INSTANCED_VTX = "scn_inst_vtx"  # scn_vtx.glsl compiled with -DINSTANCED
+INSTANCED_SHADERS = ((INSTANCED_VTX, VERTEX), ("scn_frg", FRAGMENT))
 INDIRECT_STRIDE = 20  # VkDrawIndexedIndirectCommand: 5 x 32 bits
 _COUNT = 1  # the instanceCount column of an indirect command
 
@@ -63,8 +66,15 @@ class _Draw:
         self.push = vk.ffi.new("char[4]", struct.pack("<I", material_index))
 
 
-class RenderInstances:
-    def __init__(self) -> None:
+class Instancing(Extra):
+    """The instance batches a game adds (`add_batch`), drawn by pipelines of their own whose
+    vertex shader reads the model matrix from set 3; with `culling`, only the instances inside
+    its frustum, and with `depth_prepass`, their depth first too (eng/extras/depth_prepass.py)."""
+
+    def __init__(self, culling: Culling | None = None, depth_prepass: bool = False) -> None:
+        self.culling = culling
+        self.depth_prepass = depth_prepass
+        self.batches: dict[str, InstanceBatch] = {}
         self.layout: VkDescSetLayout | None = None
         self.matrix_buffers: list[VkBuffer] = []
         self.indirect_buffers: list[VkBuffer] = []
@@ -82,10 +92,11 @@ class RenderInstances:
         self._matrices: list[np.ndarray] = []
         self._commands: list[np.ndarray] = []
 
-    @classmethod
-    def create(cls, ctx: "VkCtx") -> "RenderInstances":
-        inst = cls()
-        inst.layout = VkDescSetLayout.create(
+    def add_batch(self, batch: InstanceBatch) -> None:
+        self.batches[batch.id] = batch
+
+    def create(self, ctx: VkCtx) -> None:
+        self.layout = VkDescSetLayout.create(
             ctx,
             0,
             vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
@@ -93,29 +104,43 @@ class RenderInstances:
             1,
             "instance matrices",
         )
-        return inst
 
-    @property
+    def shader_files(self) -> dict[str, Path]:
+        return {INSTANCED_VTX: SHADERS_DIR / f"{INSTANCED_VTX}.spv"}
+
+    def pipeline_specs(self) -> list[PipelineSpec]:
+        assert self.layout is not None, "made by create"
+        layouts = (self.layout,)
+        specs = [
+            PipelineSpec("instanced opaque", INSTANCED_SHADERS, layouts),
+            PipelineSpec("instanced blend", INSTANCED_SHADERS, layouts, blend=True),
+        ]
+        if self.depth_prepass:
+            vertex_only = INSTANCED_SHADERS[:1]
+            specs.append(
+                PipelineSpec(
+                    "instanced depth", vertex_only, layouts, color_write=False, cull_back=True
+                )
+            )
+        return specs
+
     def draw_count(self) -> int:
         return len(self.draws)
 
-    def prepare(
-        self,
-        ctx: "VkCtx",
-        scene: Scene,
-        models_cache: ModelsCache,
-        materials_cache: MaterialsCache,
-        frame: int,
-        planes: np.ndarray | None,
-    ) -> bool:
-        """Brings the frame slot's matrices and indirect commands up to date; `planes` are
-        the view frustum's (None: no culling). True when the recorded draws must change."""
-        batches = [b for b in scene.batches.values() if b.model_id in models_cache.models]
+    def prepare(self, scn: RenderScn, pass_frame: PassFrame) -> bool:
+        """Brings the frame slot's matrices and indirect commands up to date (only the
+        instances inside the culling's frustum, with culling). True when the recorded draws
+        must change."""
+        if not self.batches and not self.draws:
+            return False
+        models_cache, frame = pass_frame.models, pass_frame.frame
+        batches = [b for b in self.batches.values() if b.model_id in models_cache.models]
         key = tuple((b.id, b.model_id, b.count) for b in batches)
         changed = key != self.key
         if changed:
-            self._rebuild(ctx, batches, models_cache, materials_cache)
+            self._rebuild(pass_frame.ctx, batches, models_cache, pass_frame.materials)
             self.key = key
+        planes = self.culling.planes if self.culling is not None else None
         versions = tuple(b.version for b in batches)
         written = (versions, None if planes is None else planes.tobytes())
         if self._written[frame] != written:
@@ -125,7 +150,7 @@ class RenderInstances:
 
     def _rebuild(
         self,
-        ctx: "VkCtx",
+        ctx: VkCtx,
         batches: list[InstanceBatch],
         models_cache: ModelsCache,
         materials_cache: MaterialsCache,
@@ -167,7 +192,7 @@ class RenderInstances:
     def _indirect_size(self) -> int:
         return self.indirect_buffers[0].size if self.indirect_buffers else 0
 
-    def _create_buffers(self, ctx: "VkCtx", capacity: int, draws: int) -> None:
+    def _create_buffers(self, ctx: VkCtx, capacity: int, draws: int) -> None:
         self._cleanup_buffers(ctx)
         first = not self.desc_sets
         for frame in range(FRAMES_IN_FLIGHT):
@@ -234,7 +259,15 @@ class RenderInstances:
             commands[draw.row, _COUNT] = counts[draw.batch]
         self.visible_counts = counts
 
-    def record(self, cmd: Any, pipeline: VkPipeline, frame: int, transparent: bool) -> None:
+    def before_draws(self, cmd: Any, scn: RenderScn, frame: int) -> None:
+        if self.depth_prepass:
+            self._record(cmd, scn.pipelines["instanced depth"], frame, transparent=False)
+
+    def after_draws(self, cmd: Any, scn: RenderScn, frame: int, transparent: bool) -> None:
+        name = "instanced blend" if transparent else "instanced opaque"
+        self._record(cmd, scn.pipelines[name], frame, transparent)
+
+    def _record(self, cmd: Any, pipeline: VkPipeline, frame: int, transparent: bool) -> None:
         """The draws of one kind (opaque or transparent); sets 0-2 are bound already."""
         draws = [d for d in self.draws if d.transparent == transparent]
         if not draws:
@@ -256,14 +289,14 @@ class RenderInstances:
             offset = draw.row * INDIRECT_STRIDE
             lib.vkCmdDrawIndexedIndirect(cmd, indirect, offset, 1, INDIRECT_STRIDE)
 
-    def _cleanup_buffers(self, ctx: "VkCtx") -> None:
+    def _cleanup_buffers(self, ctx: VkCtx) -> None:
         buffers = self.matrix_buffers + self.indirect_buffers
         self.matrix_buffers, self.indirect_buffers = [], []
         self._matrices, self._commands = [], []
         for buffer in buffers:
             buffer.cleanup(ctx)
 
-    def cleanup(self, ctx: "VkCtx") -> None:
+    def cleanup(self, ctx: VkCtx) -> None:
         self._cleanup_buffers(ctx)
         if self.layout is not None:
             self.layout.cleanup(ctx)

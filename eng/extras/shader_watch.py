@@ -15,11 +15,16 @@ import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import vulkan as vk
 
-from eng.com.common import SHADERS_DIR as SHADERS
+from eng.com.paths import SHADERS_DIR as SHADERS
 from eng.com.safe_io import write_bytes_atomic
+from eng.hooks import Extra
+from eng.render import Render
+from eng.vk.ctx import VkCtx
+from eng.vk.util import VulkanError
 
 log = logging.getLogger("eng.shaders")
 
@@ -48,7 +53,7 @@ STAGES = (
         SHADERS / "scn_inst_vtx.spv",
     ),
 )
-"""Vertex, fragment, instanced vertex: the order of every `stages` list."""
+"""Vertex, fragment, instanced vertex (the shader names of eng/render_scn.py's pipelines)."""
 SPIRV_MAGIC = b"\x03\x02\x23\x07"
 
 
@@ -57,13 +62,13 @@ class ShaderError(RuntimeError):
 
 
 class ShaderSet:
-    """The scene's vertex and fragment shaders as SPIR-V files: `stages` lists (path, stage)."""
+    """The scene's shaders as SPIR-V files: `stages` maps each Stage's name to its file."""
 
     def __init__(self, folder: Path, compile_glsl: bool, watch: bool) -> None:
         self.folder = folder
         self.compile_glsl = compile_glsl
         self.watch = watch
-        self.stages: list[tuple[Path, int]] = []
+        self.stages: dict[str, Path] = {}
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._signature: tuple | None = None  # the sources' (mtime, size) behind `stages`
         self._failed: tuple | None = None  # the signature whose error was reported
@@ -102,14 +107,14 @@ class ShaderSet:
         except (OSError, ShaderError) as exc:
             return (str(exc),)
 
-    def _build(self) -> list[tuple[Path, int]]:
+    def _build(self) -> dict[str, Path]:
         """SPIR-V for each stage, compiling GLSL into fresh files (the last good ones stay)."""
-        stages = []
+        stages = {}
         self._builds += 1
         for source, stage in zip(self.sources(), STAGES, strict=True):
             if source.suffix == ".glsl":
                 out_name = f"{stage.name}-{self._builds}.spv"
-                stages.append((self._compile(source, out_name, stage), stage.stage))
+                stages[stage.name] = self._compile(source, out_name, stage)
                 continue
             try:
                 code = source.read_bytes()
@@ -117,7 +122,7 @@ class ShaderSet:
                 raise ShaderError(f"{source}: cannot read it ({exc.strerror or exc})") from None
             if len(code) < 20 or len(code) % 4 or code[:4] != SPIRV_MAGIC:
                 raise ShaderError(f"{source}: is not SPIR-V")
-            stages.append((source, stage.stage))
+            stages[stage.name] = source
         return stages
 
     def _compile(self, source: Path, out_name: str, stage: Stage) -> Path:
@@ -162,9 +167,9 @@ class ShaderSet:
         log.info("shaders rebuilt from %s", self.folder)
         return True
 
-    def _remove_compiled(self, stages: list[tuple[Path, int]]) -> None:
+    def _remove_compiled(self, stages: dict[str, Path]) -> None:
         if self._tmp is not None:
-            for path, _ in stages:
+            for path in stages.values():
                 if path.parent == Path(self._tmp.name):
                     path.unlink(missing_ok=True)
 
@@ -174,13 +179,26 @@ class ShaderSet:
             self._tmp = None
 
 
-def pipeline_stages(
-    stages: list[tuple[Path, int]],
-) -> tuple[list[tuple[Path, int]], list[tuple[Path, int]]]:
-    """The book's pipelines' (vertex, fragment) and the instanced pipelines' (instanced
-    vertex, fragment) of a `stages` list in the order of STAGES."""
-    vertex, fragment, instanced_vertex = stages
-    return [vertex, fragment], [instanced_vertex, fragment]
+class ShaderWatch(Extra):
+    """`--shaders DIR` / `--watch-shaders`: the scene's pipelines from `shaders`' files, and
+    rebuilt between frames when they change; pipelines that fail keep the last good ones."""
+
+    def __init__(self, shaders: ShaderSet) -> None:
+        self.shaders = shaders
+
+    def shader_files(self) -> dict[str, Path]:
+        return dict(self.shaders.stages)
+
+    def before_frame(self, eng_ctx: Any, render: Render, last: bool) -> None:
+        if not self.shaders.poll():
+            return
+        try:
+            render.reload_shaders(self.shader_files())
+        except (VulkanError, vk.VkError, vk.VkException) as exc:
+            log.error("the new shaders make no pipeline (%s); keeping the last good ones", exc)
+
+    def cleanup(self, ctx: VkCtx) -> None:
+        self.shaders.cleanup()
 
 
 def write_committed_spirv(folder: Path = SHADERS) -> list[Path]:
@@ -189,7 +207,8 @@ def write_committed_spirv(folder: Path = SHADERS) -> list[Path]:
     shaders = ShaderSet.create(folder)
     try:
         written = []
-        for (compiled, _), stage in zip(shaders.stages, STAGES, strict=True):
+        for stage in STAGES:
+            compiled = shaders.stages[stage.name]
             written.append(folder / f"{stage.name}.spv")
             write_bytes_atomic(written[-1], compiled.read_bytes())
         return written

@@ -1,5 +1,6 @@
 """Files a reader asks for while the engine runs (not in the book): VMA's report and map
-(`--vma-report`, `--vma-map`, key M) and screenshots (`--screenshot`, key F12).
+(`--vma-report`, `--vma-map`, key M) and screenshots (`--screenshot`, key F12; the keys are
+the game's, game/keys.py).
 
 Each file is written under a temporary name in its folder and then renamed into place, so an
 interrupted write never leaves half a file behind nor destroys the one that was there.
@@ -17,6 +18,8 @@ from PIL import Image, PngImagePlugin
 
 from eng.com.safe_io import write_bytes_atomic
 from eng.extras.vma_map import draw_map
+from eng.hooks import Extra
+from eng.render import Render
 
 if TYPE_CHECKING:  # for annotations only: a real import loads the VMA extension
     from eng.vk.vma import VkVmaAlloc
@@ -31,7 +34,7 @@ class SnapshotError(RuntimeError):
 
 
 def write_atomic(path: Path, data: bytes) -> None:
-    """`data` into `path` through a temporary name (eng/com/utils.py), as a SnapshotError."""
+    """`data` into `path` through a temporary name (eng/com/safe_io.py), as a SnapshotError."""
     try:
         write_bytes_atomic(path, data)
     except OSError as exc:
@@ -75,41 +78,38 @@ def stamped_name(prefix: str, suffix: str, folder: Path = Path(".")) -> Path:
     return path
 
 
-class Snapshots:
-    """What a run writes on request: `report` / `vma_map` once the scene is loaded, and the
-    keys' time-stamped files in `folder` (M: report and map, F12: a screenshot)."""
+class Snapshots(Extra):
+    """`--vma-report` / `--vma-map`: written once the scene is loaded."""
 
-    def __init__(
-        self, report: Path | None = None, vma_map: Path | None = None, folder: Path = Path(".")
-    ) -> None:
+    def __init__(self, report: Path | None = None, vma_map: Path | None = None) -> None:
         self.report = report
         self.vma_map = vma_map
-        self.folder = folder
 
-    def loaded(self, vma: "VkVmaAlloc") -> None:
-        if self.report is not None or self.vma_map is not None:
-            save_vma_files(vma, self.report, self.vma_map)
-            for option, path in (("VMA report", self.report), ("VMA map", self.vma_map)):
-                if path is not None:
-                    print(f"{option}: {path}")
+    def loaded(self, render: Render) -> None:
+        save_vma_files(render.ctx.vma, self.report, self.vma_map)
+        for option, path in (("VMA report", self.report), ("VMA map", self.vma_map)):
+            if path is not None:
+                print(f"{option}: {path}")
 
-    def key_vma(self, vma: "VkVmaAlloc") -> None:
-        """Key M: the report and the map, time-stamped; an error is logged, not raised."""
-        report = stamped_name("zvk-vma", ".json", self.folder)
-        vma_map = report.with_suffix(".png")
-        try:
-            save_vma_files(vma, report, vma_map)
-        except SnapshotError as exc:
-            log.error("%s", exc)
-            return
-        print(f"VMA report: {report}\nVMA map: {vma_map}", flush=True)
 
-    def key_screenshot(self, pixels: np.ndarray) -> None:
-        """Key F12: the frame as a time-stamped PNG; an error is logged, not raised."""
-        path = stamped_name("zvk-screenshot", ".png", self.folder)
-        try:
-            save_screenshot(pixels, path)
-        except SnapshotError as exc:
-            log.error("%s", exc)
-            return
-        print(f"screenshot: {path}", flush=True)
+def key_vma(vma: "VkVmaAlloc", folder: Path) -> None:
+    """Key M: the report and the map, time-stamped; an error is logged, not raised."""
+    report = stamped_name("zvk-vma", ".json", folder)
+    vma_map = report.with_suffix(".png")
+    try:
+        save_vma_files(vma, report, vma_map)
+    except SnapshotError as exc:
+        log.error("%s", exc)
+        return
+    print(f"VMA report: {report}\nVMA map: {vma_map}", flush=True)
+
+
+def key_screenshot(pixels: np.ndarray, folder: Path) -> None:
+    """Key F12: the frame as a time-stamped PNG; an error is logged, not raised."""
+    path = stamped_name("zvk-screenshot", ".png", folder)
+    try:
+        save_screenshot(pixels, path)
+    except SnapshotError as exc:
+        log.error("%s", exc)
+        return
+    print(f"screenshot: {path}", flush=True)

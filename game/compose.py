@@ -1,0 +1,79 @@
+"""Which extras a run's options ask for (not in the book): each is imported only when its
+option is given, so a run with none loads no module of eng/extras."""
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from eng.hooks import Extra, OwnTarget
+
+if TYPE_CHECKING:  # for annotations only: imported below when an option asks for them
+    from eng.extras.capture import FrameCapture
+    from eng.extras.profile import Profiler
+    from eng.extras.render_inst import Instancing
+
+
+@dataclass
+class Composition:
+    extras: list[Extra] = field(default_factory=list)  # in the order they join
+    offscreen: OwnTarget | None = None
+    capture: "FrameCapture | None" = None
+    profiler: "Profiler | None" = None
+    instancing: "Instancing | None" = None
+
+
+def compose(
+    args: argparse.Namespace, size: tuple[int, int], headless: bool, screenshot: Path | None
+) -> Composition:
+    """The extras of `args` (see game/options.py), in the order their hooks must run:
+    culling before what uses its frustum, the instanced shaders before `--shaders`'."""
+    made = Composition()
+    extras = made.extras
+    culling = None
+    if args.culling:
+        from eng.extras.culling import Culling
+
+        culling = Culling()
+        extras.append(culling)
+    if args.depth_prepass:
+        from eng.extras.depth_prepass import DepthPrepass
+
+        extras.append(DepthPrepass())
+    if args.instanced or args.stress or args.stress_static:
+        from eng.extras.render_inst import Instancing
+
+        made.instancing = Instancing(culling, args.depth_prepass)
+        extras.append(made.instancing)
+    if args.handoffs:
+        from eng.extras.handoff import HandOffs
+
+        extras.append(HandOffs())
+    if args.bench is not None:
+        from eng.extras.profile import Profiler
+
+        made.profiler = Profiler()
+        extras.append(made.profiler)
+    if screenshot is not None:
+        from eng.extras.capture import FrameCapture
+
+        # a window can close at any frame: then every frame is copied, the last shown kept
+        made.capture = FrameCapture(last=headless, every=not headless)
+        extras.append(made.capture)
+    if args.vma_report is not None or args.vma_map is not None:
+        from eng.extras.snapshots import Snapshots
+
+        extras.append(Snapshots(args.vma_report, args.vma_map))
+    if args.shaders is not None or args.watch_shaders:
+        from eng.extras.shader_watch import ShaderSet, ShaderWatch
+
+        extras.append(ShaderWatch(ShaderSet.create(args.shaders, args.watch_shaders)))
+    if headless:
+        from eng.extras.offscreen import OffscreenTarget
+
+        made.offscreen = OffscreenTarget(*size)
+    else:
+        from game.keys import Keys
+
+        extras.append(Keys())
+    return made
