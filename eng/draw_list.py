@@ -18,7 +18,8 @@ from eng.extras.culling import frustum_planes, matrix_rows, new_boxes, visible, 
 from eng.extras.handoff import HandOffs
 from eng.models_cache import DEFAULT_MATERIAL_ID, MaterialsCache, ModelsCache
 from eng.scene import Scene
-from eng.vk.util import MATRIX_SIZE, bind_geometry
+from eng.vk.record import bind_geometry
+from eng.vk.util import MATRIX_SIZE
 
 log = logging.getLogger("eng.render")
 PUSH_SIZE = MATRIX_SIZE + 4  # model matrix + material index

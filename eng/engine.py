@@ -24,7 +24,7 @@ from eng.model_data import MaterialData, ModelData
 from eng.render import Render
 from eng.scene import Scene
 from eng.vk.ctx import VkCtx
-from eng.vk.util import VulkanError, cleanup_on_error
+from eng.vk.errors import VulkanError, cleanup_on_error
 from eng.vk.vma import VmaStats
 from eng.wnd import Wnd
 

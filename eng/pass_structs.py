@@ -10,8 +10,8 @@ import vulkan as vk
 
 from eng.attachment import Attachment
 from eng.extras.offscreen import OffscreenTarget
+from eng.vk.record import ImageBarrier
 from eng.vk.swap import VkSwapChain
-from eng.vk.util import ImageBarrier
 
 Target = OffscreenTarget | VkSwapChain  # what the scene is drawn into
 

@@ -21,7 +21,7 @@ import pytest
 from eng.com import common
 from eng.engine import Engine
 from eng.vk.ctx import VkCtx
-from eng.vk.inst import ValidationLog
+from eng.vk.validation import ValidationLog
 from eng.wnd import quit_video
 from game import book_data
 from game.main import TITLE, Game

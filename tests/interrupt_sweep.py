@@ -18,7 +18,7 @@ from pathlib import Path
 from eng.com import common
 from eng.engine import Engine
 from eng.vk.ctx import VkCtx
-from eng.vk.inst import ValidationLog
+from eng.vk.validation import ValidationLog
 from game.main import TITLE, Game
 from game.scenes import load_spec
 

@@ -21,7 +21,7 @@ from eng.engine import Engine
 from eng.model_data import ModelError
 from eng.render import Render
 from eng.vk.ctx import VkCtx
-from eng.vk.util import VulkanError
+from eng.vk.errors import VulkanError
 from game.main import TITLE, Game
 from game.scenes import load_spec
 

@@ -12,9 +12,9 @@ import vulkan as vk
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
+from eng.vk.record import ImageBarrier, copy_region
 from eng.vk.swap import Extent
 from eng.vk.sync import VkFence
-from eng.vk.util import ImageBarrier, copy_region
 from eng.vk.vma import VmaFlags
 
 _COLOR_OPT = vk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL

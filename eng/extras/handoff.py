@@ -16,7 +16,7 @@ import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.vk.ctx import VkCtx
-from eng.vk.util import cleanup_on_error
+from eng.vk.errors import cleanup_on_error
 
 TRIANGLES = 50_000  # drawn between two hand-offs (docs/performance.md has the measurements)
 PER_FRAME = 32  # hand-offs a frame writes at most; past that the last batch grows

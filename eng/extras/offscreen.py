@@ -7,9 +7,9 @@ import vulkan as vk
 from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.vk.ctx import VkCtx
+from eng.vk.errors import cleanup_on_error
 from eng.vk.imv import VkImageView
 from eng.vk.swap import Extent
-from eng.vk.util import cleanup_on_error
 from eng.vk.vma import VmaFlags
 
 

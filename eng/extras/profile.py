@@ -7,7 +7,7 @@ import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.vk.ctx import VkCtx
-from eng.vk.util import cleanup_on_error, raise_for
+from eng.vk.errors import cleanup_on_error, raise_for
 
 _FRAGMENTS = vk.VK_QUERY_PIPELINE_STATISTIC_FRAGMENT_SHADER_INVOCATIONS_BIT
 

@@ -29,7 +29,8 @@ from eng.scene import Scene
 from eng.vk.buf import VkBuffer
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline
-from eng.vk.util import MATRIX_SIZE, bind_geometry, create_host_visible_buff
+from eng.vk.record import bind_geometry
+from eng.vk.util import MATRIX_SIZE, create_host_visible_buff
 from eng.vk.vma import VmaFlags
 from eng.vk.vma import ffi as vma_ffi
 

@@ -13,11 +13,11 @@ import vulkan as vk
 
 from eng.vk.desc import VkDescAllocator
 from eng.vk.dev import VkDevice
+from eng.vk.errors import VulkanError, cleanup_on_error
 from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
 from eng.vk.pipe import VkPipelineCache
 from eng.vk.swap import VkSwapChain
-from eng.vk.util import VulkanError, cleanup_on_error
 from eng.vk.vma import VkVmaAlloc
 
 if TYPE_CHECKING:  # for annotations only: surf/swap import VkCtx the same way, wnd loads SDL3

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import vulkan as vk
 
 from eng.com.utils import FileProblemError, MiB, read_file, write_bytes_atomic
-from eng.vk.util import VulkanError, check, cleanup_on_error
+from eng.vk.errors import VulkanError, check, cleanup_on_error
 
 log = logging.getLogger("eng.vk")
 PIPELINE_CACHE_LIMIT = 256 * MiB  # far above any driver's (lavapipe writes 32 bytes)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import vulkan as vk
 
 from eng.vk._vma import ffi, lib
-from eng.vk.util import cleanup_on_error
+from eng.vk.errors import cleanup_on_error
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx
