@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import vulkan as vk
 
 from eng.vk._vma import ffi, lib
-from eng.vk.errors import cleanup_on_error
+from eng.vk.errors import cleanup_on_error, result_name
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx
@@ -88,7 +88,21 @@ def name_allocation(ctx: "VkCtx", allocation: Any, info: Any, flags: int, name: 
 
 def check(result: int, what: str) -> None:
     if result != 0:
-        raise VmaError(f"{what} failed (VkResult {result})")
+        raise VmaError(f"{what} failed ({result_name(result)})")
+
+
+def flush(ctx: "VkCtx", allocation: Any, offset: int, size: int) -> None:
+    """vmaFlushAllocation: makes CPU writes to [offset, offset + size) of a mapped allocation
+    visible to the device. VMA does nothing for HOST_COHERENT memory, but HOST_ACCESS_*
+    allocations without it may get non-coherent memory on a real GPU."""
+    check(lib.vmaFlushAllocation(ctx.vma.vma_alloc, allocation, offset, size), "vmaFlushAllocation")
+
+
+def invalidate(ctx: "VkCtx", allocation: Any, offset: int, size: int) -> None:
+    """vmaInvalidateAllocation: makes device writes to a mapped allocation visible to the CPU
+    before it reads them (nothing for HOST_COHERENT memory, like `flush`)."""
+    result = lib.vmaInvalidateAllocation(ctx.vma.vma_alloc, allocation, offset, size)
+    check(result, "vmaInvalidateAllocation")
 
 
 @dataclass(frozen=True, slots=True)
