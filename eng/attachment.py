@@ -6,8 +6,8 @@ Its own module so that render.py and render_scn.py can both use it without impor
 import vulkan as vk
 
 from eng.vk.ctx import VkCtx
+from eng.vk.errors import cleanup_on_error
 from eng.vk.image import VkImageData, VkImageWithView
-from eng.vk.util import cleanup_on_error
 from eng.vk.vma import VmaFlags
 
 

@@ -16,7 +16,7 @@ from eng.render import Render
 from eng.run import EngineOptions, RunStats, window_title
 from eng.scene import Scene
 from eng.vk.ctx import VkCtx
-from eng.vk.util import cleanup_on_error
+from eng.vk.errors import cleanup_on_error
 from eng.wnd import Wnd
 
 log = logging.getLogger("eng")

@@ -18,7 +18,7 @@ from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData
 from eng.texture_cache import TextureCache
 from eng.vk.buf import VkBuffer, record_copy, staging_flags
 from eng.vk.ctx import VkCtx
-from eng.vk.util import cleanup_on_error
+from eng.vk.errors import cleanup_on_error
 from eng.vk.vma import VmaMemoryFlags, VmaUsage
 
 log = logging.getLogger("eng.models")

@@ -10,7 +10,7 @@ import vulkan as vk
 
 from eng.attachment import Attachment
 from eng.hooks import Target
-from eng.vk.util import ImageBarrier
+from eng.vk.record import ImageBarrier
 
 
 @dataclass

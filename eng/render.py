@@ -24,11 +24,13 @@ from eng.texture_cache import TextureCache, device_texture_limit
 from eng.vk.buf import VkBuffer
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
 from eng.vk.ctx import VkCtx
+from eng.vk.errors import DeviceLostError, cleanup_on_error
 from eng.vk.queue import VkQueue
+from eng.vk.record import ImageBarrier
 from eng.vk.swap import VkSwapChain
 from eng.vk.sync import VkFence, VkSemaphore
 from eng.vk.texture import VkTextSamplerInfo
-from eng.vk.util import DeviceLostError, ImageBarrier, cleanup_on_error, vk_int
+from eng.vk.util import vk_int
 from eng.vk.vma import VmaFlags
 
 if TYPE_CHECKING:  # for annotations only: engine.py imports this module

@@ -25,9 +25,11 @@ from eng.texture_cache import TextureCache
 from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
 from eng.vk.desc import VkDescSetLayout
+from eng.vk.errors import cleanup_on_error
 from eng.vk.pipe import VkPipeline, VkPipelineCreateInfo, VkShaderModule, VtxBuffDesc
+from eng.vk.record import bind_geometry
 from eng.vk.texture import VkTextSampler, VkTextSamplerInfo
-from eng.vk.util import MATRIX_SIZE, bind_geometry, cleanup_on_error, create_host_visible_buff
+from eng.vk.util import MATRIX_SIZE, create_host_visible_buff
 from eng.vk.vma import ffi as vma_ffi
 
 log = logging.getLogger("eng.render")

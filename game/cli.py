@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             instance.cleanup()
         return 0
     features = tuple(f for f in args.validation_features.split(",") if f)
-    from eng.vk.inst import VALIDATION_FEATURES
+    from eng.vk.validation import VALIDATION_FEATURES
 
     unknown = [f for f in features if f not in VALIDATION_FEATURES]
     if unknown:
@@ -192,7 +192,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.model_data import ModelError
     from eng.sdl_loader import WindowError
     from eng.texture_cache import TextureError
-    from eng.vk.util import VulkanError
+    from eng.vk.errors import VulkanError
     from eng.vk.vma import VmaError
     from game.book_data import BookDataError
 

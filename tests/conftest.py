@@ -20,7 +20,7 @@ import pytest
 from eng.com import common
 from eng.sdl_loader import quit_video
 from eng.vk.ctx import VkCtx
-from eng.vk.inst import ValidationLog
+from eng.vk.validation import ValidationLog
 
 from .helpers import BOOK_RES, HAS_BOOK_DATA, NO_BOOK_DATA, finish_ctx
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from eng.com import common
 from eng.vk.ctx import VkCtx
-from eng.vk.inst import ValidationLog
+from eng.vk.validation import ValidationLog
 from game.main import Game
 from game.scenes import load_spec
 from tests.helpers import create_engine

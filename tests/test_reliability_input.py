@@ -12,12 +12,12 @@ import pytest
 import vulkan as vk
 from PIL import Image
 
-from eng.vk import inst as inst_module
+from eng.vk import loader
 from eng.vk import phys as phys_module
 from eng.vk.ctx import VkCtx
+from eng.vk.errors import VulkanError
 from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
-from eng.vk.util import VulkanError
 
 from .helpers import CRATE, finish_ctx
 from .test_cli import assert_one_line_error, run_game
@@ -152,7 +152,7 @@ def test_validation_layers_missing_warns_and_runs(tmp_path):
 
 
 def test_validation_layers_missing_in_process(constants, monkeypatch, caplog):
-    monkeypatch.setattr(inst_module, "instance_layers", lambda: set())
+    monkeypatch.setattr(loader, "instance_layers", lambda: set())
     caplog.set_level(logging.WARNING, logger="eng.vk")
     ctx = VkCtx.create(constants)
     try:

@@ -21,7 +21,7 @@ from eng.extras.handoff import HandOffs
 from eng.json_fields import ModelError
 from eng.render import Render
 from eng.vk.ctx import VkCtx
-from eng.vk.util import VulkanError
+from eng.vk.errors import VulkanError
 from game.main import Game
 from game.scenes import load_spec
 

@@ -14,8 +14,8 @@ from eng.hooks import Extra, Target
 from eng.render import Render
 from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
+from eng.vk.record import ImageBarrier, copy_region
 from eng.vk.swap import Extent
-from eng.vk.util import ImageBarrier, copy_region
 from eng.vk.vma import VmaFlags
 
 _COLOR_OPT = vk.VK_IMAGE_LAYOUT_COLOR_ATTACHMENT_OPTIMAL

@@ -17,6 +17,7 @@ import vulkan as vk
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.hooks import Extra
 from eng.vk.ctx import VkCtx
+from eng.vk.query import create_query_pool
 
 TRIANGLES = 50_000  # drawn between two hand-offs (docs/performance.md has the measurements)
 PER_FRAME = 32  # hand-offs a frame writes at most; past that the last batch grows
@@ -39,13 +40,9 @@ class HandOffs(Extra):
             return
         if not props.limits.timestampComputeAndGraphics:
             return
-        info = vk.VkQueryPoolCreateInfo(
-            sType=vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
-            queryType=vk.VK_QUERY_TYPE_TIMESTAMP,
-            queryCount=PER_FRAME * FRAMES_IN_FLIGHT,
-        )
-        self.pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, self.pool, "rasterizer hand-offs")
+        count = PER_FRAME * FRAMES_IN_FLIGHT
+        timestamps = vk.VK_QUERY_TYPE_TIMESTAMP
+        self.pool = create_query_pool(ctx, timestamps, count, "rasterizer hand-offs")
 
     def before_pass(self, cmd: Any, frame: int) -> None:
         """Queries are reset outside the rendering: the frame slot's."""

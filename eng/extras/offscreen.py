@@ -8,9 +8,9 @@ import vulkan as vk
 from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
 from eng.vk.ctx import VkCtx
+from eng.vk.errors import VulkanError
 from eng.vk.imv import VkImageView
 from eng.vk.swap import Extent
-from eng.vk.util import VulkanError
 
 
 class OffscreenTarget:

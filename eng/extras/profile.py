@@ -10,7 +10,8 @@ from eng.com.common import FRAMES_IN_FLIGHT
 from eng.hooks import Extra, Target
 from eng.render import Render
 from eng.vk.ctx import VkCtx
-from eng.vk.util import cleanup_on_error, raise_for
+from eng.vk.errors import cleanup_on_error, raise_for
+from eng.vk.query import create_query_pool
 
 _FRAGMENTS = vk.VK_QUERY_PIPELINE_STATISTIC_FRAGMENT_SHADER_INVOCATIONS_BIT
 
@@ -59,24 +60,17 @@ class GpuTimer:
 
     @classmethod
     def create(cls, ctx: VkCtx) -> "GpuTimer":
-        info = vk.VkQueryPoolCreateInfo(
-            sType=vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
-            queryType=vk.VK_QUERY_TYPE_TIMESTAMP,
-            queryCount=2 * FRAMES_IN_FLIGHT,
-        )
         with cleanup_on_error(cls(ctx.phys.limits.timestampPeriod), ctx) as timer:
-            timer.pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
-            ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, timer.pool, "frame timestamps")
+            timestamps, count = vk.VK_QUERY_TYPE_TIMESTAMP, 2 * FRAMES_IN_FLIGHT
+            timer.pool = create_query_pool(ctx, timestamps, count, "frame timestamps")
             if ctx.phys.features.pipelineStatisticsQuery:
-                info = vk.VkQueryPoolCreateInfo(
-                    sType=vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
-                    queryType=vk.VK_QUERY_TYPE_PIPELINE_STATISTICS,
-                    queryCount=FRAMES_IN_FLIGHT,
-                    pipelineStatistics=_FRAGMENTS,
+                timer.stats_pool = create_query_pool(
+                    ctx,
+                    vk.VK_QUERY_TYPE_PIPELINE_STATISTICS,
+                    FRAMES_IN_FLIGHT,
+                    "frame fragments",
+                    _FRAGMENTS,
                 )
-                timer.stats_pool = vk.vkCreateQueryPool(ctx.device.device, info, None)
-                name = "frame fragments"
-                ctx.device.set_name(vk.VK_OBJECT_TYPE_QUERY_POOL, timer.stats_pool, name)
             return timer
 
     def record_begin(self, cmd: Any, frame: int) -> None:

@@ -33,7 +33,8 @@ from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
 from eng.vk.desc import VkDescSetLayout
 from eng.vk.pipe import VkPipeline
-from eng.vk.util import MATRIX_SIZE, bind_geometry, create_host_visible_buff
+from eng.vk.record import bind_geometry
+from eng.vk.util import MATRIX_SIZE, create_host_visible_buff
 from eng.vk.vma import VmaFlags
 from eng.vk.vma import ffi as vma_ffi
 
@@ -145,6 +146,8 @@ class Instancing(Extra):
         written = (versions, None if planes is None else planes.tobytes())
         if self._written[frame] != written:
             self._write(frame, planes)
+            for buffer in (self.matrix_buffers[frame], self.indirect_buffers[frame]):
+                buffer.flush(pass_frame.ctx)  # the CPU wrote them (and _rebuild, before)
             self._written[frame] = written
         return changed
 

@@ -24,7 +24,7 @@ from eng.com.safe_io import write_bytes_atomic
 from eng.hooks import Extra
 from eng.render import Render
 from eng.vk.ctx import VkCtx
-from eng.vk.util import VulkanError
+from eng.vk.errors import VulkanError
 
 log = logging.getLogger("eng.shaders")
 
@@ -194,7 +194,7 @@ class ShaderWatch(Extra):
             return
         try:
             render.reload_shaders(self.shader_files())
-        except (VulkanError, vk.VkError, vk.VkException) as exc:
+        except VulkanError as exc:
             log.error("the new shaders make no pipeline (%s); keeping the last good ones", exc)
 
     def cleanup(self, ctx: VkCtx) -> None:

@@ -59,27 +59,36 @@ class VkBuffer:
     def unmap(self, ctx: "VkCtx") -> None:
         lib.vmaUnmapMemory(ctx.vma.vma_alloc, self.allocation)
 
-    def flush(self, ctx: "VkCtx") -> None:
-        lib.vmaFlushAllocation(ctx.vma.vma_alloc, self.allocation, 0, self.size)
+    def flush(self, ctx: "VkCtx", offset: int = 0, size: int | None = None) -> None:
+        """Makes CPU writes to the mapped memory visible to the device (vmaFlushAllocation;
+        nothing to do on HOST_COHERENT memory, which VMA checks). `write` calls it; whoever
+        writes through `mapped_data` must call it after writing."""
+        vma.flush(ctx, self.allocation, offset, self.size - offset if size is None else size)
 
     def write(self, ctx: "VkCtx", data: Any, offset: int = 0) -> None:
-        """Copies bytes (anything with the buffer protocol) into the buffer's memory; the
-        size is checked first, so the copy can never run past the allocation."""
+        """Copies bytes (anything with the buffer protocol) into the buffer's memory, then
+        flushes them; the size is checked first, so the copy can never run past the
+        allocation."""
         view = memoryview(data).cast("B")
         if offset < 0 or offset + view.nbytes > self.size:
             raise ValueError(f"{view.nbytes} bytes at {offset} overflow a {self.size}-byte buffer")
         ptr = self.mapped_data if self.mapped_data is not None else self.map(ctx)
         try:
             ffi.memmove(ffi.cast("char*", ptr) + offset, view, view.nbytes)
+            self.flush(ctx, offset, view.nbytes)  # while mapped, as Vulkan requires
         finally:
             if self.mapped_data is None:
                 self.unmap(ctx)
 
     def read(self, ctx: "VkCtx", size: int | None = None) -> bytes:
-        """The buffer's first `size` bytes (all by default)."""
+        """The buffer's first `size` bytes (all by default), invalidated first so that the
+        device's writes are visible on non-coherent memory (vmaInvalidateAllocation)."""
         size = self.size if size is None else size
+        if not 0 <= size <= self.size:
+            raise ValueError(f"{size} bytes read from a {self.size}-byte buffer")
         ptr = self.mapped_data if self.mapped_data is not None else self.map(ctx)
         try:
+            vma.invalidate(ctx, self.allocation, 0, size)
             return bytes(ffi.buffer(ptr, size))
         finally:
             if self.mapped_data is None:

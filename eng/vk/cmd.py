@@ -4,8 +4,8 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.vk.errors import check, cleanup_on_error, vk_errors
 from eng.vk.sync import VkFence
-from eng.vk.util import check, cleanup_on_error
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx
@@ -60,9 +60,10 @@ class VkCmdBuff:
             level=vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
             commandBufferCount=1,
         )
-        cmd = vk.vkAllocateCommandBuffers(ctx.device.device, info)[0]
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_COMMAND_BUFFER, cmd, name)
-        return cls(cmd, one_time)
+        with vk_errors(f"allocating command buffer '{name}'"):  # freed with its pool
+            cmd = vk.vkAllocateCommandBuffers(ctx.device.device, info)[0]
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_COMMAND_BUFFER, cmd, name)
+            return cls(cmd, one_time)
 
     def begin(self) -> None:
         check(vk.lib.vkBeginCommandBuffer(self.cmd, self._begin_info), "vkBeginCommandBuffer")

@@ -13,11 +13,11 @@ import vulkan as vk
 
 from eng.vk.desc import VkDescAllocator
 from eng.vk.dev import VkDevice
+from eng.vk.errors import VulkanError, cleanup_on_error
 from eng.vk.inst import VkInstance
 from eng.vk.phys import VkPhysDevice
 from eng.vk.pipe import VkPipelineCache
 from eng.vk.swap import VkSwapChain
-from eng.vk.util import VulkanError, cleanup_on_error
 from eng.vk.vma import VkVmaAlloc
 
 if TYPE_CHECKING:  # for annotations only: surf/swap import VkCtx the same way, wnd loads SDL3
@@ -120,19 +120,34 @@ class VkCtx:
         self.create_swap_chain(window)
 
     def cleanup(self) -> None:
-        """Destroys what exists, in reverse order of creation; safe after a failed create."""
-        self._cleanup_member("_pipeline_cache", self)
-        self._cleanup_member("_vma")
-        self._cleanup_member("_desc_allocator", self)
-        self._cleanup_member("swap_chain", self)
-        self._cleanup_member("_device")
-        if self.surface is not None:  # before the instance it needs
-            self._cleanup_member("surface", self.instance)
-        self._cleanup_member("_instance")
+        """Destroys what exists, in reverse order of creation; safe after a failed create.
 
-    def _cleanup_member(self, member: str, *args: Any) -> None:
-        """Sets the member to None, then cleans up what it held (dropped first: once)."""
+        A step that fails does not stop the others: with live VMA allocations (a leak) the
+        allocator is left undestroyed, the device, surface and instance are still destroyed,
+        and the first error (the VmaError) is raised at the end."""
+        errors: list[BaseException] = []
+        self._cleanup_member(errors, "_pipeline_cache", self)
+        self._cleanup_member(errors, "_vma")
+        self._cleanup_member(errors, "_desc_allocator", self)
+        self._cleanup_member(errors, "swap_chain", self)
+        self._cleanup_member(errors, "_device")
+        self._cleanup_member(errors, "surface", self._instance)  # before the instance it needs
+        self._cleanup_member(errors, "_instance")
+        if errors:
+            raise errors[0]
+
+    def _cleanup_member(self, errors: list[BaseException], member: str, *args: Any) -> None:
+        """Sets the member to None, then cleans up what it held (dropped first: once); what
+        that raises is added to `errors` (and logged if not the first)."""
         held = getattr(self, member)
         setattr(self, member, None)
-        if held is not None:
+        if held is None:
+            return
+        try:
             held.cleanup(*args)
+        except BaseException as exc:  # the rest of the teardown still runs
+            if isinstance(held, VkVmaAlloc):
+                held.abandon()  # VMA destroys no allocator with live allocations
+            if errors:
+                log.debug("VkCtx.cleanup: %s also failed (%s)", member, exc)
+            errors.append(exc)

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from eng.vk.util import VulkanError, cleanup_on_error
+from eng.vk.errors import VulkanError, cleanup_on_error, vk_errors
 
 if TYPE_CHECKING:
     from eng.vk.buf import VkBuffer
@@ -138,21 +138,22 @@ class VkDescAllocator:
             raise VulkanError(f"duplicate descriptor set id '{set_id}'")
         if layout.count > _POOL_SIZES[layout.desc_type]:
             raise VulkanError(f"descriptor set '{set_id}' needs more descriptors than a pool holds")
-        pool = next((p for p in self.pools if p.fits(layout)), None)
-        if pool is None:
-            pool = _Pool()
-            self.pools.append(pool)
-            pool.create(ctx, f"descriptor pool {len(self.pools) - 1}")
-        info = vk.VkDescriptorSetAllocateInfo(
-            sType=vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-            descriptorPool=pool.pool,
-            descriptorSetCount=1,
-            pSetLayouts=[layout.layout],
-        )
-        desc_set = VkDescSet(vk.vkAllocateDescriptorSets(ctx.device.device, info)[0])
-        ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_SET, desc_set.desc_set, set_id)
-        pool.left[layout.desc_type] -= layout.count
-        pool.sets_left -= 1
+        with vk_errors(f"allocating descriptor set '{set_id}'"):  # the pools free the sets
+            pool = next((p for p in self.pools if p.fits(layout)), None)
+            if pool is None:
+                pool = _Pool()
+                self.pools.append(pool)
+                pool.create(ctx, f"descriptor pool {len(self.pools) - 1}")
+            info = vk.VkDescriptorSetAllocateInfo(
+                sType=vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                descriptorPool=pool.pool,
+                descriptorSetCount=1,
+                pSetLayouts=[layout.layout],
+            )
+            desc_set = VkDescSet(vk.vkAllocateDescriptorSets(ctx.device.device, info)[0])
+            pool.left[layout.desc_type] -= layout.count
+            pool.sets_left -= 1
+            ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_SET, desc_set.desc_set, set_id)
         self.desc_sets[set_id] = desc_set
         return desc_set
 

@@ -5,8 +5,9 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.vk.errors import check, cleanup_on_error, vk_errors
 from eng.vk.phys import SWAPCHAIN_EXT, VkPhysDevice
-from eng.vk.util import VulkanError, check, cleanup_on_error, vk_int
+from eng.vk.util import vk_int
 
 if TYPE_CHECKING:
     from eng.vk.inst import VkInstance
@@ -62,12 +63,7 @@ class VkDevice:
         )
         set_name = instance.proc("vkSetDebugUtilsObjectNameEXT") if instance.debug_utils else None
         with cleanup_on_error(cls(set_name)) as dev:
-            try:
-                dev.device = vk.vkCreateDevice(phys.pdev, create_info, None)
-            except vk.VkError as exc:
-                raise VulkanError(
-                    f"could not create the logical device ({type(exc).__name__})"
-                ) from exc
+            dev.device = vk.vkCreateDevice(phys.pdev, create_info, None)
             dev.set_name(vk.VK_OBJECT_TYPE_DEVICE, dev.device, "zvk-py device")
             for family in families:  # VkQueue.create gets these same queues
                 role = "graphics" if family == phys.queues_info.graphics_family else "present"
@@ -85,10 +81,12 @@ class VkDevice:
             objectHandle=vk_int(handle),
             pObjectName=name,
         )
-        self._set_name(self.device, info)
+        with vk_errors(f"naming '{name}'"):
+            self._set_name(self.device, info)
 
     def proc(self, name: str) -> Any:
-        return vk.vkGetDeviceProcAddr(self.device, name)
+        with vk_errors(f"looking up {name}"):
+            return vk.vkGetDeviceProcAddr(self.device, name)
 
     def raw_proc(self, name: str) -> Any:
         """An extension function as a bare cffi function pointer (for the per-frame path)."""

@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from eng.vk.util import cleanup_on_error
+from eng.vk.errors import cleanup_on_error
 
 if TYPE_CHECKING:
     from eng.vk.dev import VkDevice

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from eng.vk.util import VulkanError
+from eng.vk.errors import VulkanError, vk_errors
 
 if TYPE_CHECKING:
     from eng.vk.inst import VkInstance
@@ -119,6 +119,7 @@ class VkPhysDevice:
         return None, (graphics, present), exts
 
     @classmethod
+    @vk_errors("choosing the GPU")
     def create(
         cls, instance: "VkInstance", gpu_name: str, surface: "VkSurface | None" = None
     ) -> "VkPhysDevice":
@@ -161,6 +162,7 @@ class VkPhysDevice:
         return cls(pdev, props, features, QueuesInfo(graphics, present), exts, mem_props)
 
 
+@vk_errors("listing the GPUs")
 def list_devices(instance: "VkInstance", details: bool = False) -> list[str]:
     """One line per physical device: name, type, Vulkan version (and driver, with details)."""
     lines = []

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import vulkan as vk
 
 from eng.com.safe_io import FileProblemError, MiB, read_file, write_bytes_atomic
-from eng.vk.util import VulkanError, check, cleanup_on_error
+from eng.vk.errors import VulkanError, check, cleanup_on_error
 
 log = logging.getLogger("eng.vk")
 PIPELINE_CACHE_LIMIT = 256 * MiB  # far above any driver's (lavapipe writes 32 bytes)
@@ -257,8 +257,8 @@ class VkPipelineCache:
                 check(get_data(ctx.device.device, self.cache, size, data), "cache data")
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 write_bytes_atomic(self.path, vk.ffi.buffer(data, size[0]))
-            except VulkanError:
-                pass  # the driver could not hand its cache over: only start-up time is lost
+            except VulkanError as exc:  # only start-up time is lost
+                log.debug("pipeline cache %s not saved: the driver gave none (%s)", self.path, exc)
             except OSError as exc:  # it only costs start-up time next run
                 log.warning("pipeline cache %s not saved (%s)", self.path, exc.strerror or exc)
         cache, self.cache = self.cache, None  # dropped first: destroyed once

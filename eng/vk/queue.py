@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from eng.vk.util import check
+from eng.vk.errors import check
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx

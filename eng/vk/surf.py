@@ -5,7 +5,8 @@ from typing import TYPE_CHECKING
 
 import vulkan as vk
 
-from eng.vk.util import cleanup_on_error, vk_int
+from eng.vk.errors import cleanup_on_error
+from eng.vk.util import vk_int
 
 if TYPE_CHECKING:  # for annotations only: wnd loads SDL3
     from eng.platform_x11 import XDisplay

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.vk.errors import VulkanError, cleanup_on_error, raise_for, vk_errors
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.sync import NO_TIMEOUT
-from eng.vk.util import VulkanError, cleanup_on_error, raise_for
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx
@@ -59,6 +59,7 @@ class VkSwapChain:
         self._index = vk.ffi.new("uint32_t*")
 
     @classmethod
+    @vk_errors("creating the swapchain")  # the surface queries, before cleanup_on_error
     def create(
         cls, ctx: "VkCtx", window: "Wnd", requested_images: int, vsync: bool
     ) -> "VkSwapChain":

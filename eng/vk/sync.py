@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from eng.vk.util import check, cleanup_on_error
+from eng.vk.errors import check, cleanup_on_error
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx

@@ -8,8 +8,9 @@ import numpy as np
 import vulkan as vk
 
 from eng.vk.buf import VkBuffer, staging_flags
+from eng.vk.errors import cleanup_on_error
 from eng.vk.image import VkImageData, VkImageWithView
-from eng.vk.util import ImageBarrier, cleanup_on_error, copy_region
+from eng.vk.record import ImageBarrier, copy_region
 from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage
 
 if TYPE_CHECKING:

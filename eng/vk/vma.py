@@ -4,6 +4,7 @@
 between the `vulkan` package's cffi and ours through their integer value.
 """
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
@@ -12,10 +13,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import vulkan as vk
 
 from eng.vk._vma import ffi, lib
-from eng.vk.util import cleanup_on_error
+from eng.vk.errors import cleanup_on_error, result_name
 
 if TYPE_CHECKING:
     from eng.vk.ctx import VkCtx
+
+log = logging.getLogger("eng.vk")
 
 VK_API_VERSION_1_3 = vk.VK_MAKE_VERSION(1, 3, 0)
 PREFERRED_BLOCK_SIZE = 64 * 2**20
@@ -88,7 +91,21 @@ def name_allocation(ctx: "VkCtx", allocation: Any, info: Any, flags: int, name: 
 
 def check(result: int, what: str) -> None:
     if result != 0:
-        raise VmaError(f"{what} failed (VkResult {result})")
+        raise VmaError(f"{what} failed ({result_name(result)})")
+
+
+def flush(ctx: "VkCtx", allocation: Any, offset: int, size: int) -> None:
+    """vmaFlushAllocation: makes CPU writes to [offset, offset + size) of a mapped allocation
+    visible to the device. VMA does nothing for HOST_COHERENT memory, but HOST_ACCESS_*
+    allocations without it may get non-coherent memory on a real GPU."""
+    check(lib.vmaFlushAllocation(ctx.vma.vma_alloc, allocation, offset, size), "vmaFlushAllocation")
+
+
+def invalidate(ctx: "VkCtx", allocation: Any, offset: int, size: int) -> None:
+    """vmaInvalidateAllocation: makes device writes to a mapped allocation visible to the CPU
+    before it reads them (nothing for HOST_COHERENT memory, like `flush`)."""
+    result = lib.vmaInvalidateAllocation(ctx.vma.vma_alloc, allocation, offset, size)
+    check(result, "vmaInvalidateAllocation")
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,7 +235,9 @@ class VkVmaAlloc:
             lib.vmaFreeStatsString(self.vma_alloc, text[0])
 
     def cleanup(self) -> None:
-        """Destroys the allocator; live allocations are a bug and raise VmaError."""
+        """Destroys the allocator; live allocations are a bug and raise VmaError (the
+        allocator is then kept, for the leaks to be freed and cleanup called again, or
+        `abandon`ed)."""
         if self._handle[0] == ffi.NULL:
             return
         self.vma_alloc = self._handle[0]
@@ -228,3 +247,11 @@ class VkVmaAlloc:
         allocator = self._handle[0]
         self._handle[0], self.vma_alloc = ffi.NULL, None  # dropped first: destroyed once
         lib.vmaDestroyAllocator(allocator)
+
+    def abandon(self) -> None:
+        """Drops the allocator without destroying it, after `cleanup` found live allocations:
+        VMA cannot destroy an allocator that still has them. Its memory stays with the
+        device, whose destruction the validation layers then report object by object."""
+        if self._handle[0] != ffi.NULL:
+            log.debug("VMA allocator left undestroyed: %s live allocation(s)", self.live_at_destroy)
+        self._handle[0], self.vma_alloc = ffi.NULL, None

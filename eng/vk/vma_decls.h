@@ -103,6 +103,8 @@ VkResult vmaMapMemory(VmaAllocator allocator, VmaAllocation allocation, void** p
 void vmaUnmapMemory(VmaAllocator allocator, VmaAllocation allocation);
 VkResult vmaFlushAllocation(VmaAllocator allocator, VmaAllocation allocation, VkDeviceSize offset,
                             VkDeviceSize size);
+VkResult vmaInvalidateAllocation(VmaAllocator allocator, VmaAllocation allocation,
+                                 VkDeviceSize offset, VkDeviceSize size);
 void vmaGetAllocationInfo(VmaAllocator allocator, VmaAllocation allocation, VmaAllocationInfo* pAllocationInfo);
 void vmaSetAllocationName(VmaAllocator allocator, VmaAllocation allocation, const char* pName);
 void vmaCalculateStatistics(VmaAllocator allocator, VmaTotalStatistics* pStats);
