@@ -26,7 +26,7 @@ from eng.vk.texture import VkTextSampler, VkTextSamplerInfo, VkTexture
 from eng.vk.vma import VmaError, VmaFlags, VmaMemoryFlags
 from game import cli
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 OOM = vk.VK_ERROR_OUT_OF_HOST_MEMORY
 
