@@ -1,5 +1,5 @@
 """Book ch.1/10 (eng.zig): the engine loop - input, fixed-rate updates, render; extras
-(eng/hooks.py) join it at the lines marked `# hook:`."""
+(eng/hooks.py) join it at the lines marked `# hook`."""
 
 import logging
 import time

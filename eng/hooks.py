@@ -1,7 +1,7 @@
 """Where extras join the book's engine (not in the book; docs/beyond-the-book.md lists them).
 
 The book's modules never import eng/extras. Engine, Render and RenderScn take a list of
-`Extra` objects and call them at fixed places, one line each, marked `# hook:`; every method
+`Extra` objects and call them at fixed places, one line each, marked `# hook`; every method
 below does nothing, and an extra overrides what it needs. With no extras the book's code runs
 as the book's does. An `OwnTarget` stands in for the swapchain when there is no window.
 """

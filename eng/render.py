@@ -1,9 +1,8 @@
 """Book ch.10 (render.zig): frames in flight, acquire / record / submit / present, resize.
 
-Where the book records every frame, a frame here reuses the command buffer recorded for its
-frame slot and target image while RenderScn's `version` says it is still valid. Without a
-window an extra's `Target` stands in for the swapchain; extras watch and join each frame
-through the hooks of eng/hooks.py (each call marked `# hook:`).
+A frame reuses the command buffer recorded for its frame slot and target image while
+RenderScn's `version` is unchanged. Extras join each frame through the hooks of eng/hooks.py
+(each call marked `# hook`); without a window an extra's `OwnTarget` replaces the swapchain.
 """
 
 import contextlib
@@ -243,9 +242,8 @@ class Render:
         return True
 
     def _command_buffer(self, scene: Scene, frame: int, index: int, fresh: bool) -> Any:
-        """The frame's command buffer: the one recorded for this frame slot and target image
-        if RenderScn's version is unchanged since, else a new recording (always one when
-        `fresh`, which is not kept for reuse)."""
+        """The frame's command buffer, recorded again if RenderScn's version changed since (or
+        when `fresh`: a recording not kept for reuse)."""
         assert self.scn is not None and self.queue_graphics is not None, "made by create"
         version = self.scn.prepare(self.ctx, scene, self.models, self.materials, frame)
         recording = self.recordings.get((frame, index))

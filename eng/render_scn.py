@@ -4,7 +4,7 @@ sets, the pipelines, and the draw loop.
 The draw loop calls the `vulkan` package's `lib` functions with cdata built beforehand (at
 create, resize or when the scene changes), so a frame allocates nothing per mesh: the draw
 list is in eng/draw_list.py, the rendering infos in eng/pass_structs.py. Extras join the pass
-through the hooks of eng/hooks.py (each call marked `# hook:`).
+through the hooks of eng/hooks.py (each call marked `# hook`).
 """
 
 import logging
