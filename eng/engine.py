@@ -7,7 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from eng.com.common import Constants
-from eng.com.interrupts import interrupts_deferred
+from eng.com.interrupts import interrupts_deferred, teardown
+from eng.com.live import live_counts
 from eng.com.paths import PIPELINE_CACHE
 from eng.hooks import Extra, Extras, OwnTarget
 from eng.model_data import MaterialData, ModelData
@@ -108,7 +109,8 @@ class Engine:
 
     def _run(self, frames: int | None, stop_if_interrupted: Callable[[], None]) -> RunStats:
         try:  # first: a Ctrl-C from here on cleans up (before it, the caller's `with` does)
-            ctx, render = self._live()
+            ctx, render = self.ctx, self.render
+            assert ctx is not None and render is not None, "the engine was cleaned up"
             stats = RunStats()
             validation_log, vma = ctx.instance.validation_log, ctx.vma
             start = time.perf_counter()
@@ -134,7 +136,8 @@ class Engine:
     ) -> None:
         """Book: Engine.run's loop."""
         eng_ctx, wnd, extras = self.eng_ctx, self.eng_ctx.wnd, self.extras
-        ctx, render = self._live()
+        ctx, render = self.ctx, self.render
+        assert ctx is not None and render is not None, "the engine was cleaned up"
         time_u = 1.0 / eng_ctx.constants.ups
         start = last = update_time = time.perf_counter()
         cpu_start = time.process_time()
@@ -178,21 +181,18 @@ class Engine:
         stats.seconds = time.perf_counter() - start
         stats.cpu_seconds = time.process_time() - cpu_start
 
-    def _live(self) -> tuple[VkCtx, Render]:  # they exist until cleanup
-        assert self.ctx is not None and self.render is not None, "the engine was cleaned up"
-        return self.ctx, self.render
-
+    @teardown
     def cleanup(self) -> None:
         """Book: Engine.cleanup - game, render, Vulkan context, window, in that order; a
-        Ctrl-C meanwhile waits until all is destroyed. Safe after a failed create."""
-        with interrupts_deferred():
-            self.game.cleanup()
-            render, self.render = self.render, None  # each dropped first: destroyed once
-            if render is not None:
-                render.cleanup()
-            ctx, self.ctx = self.ctx, None
-            if ctx is not None:
-                ctx.cleanup()
-            wnd, self.eng_ctx.wnd = self.eng_ctx.wnd, None
-            if wnd is not None:
-                wnd.cleanup()
+        Ctrl-C meanwhile waits until all is destroyed (`teardown`). Safe after a failed create."""
+        self.game.cleanup()
+        render, self.render = self.render, None  # each dropped first: destroyed once
+        if render is not None:
+            render.cleanup()
+        ctx, self.ctx = self.ctx, None
+        if ctx is not None:
+            ctx.cleanup()
+        wnd, self.eng_ctx.wnd = self.eng_ctx.wnd, None
+        if wnd is not None:
+            wnd.cleanup()
+        log.debug("alive after cleanup: %s", live_counts() or "nothing")

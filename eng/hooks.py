@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from eng.com.interrupts import teardown
+
 if TYPE_CHECKING:  # for annotations only: the book's modules import this one
     from eng.engine import EngCtx
     from eng.models_cache import MaterialsCache, ModelsCache
@@ -54,6 +56,7 @@ class Extra:
     def create(self, ctx: "VkCtx") -> None:
         """Before the scene pass exists: make Vulkan objects of its own."""
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         """After the scene pass is destroyed, the device idle."""
 
@@ -138,6 +141,7 @@ class Extras(list[Extra]):
         for extra in self:
             extra.create(ctx)
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         for extra in reversed(self):
             extra.cleanup(ctx)

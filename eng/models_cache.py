@@ -13,6 +13,7 @@ import numpy as np
 import vulkan as vk
 from pyglm import glm
 
+from eng.com.interrupts import teardown
 from eng.geometry_files import load_geometry
 from eng.model_data import IDX_BYTES, VTX_BYTES, MaterialData, ModelData
 from eng.texture_cache import TextureCache
@@ -77,6 +78,7 @@ class VulkanModel:
     vtx_buffer: VkBuffer | None = None  # None until uploaded
     idx_buffer: VkBuffer | None = None
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         for buffer in (self.vtx_buffer, self.idx_buffer):
             if buffer is not None:
@@ -131,6 +133,7 @@ class ModelsCache:
             )
             log.debug("model %s: %d meshes, %d vertices", model.id, len(meshes), len(vertices))
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         for model in self.models.values():
             model.cleanup(ctx)
@@ -178,6 +181,7 @@ class MaterialsCache:
         )
         log.debug("%d materials", len(all_materials))
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         if self.materials_buffer is not None:
             self.materials_buffer.cleanup(ctx)

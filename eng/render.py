@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
-from eng.com.interrupts import interrupts_deferred
+from eng.com.interrupts import interrupts_deferred, teardown
 from eng.hooks import Extras, OwnTarget, Target
 from eng.models_cache import MaterialsCache, ModelsCache
 from eng.render_scn import RenderScn
@@ -207,8 +207,7 @@ class Render:
         skipped (resize, minimised window)."""
         ctx, extras = self.ctx, self.extras
         assert self.scn is not None, "made by create"
-        frame = self.current_frame
-        fence = self.fences[frame]
+        frame, fence = self.current_frame, self.fences[self.current_frame]
         fresh = extras.frame_start(frame)  # hook
         fence.wait(ctx)
         extras.stage("wait", frame)  # hook
@@ -321,6 +320,7 @@ class Render:
         assert ctx.swap_chain is not None
         log.debug("resized to %dx%d", ctx.swap_chain.extent.width, ctx.swap_chain.extent.height)
 
+    @teardown
     def cleanup(self) -> None:
         ctx = self.ctx
         with contextlib.suppress(DeviceLostError):  # a lost device runs nothing: destroy all

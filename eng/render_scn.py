@@ -15,6 +15,7 @@ import vulkan as vk
 
 from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.com.interrupts import teardown
 from eng.com.paths import SHADERS_DIR
 from eng.draw_list import PUSH_SIZE, PUSH_STAGES, DrawItem, DrawList
 from eng.hooks import Extras, PassFrame, PipelineSpec, Target
@@ -267,6 +268,7 @@ class RenderScn:
         self._create_depth(ctx, target)
         self.version += 1
 
+    @teardown
     def _cleanup_depth(self, ctx: VkCtx) -> None:
         attachments, self.depth_attachments = self.depth_attachments, []
         for attachment in attachments:  # emptied first: never destroyed twice
@@ -278,6 +280,7 @@ class RenderScn:
         shown = len(self.draw_list.opaque) + len(self.draw_list.blended)
         return shown + self.extras.draw_count()  # hook
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create."""
         self._cleanup_depth(ctx)

@@ -17,6 +17,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from eng.com.interrupts import teardown
 from eng.com.safe_io import IMAGE_LIMIT, FileProblemError, read_file
 from eng.vk.ctx import VkCtx
 from eng.vk.phys import VkPhysDevice
@@ -144,6 +145,7 @@ class TextureCache:
         for texture in self.textures.values():
             texture.record_transition(cmd)
 
+    @teardown
     def free_staging(self, ctx: VkCtx) -> None:
         for texture in self.textures.values():
             texture.cleanup_staging(ctx)
@@ -154,6 +156,7 @@ class TextureCache:
         default = self.textures[DEFAULT_TEXTURE_ID].view
         return views + [default] * (count - len(views))
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         for texture in self.textures.values():
             texture.cleanup(ctx)

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from eng.com.interrupts import teardown
 from eng.platform_x11 import XDisplay, present_target
 from eng.sdl_loader import WindowError, import_sdl, init_video
 
@@ -175,6 +176,7 @@ class Wnd:
             or bool(self.sdl.SDL_GetWindowFlags(self.window) & self.sdl.SDL_WINDOW_MINIMIZED)
         )
 
+    @teardown
     def cleanup(self) -> None:
         self.sdl.SDL_DestroyWindow(self.window)
         self.sdl.SDL_QuitSubSystem(self.sdl.SDL_INIT_VIDEO)

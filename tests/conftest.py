@@ -18,11 +18,12 @@ import subprocess
 import pytest
 
 from eng.com import common
+from eng.com.live import live_counts
 from eng.sdl_loader import quit_video
 from eng.vk.ctx import VkCtx
 from eng.vk.validation import ValidationLog
 
-from .helpers import BOOK_RES, HAS_BOOK_DATA, NO_BOOK_DATA, finish_ctx
+from .helpers import BOOK_RES, HAS_BOOK_DATA, NO_BOOK_DATA, Created, finish_ctx
 
 
 def pytest_configure(config):
@@ -69,13 +70,14 @@ def ctx(constants):
 
 @pytest.fixture
 def created_contexts(monkeypatch):
-    """Every VkCtx made during the test, with its validation log."""
-    made = []
+    """Every VkCtx made during the test, with its validation log, and the live objects (eng/com/
+    live.py) counted before it: see `assert_cleaned_up`."""
+    made = Created(live_counts())
     real = VkCtx.create.__func__
 
     def create(cls, *args, **kwargs):
         ctx = real(cls, *args, **kwargs)
-        made.append((ctx, ctx.instance.validation_log))
+        made.contexts.append((ctx, ctx.instance.validation_log))
         return ctx
 
     monkeypatch.setattr(VkCtx, "create", classmethod(create))

@@ -2,6 +2,7 @@
 golden images compared (conftest.py holds the fixtures)."""
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from eng.com import common
+from eng.com.live import live_counts
 from eng.engine import Engine, GameLogic
 from eng.extras.capture import FrameCapture
 from eng.extras.offscreen import OffscreenTarget
@@ -136,8 +138,19 @@ def finish_ctx(ctx: VkCtx) -> None:
     assert messages == [], "validation messages:\n" + "\n".join(messages)
 
 
-def assert_cleaned_up(made) -> None:
-    assert len(made) == 1
-    ctx, validation_log = made[0]
-    assert ctx._vma is None and ctx._device is None and ctx._instance is None, "cleanup did not run"
+@dataclass
+class Created:
+    """What the `created_contexts` fixture saw: the live objects before the test, and each
+    VkCtx made with its validation log."""
+
+    alive_before: dict[str, int]
+    contexts: list[tuple[VkCtx, Any]] = field(default_factory=list)
+
+
+def assert_cleaned_up(created: Created) -> None:
+    """One context was made, and everything made since the test began was cleaned up, with
+    no validation message."""
+    assert len(created.contexts) == 1
+    assert live_counts() == created.alive_before, "cleanup did not run for all"
+    _, validation_log = created.contexts[0]
     assert validation_log.messages == []

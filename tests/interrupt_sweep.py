@@ -6,8 +6,8 @@ the default scene (and one captured frame), then injects a KeyboardInterrupt at 
 from index START on, in a fresh engine each time, and prints one line per point:
 `INDEX START CALLERS` and then
 `INDEX ok`, or `INDEX FAIL CALLERS | where: why`. The first line is `POINTS N`. A point is ok
-when the KeyboardInterrupt came out as itself, every Vulkan context made was destroyed, the
-VMA allocator found no live allocation and validation said nothing.
+when the KeyboardInterrupt came out as itself, every object made was cleaned up
+(eng/com/live.py), the VMA allocator found no live allocation and validation said nothing.
 """
 
 import ast
@@ -16,7 +16,8 @@ import sys
 from pathlib import Path
 
 from eng.com import common
-from eng.vk.ctx import VkCtx
+from eng.com.interrupts import teardown
+from eng.com.live import live_counts
 from eng.vk.validation import ValidationLog
 from game.main import Game
 from game.scenes import load_spec
@@ -36,10 +37,24 @@ CREATES = re.compile(
     r"|staged_upload|record_upload|append\(|submit|\.begin\(|\.map\("
 )
 
-# Functions not injected into: those that clean up (they run because of an interrupt), and
-# `__enter__`, a `with` statement's hand-over (Python calls `__exit__` only once `__enter__`
-# has returned, so no code can guard the `return self` in between).
-NOT_INJECTED = ("cleanup", "free", "interrupts_deferred", "__enter__")
+# Not injected into: functions marked `@teardown` (eng/com/interrupts.py: they hold Ctrl-C
+# while they clean up), and whatever runs inside one; and `__enter__`, a `with` statement's
+# hand-over (Python calls `__exit__` only once `__enter__` has returned, so no code can guard
+# the `return self` in between).
+TEARDOWN_CODE = teardown(lambda: None).__code__  # the wrapper every @teardown runs in
+
+
+def _skipped(fn: ast.FunctionDef) -> bool:
+    decorators = [ast.unparse(d) for d in fn.decorator_list]
+    return "teardown" in decorators or fn.name == "__enter__"
+
+
+def _in_teardown(frame) -> bool:
+    while frame is not None:
+        if frame.f_code is TEARDOWN_CODE:
+            return True
+        frame = frame.f_back
+    return False
 
 
 def _injection_points(path: Path) -> set[int]:
@@ -58,7 +73,7 @@ def _injection_points(path: Path) -> set[int]:
                 handlers.update(s.lineno for s in ast.walk(stmt) if isinstance(s, ast.stmt))
     points = set()
     for fn in ast.walk(tree):
-        if not isinstance(fn, ast.FunctionDef) or any(n in fn.name for n in NOT_INJECTED):
+        if not isinstance(fn, ast.FunctionDef) or _skipped(fn):
             continue
         body = fn.body[1:] if isinstance(fn.body[0], ast.Expr) and len(fn.body) > 1 else fn.body
         points.add(body[0].lineno)
@@ -102,6 +117,8 @@ class Interrupter:
 
         def local(frame, event, arg):
             if event == "line" and frame.f_lineno in lines and not self.fired:
+                if _in_teardown(frame):  # a real Ctrl-C waits there
+                    return local
                 where = (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
                 if self.target is None:
                     if where not in self.reached:
@@ -135,14 +152,6 @@ def main(start: int) -> None:
         logs.append(self)
 
     ValidationLog.__init__ = init
-    contexts: list[VkCtx] = []  # every context made, to check each one was destroyed
-    real_ctx_init = VkCtx.__init__
-
-    def ctx_init(self, *args) -> None:
-        real_ctx_init(self, *args)
-        contexts.append(self)
-
-    VkCtx.__init__ = ctx_init
     points = {str(p): _injection_points(p) for p in SWEPT_FILES}
     survey = Interrupter(points)
     _load_and_render(constants, survey)
@@ -150,7 +159,7 @@ def main(start: int) -> None:
     for index in range(start, len(survey.reached)):
         print(f"{index} START {survey.callers[survey.reached[index]]}", flush=True)
         logs.clear()
-        contexts.clear()
+        alive = live_counts()
         interrupter = Interrupter(points, survey.reached[index])
         why = None
         try:
@@ -164,8 +173,8 @@ def main(start: int) -> None:
             why = "not reached again"
         if why is None and messages:
             why = messages[0][:300]
-        if why is None and any(c._instance is not None for c in contexts):
-            why = "the Vulkan context was never destroyed"
+        if why is None and live_counts() != alive:
+            why = f"left alive: {live_counts()} (before: {alive})"
         path, line, function = survey.reached[index]
         where = f"{Path(path).relative_to(ROOT)}:{line} {function}"
         callers = survey.callers[survey.reached[index]]

@@ -1,8 +1,10 @@
 """Lifetimes: leaks are reported, garbage collection at the worst moment changes nothing,
 errors and Ctrl-C midway still clean up everything, and no `__del__` frees Vulkan handles."""
 
+import ast
 import gc
 import json
+import logging
 import os
 import re
 import shutil
@@ -17,6 +19,7 @@ import pytest
 import vulkan as vk
 import vulkan._vulkan as vk_impl
 
+from eng.com.live import live_counts
 from eng.extras.handoff import HandOffs
 from eng.json_fields import ModelError
 from eng.render import Render
@@ -412,3 +415,32 @@ def test_cleanup_is_in_reverse_order_of_creation_in_the_context():
     destroyed = order(cleanup, "self.{}.cleanup")
     assert destroyed == [f for f in reversed(created) if f in destroyed]
     assert json.dumps(destroyed)  # keeps the list printable in a failure
+
+
+# --- cleanups hold Ctrl-C, and every object made is counted until its cleanup ----------------
+
+
+def test_every_cleanup_is_marked_teardown():
+    """The interrupt sweep skips code by the `@teardown` mark (which also holds Ctrl-C while
+    it runs), so a cleanup left unmarked would be stopped half-way by a Ctrl-C. Cleanups that
+    do nothing (a base class's, a protocol's) need no mark."""
+    unmarked = []
+    for path in sorted((ROOT / "eng").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.FunctionDef) or node.name != "cleanup":
+                continue
+            marks = [ast.unparse(d) for d in node.decorator_list]
+            statements = [n for n in node.body if not isinstance(n, (ast.Pass, ast.Expr))]
+            if "teardown" not in marks and "property" not in marks and statements:
+                unmarked.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert unmarked == []
+
+
+def test_a_run_leaves_no_object_alive_and_says_so_at_debug_level(constants, caplog):
+    before = live_counts()
+    engine = default_scene_engine(constants, (32, 32), capture=True)
+    assert live_counts().get("Engine") == before.get("Engine", 0) + 1
+    with caplog.at_level(logging.DEBUG, logger="eng"):
+        engine.run(2)
+    assert live_counts() == before
+    assert any("alive after cleanup" in r.getMessage() for r in caplog.records)

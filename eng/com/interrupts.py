@@ -1,9 +1,16 @@
 """Ctrl-C held back while resources are made or destroyed (not in the book)."""
 
+import functools
 import signal
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import ParamSpec, TypeVar
+
+from eng.com import live
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 @contextmanager
@@ -30,3 +37,19 @@ def interrupts_deferred() -> Iterator[Callable[[], None]]:
         signal.signal(signal.SIGINT, previous)
         if held and callable(previous):
             previous(signal.SIGINT, None)  # the usual handler raises KeyboardInterrupt
+
+
+def teardown(fn: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Marks a function that destroys what was made: it runs to its end with Ctrl-C held
+    (raised once it is done), so the tests' interrupt sweep does not stop it half-way either.
+    A full `cleanup` also ends the object's count in eng/com/live.py."""
+
+    @functools.wraps(fn)
+    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with interrupts_deferred():
+            result = fn(*args, **kwargs)
+            if fn.__name__ == "cleanup" and args:
+                live.gone(args[0])
+            return result
+
+    return run

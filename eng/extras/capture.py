@@ -10,6 +10,7 @@ import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.com.interrupts import teardown
 from eng.hooks import Extra, Target
 from eng.render import Render
 from eng.vk.buf import VkBuffer
@@ -125,6 +126,7 @@ class FrameCapture(Extra):
             pixels = pixels[..., [2, 1, 0, 3]]
         return pixels.copy()
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         for buffer in self._buffers:
             if buffer is not None:

@@ -15,6 +15,7 @@ from typing import Any
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.com.interrupts import teardown
 from eng.hooks import Extra
 from eng.vk.ctx import VkCtx
 from eng.vk.query import create_query_pool
@@ -61,6 +62,7 @@ class HandOffs(Extra):
             self.written += 1
             self._since = 0
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         pool, self.pool = self.pool, None  # dropped first: destroyed once
         if pool is not None:

@@ -7,6 +7,7 @@ import vulkan as vk
 
 from eng.attachment import Attachment
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.com.interrupts import teardown
 from eng.vk.ctx import VkCtx
 from eng.vk.errors import VulkanError
 from eng.vk.imv import VkImageView
@@ -43,6 +44,7 @@ class OffscreenTarget:
             self.images.append(made.image.image)
             self.image_views.append(made.view)
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         attachments, self.attachments = self.attachments, []
         for attachment in attachments:  # emptied first: never destroyed twice

@@ -7,6 +7,7 @@ from typing import Any
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.com.interrupts import teardown
 from eng.hooks import Extra, Target
 from eng.render import Render
 from eng.vk.ctx import VkCtx
@@ -116,6 +117,7 @@ class GpuTimer:
             self.collect(ctx, frame)
             self.pending[frame] = False
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         pools, self.pool, self.stats_pool = (self.pool, self.stats_pool), None, None
         for pool in pools:  # dropped first: destroyed once
@@ -164,6 +166,7 @@ class Profiler(Extra):
         if self.gpu_timer is not None:
             self.gpu_timer.collect_all(render.ctx)
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         if self.gpu_timer is not None:  # its figures stay for the report
             self.gpu_timer.cleanup(ctx)

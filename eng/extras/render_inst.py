@@ -17,6 +17,7 @@ import numpy as np
 import vulkan as vk
 
 from eng.com.common import FRAMES_IN_FLIGHT
+from eng.com.interrupts import teardown
 from eng.com.paths import SHADERS_DIR
 from eng.extras.culling import Culling, instance_boxes, new_boxes, visible
 from eng.extras.instances import InstanceBatch
@@ -292,6 +293,7 @@ class Instancing(Extra):
             offset = draw.row * INDIRECT_STRIDE
             lib.vkCmdDrawIndexedIndirect(cmd, indirect, offset, 1, INDIRECT_STRIDE)
 
+    @teardown
     def _cleanup_buffers(self, ctx: VkCtx) -> None:
         buffers = self.matrix_buffers + self.indirect_buffers
         self.matrix_buffers, self.indirect_buffers = [], []
@@ -299,6 +301,7 @@ class Instancing(Extra):
         for buffer in buffers:
             buffer.cleanup(ctx)
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         self._cleanup_buffers(ctx)
         if self.layout is not None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.com.paths import SHADERS_DIR as SHADERS
 from eng.com.safe_io import write_bytes_atomic
 from eng.hooks import Extra
@@ -173,6 +174,7 @@ class ShaderSet:
                 if path.parent == Path(self._tmp.name):
                     path.unlink(missing_ok=True)
 
+    @teardown
     def cleanup(self) -> None:
         if self._tmp is not None:
             self._tmp.cleanup()
@@ -197,6 +199,7 @@ class ShaderWatch(Extra):
         except VulkanError as exc:
             log.error("the new shaders make no pipeline (%s); keeping the last good ones", exc)
 
+    @teardown
     def cleanup(self, ctx: VkCtx) -> None:
         self.shaders.cleanup()
 

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk import vma
 from eng.vk.vma import VmaFlags, VmaMemoryFlags, VmaUsage, ffi, lib
 
@@ -94,6 +95,7 @@ class VkBuffer:
             if self.mapped_data is None:
                 self.unmap(ctx)
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         buffer, allocation, self.buffer, self.allocation = self.buffer, self.allocation, None, None
         if allocation is not None:  # dropped first: a second cleanup destroys nothing

@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.errors import check, cleanup_on_error, vk_errors
 from eng.vk.sync import VkFence
 
@@ -33,6 +34,7 @@ class VkCmdPool:
     def reset(self, ctx: "VkCtx") -> None:
         check(vk.lib.vkResetCommandPool(ctx.device.device, self.pool, 0), "vkResetCommandPool")
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         """Also frees the pool's command buffers."""
         pool, self.pool = self.pool, None
@@ -84,5 +86,6 @@ class VkCmdBuff:
                 finally:
                     fence.cleanup(ctx)
 
+    @teardown
     def cleanup(self, ctx: "VkCtx", pool: VkCmdPool) -> None:
         vk.vkFreeCommandBuffers(ctx.device.device, pool.pool, 1, [self.cmd])

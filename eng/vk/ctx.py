@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.desc import VkDescAllocator
 from eng.vk.dev import VkDevice
 from eng.vk.errors import VulkanError, cleanup_on_error
@@ -119,6 +120,7 @@ class VkCtx:
         self.swap_chain = None
         self.create_swap_chain(window)
 
+    @teardown
     def cleanup(self) -> None:
         """Destroys what exists, in reverse order of creation; safe after a failed create.
 
@@ -136,6 +138,7 @@ class VkCtx:
         if errors:
             raise errors[0]
 
+    @teardown
     def _cleanup_member(self, errors: list[BaseException], member: str, *args: Any) -> None:
         """Sets the member to None, then cleans up what it held (dropped first: once); what
         that raises is added to `errors` (and logged if not the first)."""

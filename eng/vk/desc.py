@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.errors import VulkanError, cleanup_on_error, vk_errors
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ class VkDescSetLayout:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, layout.layout, name)
             return layout
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         layout, self.layout = self.layout, None  # dropped first: destroyed once
         if layout is not None:
@@ -160,6 +162,7 @@ class VkDescAllocator:
     def get_desc_set(self, set_id: str) -> VkDescSet:
         return self.desc_sets[set_id]
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         """Destroys the pools, and with them every set allocated from them."""
         pools, self.pools = self.pools, []  # dropped first: destroyed once

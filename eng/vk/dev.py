@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.errors import check, cleanup_on_error, vk_errors
 from eng.vk.phys import SWAPCHAIN_EXT, VkPhysDevice
 from eng.vk.util import vk_int
@@ -96,6 +97,7 @@ class VkDevice:
     def wait(self) -> None:
         check(vk.lib.vkDeviceWaitIdle(self.device), "vkDeviceWaitIdle")
 
+    @teardown
     def cleanup(self) -> None:
         device, self.device = self.device, None  # dropped first: destroyed once
         if device is not None:

@@ -18,6 +18,7 @@ from typing import Any, NoReturn, Protocol, TypeVar
 
 import vulkan as vk
 
+from eng.com import live
 from eng.com.interrupts import interrupts_deferred
 
 log = logging.getLogger("eng.vk")
@@ -139,6 +140,7 @@ def cleanup_on_error(owner: _Owner, *args: Any) -> Iterator[_Owner]:
     and the owner being created (as with `vk_errors`): every create is an eng/vk boundary."""
     try:
         yield owner
+        live.made(owner)
     except BaseException as exc:
         with interrupts_deferred():
             owner.cleanup(*args)

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk import vma
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.vma import VmaFlags, VmaUsage, ffi
@@ -65,6 +66,7 @@ class VkImage:
             lambda image, allocation, _mapped: cls(image, allocation, data),
         )
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         image, allocation, self.image, self.allocation = self.image, self.allocation, None, None
         if allocation is not None:  # dropped first: a second cleanup destroys nothing
@@ -87,6 +89,7 @@ class VkImageWithView:
         view_data = VkImageViewData(data.format, aspect_mask=aspect, level_count=data.mip_levels)
         self.view = VkImageView.create(ctx.device, self.image.image, view_data, name)
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         if self.view is not None:
             self.view.cleanup(ctx.device)

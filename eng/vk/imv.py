@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.errors import cleanup_on_error
 
 if TYPE_CHECKING:
@@ -49,6 +50,7 @@ class VkImageView:
             device.set_name(vk.VK_OBJECT_TYPE_IMAGE_VIEW, view.view, name)
             return view
 
+    @teardown
     def cleanup(self, device: "VkDevice") -> None:
         view, self.view = self.view, None
         if view is not None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.errors import VulkanError, cleanup_on_error, vk_errors
 from eng.vk.loader import instance_extensions, no_driver_error
 from eng.vk.validation import ValidationLog, validation_layers
@@ -86,6 +87,7 @@ class VkInstance:
         with vk_errors(f"looking up {name}"):
             return vk.vkGetInstanceProcAddr(self.instance, name)
 
+    @teardown
     def cleanup(self) -> None:
         messenger, self.messenger = self.messenger, None  # dropped first: destroyed once
         if messenger is not None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.com.safe_io import FileProblemError, MiB, read_file, write_bytes_atomic
 from eng.vk.errors import VulkanError, check, cleanup_on_error
 
@@ -35,6 +36,7 @@ class VkShaderModule:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_SHADER_MODULE, module.module, name)
             return module
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         module, self.module = self.module, None  # dropped first: destroyed once
         if module is not None:
@@ -211,6 +213,7 @@ class VkPipeline:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_PIPELINE_LAYOUT, pipeline.layout, name)
             return pipeline
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         pipeline, layout, self.pipeline, self.layout = self.pipeline, self.layout, None, None
         if pipeline is not None:  # dropped first: destroyed once
@@ -245,6 +248,7 @@ class VkPipelineCache:
             cache.path = path
             return cache
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         if self.cache is None:
             return

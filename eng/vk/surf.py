@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.errors import cleanup_on_error
 from eng.vk.util import vk_int
 
@@ -36,6 +37,7 @@ class VkSurface:
                 surface.surface = vk.ffi.cast("VkSurfaceKHR", handle)
             return surface
 
+    @teardown
     def cleanup(self, instance: "VkInstance") -> None:
         surface, self.surface = self.surface, None  # dropped first: destroyed once
         if surface is not None:

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.errors import VulkanError, cleanup_on_error, raise_for, vk_errors
 from eng.vk.imv import VkImageView, VkImageViewData
 from eng.vk.sync import NO_TIMEOUT
@@ -179,6 +180,7 @@ class VkSwapChain:
             raise_for(result, "vkQueuePresentKHR")
         return True
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         views, self.image_views = self.image_views, []  # dropped first: destroyed once
         for view in views:

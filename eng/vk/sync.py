@@ -4,6 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.errors import check, cleanup_on_error
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class VkFence:
     def reset(self, ctx: "VkCtx") -> None:
         check(vk.lib.vkResetFences(ctx.device.device, 1, self.fence_ptr), "vkResetFences")
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         fence, self.fence = self.fence, None  # dropped first: never destroyed twice
         if fence is not None:
@@ -55,6 +57,7 @@ class VkSemaphore:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_SEMAPHORE, sem.semaphore, name)
             return sem
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         semaphore, self.semaphore = self.semaphore, None
         if semaphore is not None:

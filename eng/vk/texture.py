@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk.buf import VkBuffer, staging_flags
 from eng.vk.errors import cleanup_on_error
 from eng.vk.image import VkImageData, VkImageWithView
@@ -56,6 +57,7 @@ class VkTextSampler:
             ctx.device.set_name(vk.VK_OBJECT_TYPE_SAMPLER, sampler.sampler, "texture sampler")
             return sampler
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         sampler, self.sampler = self.sampler, None
         if sampler is not None:
@@ -213,11 +215,13 @@ class VkTexture(VkImageWithView):
             1,
         )
 
+    @teardown
     def cleanup_staging(self, ctx: "VkCtx") -> None:
         staging, self.staging = self.staging, None  # dropped first: never destroyed twice
         if staging is not None:
             staging.cleanup(ctx)
 
+    @teardown
     def cleanup(self, ctx: "VkCtx") -> None:
         self.cleanup_staging(ctx)
         super().cleanup(ctx)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import vulkan as vk
 
+from eng.com.interrupts import teardown
 from eng.vk._vma import ffi, lib
 from eng.vk.errors import cleanup_on_error, result_name
 
@@ -165,6 +166,7 @@ def create_resource(
         raise
 
 
+@teardown
 def cleanup_resource(ctx: "VkCtx", kind: VmaResourceKind, handle: Any, allocation: Any) -> None:
     """Book ch.10 (vkBuffer.zig / vkImage.zig cleanup): vmaDestroyBuffer or vmaDestroyImage
     of what create_resource made, the handle and its memory together."""
@@ -234,6 +236,7 @@ class VkVmaAlloc:
         finally:
             lib.vmaFreeStatsString(self.vma_alloc, text[0])
 
+    @teardown
     def cleanup(self) -> None:
         """Destroys the allocator; live allocations are a bug and raise VmaError (the
         allocator is then kept, for the leaks to be freed and cleanup called again, or
