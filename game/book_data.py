@@ -36,6 +36,8 @@ DEFAULT_URL = (
 )
 # `--scene NAME` for the book's models
 MODELS = {"sponza": "models/sponza/Sponza.json", "cube": "models/cube/cube.json"}
+# the glTF the book converted its cube from: the converter's test compares against the book's
+CUBE_SOURCE = ("models/cube/cube.gltf", "models/cube/cube.bin", "models/cube/cube_met_rough.png")
 TIMEOUT_S = 30
 CHUNK = 1 << 16
 
@@ -72,8 +74,9 @@ def make_manifest(res: Path, paths: Iterable[str]) -> dict:
 
 
 def book_files(res: Path) -> list[str]:
-    """The files chapter 10 needs under a res folder: each model and what its materials name."""
-    paths = []
+    """The files chapter 10 needs under a res folder: each model and what its materials name,
+    and the cube's glTF source."""
+    paths = list(CUBE_SOURCE)
     for model_rel in MODELS.values():
         model = res / model_rel
         stem = model.stem

@@ -26,8 +26,18 @@ SCENE = ROOT / "resources" / "scene"
 CRATE = SCENE / "crate" / "crate.json"  # a textured box of the project's own, in the book's format
 _BOOK_ENTRIES = book_data.load_manifest()
 BOOK_RES = book_data.find_res(_BOOK_ENTRIES) or book_data.data_dir()
-BOOK_MODELS = BOOK_RES / "models"
 HAS_BOOK_DATA = book_data.is_complete(BOOK_RES, _BOOK_ENTRIES)
+_BOOK_PATHS = {entry.path for entry in _BOOK_ENTRIES}
+
+
+def book_file(*parts: str) -> Path:
+    """A file of the book's models that a test uses (`book_file("cube", "cube.json")`): one
+    that `make book-data` downloads (game/book_data.json), or the suite fails after it."""
+    rel = "/".join(("models", *parts))
+    assert rel in _BOOK_PATHS, f"{rel} is not in game/book_data.json: make book-data lacks it"
+    return BOOK_RES / rel
+
+
 NO_BOOK_DATA = "needs the book's models: run `make book-data` or set ZVK_BOOK_RES"
 
 GOLDEN = Path(__file__).parent / "golden"

@@ -3,6 +3,7 @@
 A small made-up res folder is served over http.server on 127.0.0.1 (the real manifest's files
 only where the book's data is at hand: the `book_data` tests)."""
 
+import ast
 import functools
 import http.server
 import os
@@ -16,7 +17,7 @@ import pytest
 
 from game import book_data
 
-from .helpers import BOOK_RES, ROOT, compare_golden, render_headless
+from .helpers import BOOK_RES, ROOT, book_file, compare_golden, render_headless
 
 FILES = {  # made-up content, sizes that take several chunks
     "models/cube/cube.json": b'{"id": "cube"}',
@@ -227,3 +228,21 @@ def test_make_book_data_from_a_mirror_renders_the_golden_sponza(tmp_path, lavapi
     image, messages = render_headless(lavapipe, Path("sponza"), None, (480, 270))
     assert messages == []
     compare_golden(image, "sponza_book", regenerate=False)
+
+
+def test_every_book_file_the_suite_uses_is_downloaded():
+    """Each `book_file(...)` of the tests names a file of game/book_data.json, so that after
+    `make book-data` no test lacks its data (`book_file` itself refuses any other)."""
+    used = set()
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "book_file":
+                names = [a.value for a in node.args if isinstance(a, ast.Constant)]
+                if len(names) == len(node.args):
+                    used.add("/".join(("models", *names)))
+    listed = {e.path for e in book_data.load_manifest()}
+    assert {"models/cube/cube.gltf", "models/sponza/Sponza.json"} <= used
+    assert used <= listed, used - listed
+    with pytest.raises(AssertionError, match="not in game/book_data.json"):
+        missing = "cube.blend"
+        book_file("cube", missing)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .helpers import BOOK_MODELS, CRATE, ROOT
+from .helpers import CRATE, ROOT, book_file
 
 
 def run_game(*args, cwd=None, env_changes=None, timeout=120):
@@ -59,7 +59,7 @@ def test_help_lists_the_options():
 
 @pytest.mark.parametrize(
     "model",
-    [CRATE, pytest.param(BOOK_MODELS / "cube" / "cube.json", marks=pytest.mark.book_data)],
+    [CRATE, pytest.param(book_file("cube", "cube.json"), marks=pytest.mark.book_data)],
     ids=["crate", "book-cube"],
 )
 def test_headless_screenshot_of_a_model(tmp_path, model):

@@ -11,9 +11,9 @@ from game.main import Game
 from game.scenes import load_spec
 
 from .helpers import (
-    BOOK_MODELS,
     CRATE,
     assert_shows_texture,
+    book_file,
     compare_golden,
     create_engine,
     render_headless,
@@ -21,7 +21,7 @@ from .helpers import (
 )
 from .test_model_gen import textured_box
 
-SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
+SPONZA = book_file("sponza", "Sponza.json")
 
 
 @pytest.mark.parametrize(

@@ -13,8 +13,7 @@ from eng.json_fields import ModelError
 from eng.model_data import check_materials, load_materials, load_model, materials_path_for
 from eng.scene_data import load_scene
 
-from .helpers import BOOK_MODELS as MODELS
-from .helpers import CRATE
+from .helpers import CRATE, book_file
 
 
 def test_project_crate() -> None:
@@ -32,21 +31,21 @@ def test_project_crate() -> None:
 
 @pytest.mark.book_data
 def test_book_cube() -> None:
-    model = load_model(MODELS / "cube" / "cube.json")
-    materials = load_materials(materials_path_for(MODELS / "cube" / "cube.json"))
+    model = load_model(book_file("cube", "cube.json"))
+    materials = load_materials(materials_path_for(book_file("cube", "cube.json")))
     check_materials(model, materials)
     vertices, indices = load_geometry(model)
     assert model.id == "cube"
     assert model.vtx_path.name == "cube.vtx" and model.vtx_path.is_file()
     assert vertices.shape == (36, 5) and vertices.dtype == np.float32
     assert indices.shape == (36,) and indices.dtype == np.uint32
-    assert materials[0].texture_path == MODELS / "cube" / "cube_base.png"
+    assert materials[0].texture_path == book_file("cube", "cube_base.png")
     assert materials[0].color == (1.0, 1.0, 1.0, 1.0)
 
 
 @pytest.mark.book_data
 def test_book_sponza() -> None:
-    path = MODELS / "sponza" / "Sponza.json"
+    path = book_file("sponza", "Sponza.json")
     model = load_model(path)
     materials = load_materials(materials_path_for(path))
     check_materials(model, materials)

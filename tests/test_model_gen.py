@@ -18,9 +18,7 @@ from eng.model_data import check_materials, load_materials, load_model
 from eng.model_data import materials_path_for as mat_path
 from eng.model_gen import ConvertError, convert
 
-from .helpers import BOOK_MODELS, ROOT
-
-CUBE = BOOK_MODELS / "cube"
+from .helpers import ROOT, book_file
 
 
 def load_converted(model_path: Path):
@@ -78,13 +76,13 @@ def test_gltf_with_separate_buffers_round_trips(tmp_path: Path) -> None:
 
 @pytest.mark.book_data
 def test_book_cube_matches_book_data(tmp_path: Path) -> None:
-    summary = convert(CUBE / "cube.gltf", tmp_path)
+    summary = convert(book_file("cube", "cube.gltf"), tmp_path)
     assert (summary.meshes, summary.vertices, summary.triangles) == (1, 36, 12)
     assert (summary.materials, summary.textures) == (1, 1)
     _, materials, vertices, indices = load_converted(summary.model_path)
 
-    book_vtx = np.fromfile(CUBE / "cube.vtx", "<f4").reshape(-1, 5)
-    book_idx = np.fromfile(CUBE / "cube.idx", "<u4")
+    book_vtx = np.fromfile(book_file("cube", "cube.vtx"), "<f4").reshape(-1, 5)
+    book_idx = np.fromfile(book_file("cube", "cube.idx"), "<u4")
     assert vertices.shape == book_vtx.shape
     assert sorted(map(tuple, np.round(vertices, 5) + 0.0)) == sorted(
         map(tuple, np.round(book_vtx, 5) + 0.0)
@@ -94,7 +92,7 @@ def test_book_cube_matches_book_data(tmp_path: Path) -> None:
 
     texture = materials[0].texture_path
     assert texture == tmp_path / "cube_base.png"
-    assert texture.read_bytes() == (CUBE / "cube_base.png").read_bytes()
+    assert texture.read_bytes() == (book_file("cube", "cube_base.png")).read_bytes()
     assert mat_path(summary.model_path).read_text().count('"texturePath": "cube_base.png"') == 1
 
 

@@ -23,9 +23,9 @@ from eng.vk.vma import VmaFlags, VmaMemoryFlags
 from game.main import Game
 from game.scenes import load_spec
 
-from .helpers import BOOK_MODELS, create_engine, default_scene_engine, finish_ctx, run_engine
+from .helpers import book_file, create_engine, default_scene_engine, finish_ctx, run_engine
 
-SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
+SPONZA = book_file("sponza", "Sponza.json")
 
 ACCEPTED_BEST_PRACTICES = {
     # VK_EXT_debug_utils is enabled only together with the validation layers: it carries the

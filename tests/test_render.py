@@ -2,10 +2,10 @@
 
 import pytest
 
-from .helpers import BOOK_MODELS, CRATE, compare_golden, render_headless
+from .helpers import CRATE, book_file, compare_golden, render_headless
 
-SPONZA = BOOK_MODELS / "sponza" / "Sponza.json"
-CUBE = BOOK_MODELS / "cube" / "cube.json"
+SPONZA = book_file("sponza", "Sponza.json")
+CUBE = book_file("cube", "cube.json")
 
 
 @pytest.mark.parametrize(
