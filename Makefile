@@ -27,7 +27,7 @@ book-data: setup  # the book's Sponza and cube, downloaded and checked (game/boo
 	$(PY) -m game.book_data
 
 bench: setup
-	$(PY) -m game.bench
+	$(PY) -m game.bench --out-dir build
 
 soak: setup
 	$(PY) scripts/soak.py $(ARGS)

@@ -216,6 +216,14 @@ def check_output(path: Path, option: str = "--screenshot", suffix: str = ".png")
     check_writable(option, path)
 
 
+def check_folder(option: str, folder: Path) -> None:
+    """Before rendering: `folder` is a folder that files can be written into."""
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "no such folder"
+        raise UsageError(f"{option} {folder}: {what}")
+    _try_writing(option, folder, folder)
+
+
 def check_writable(option: str, path: Path) -> None:
     """Before rendering: `path` can be written (through a temporary file in its folder)."""
     folder = path.parent if str(path.parent) else Path(".")
@@ -225,7 +233,13 @@ def check_writable(option: str, path: Path) -> None:
         raise UsageError(f"{option} {path}: is a folder")
     if path.exists() and not path.is_file():
         raise UsageError(f"{option} {path}: is not a regular file")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{option} {path}: cannot write there (permission denied)")
+    _try_writing(option, path, folder)
+
+
+def _try_writing(option: str, path: Path, folder: Path) -> None:
+    if not os.access(folder, os.W_OK):
         raise UsageError(f"{option} {path}: cannot write there (permission denied)")
     # os.access says yes to root everywhere, even under /proc or /sys: try it for real, the
     # way the file will be written (a temporary name in the folder), touching nothing there
