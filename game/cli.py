@@ -49,8 +49,7 @@ def print_info(constants: "Constants") -> None:
     import vulkan as vk
 
     from eng.sdl_loader import WindowError, sdl_version
-    from eng.vk.inst import VkInstance
-    from eng.vk.phys import list_devices, version_str
+    from eng.vk.phys import version_str
     from eng.vk.vma import vma_version
 
     print(f"Python        {platform.python_version()} ({sys.executable})")
@@ -71,10 +70,18 @@ def print_info(constants: "Constants") -> None:
 
     packages = ("pysdl3", "numpy", "pyglm", "Pillow", "trimesh", "cffi")
     print("packages      " + ", ".join(package(p) for p in packages))
+    for line in devices():
+        print(f"GPU           {line}")
+
+
+def devices() -> list[str]:
+    """The Vulkan devices, one line each, by the index --gpu takes (eng/vk/phys.py)."""
+    from eng.vk.inst import VkInstance
+    from eng.vk.phys import list_devices
+
     instance = VkInstance.create(False, [])
     try:
-        for line in list_devices(instance, details=True):
-            print(f"GPU           {line}")
+        return list_devices(instance)
     finally:
         instance.cleanup()
 
@@ -90,14 +97,7 @@ def run(args: argparse.Namespace) -> int:
         print_info(constants)
         return 0
     if args.list_gpus:
-        from eng.vk.inst import VkInstance
-        from eng.vk.phys import list_devices
-
-        instance = VkInstance.create(False, [])
-        try:
-            print("\n".join(list_devices(instance)))
-        finally:
-            instance.cleanup()
+        print("\n".join(devices()))
         return 0
     features = tuple(f for f in args.validation_features.split(",") if f)
     from eng.vk.validation import VALIDATION_FEATURES
