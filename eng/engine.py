@@ -146,7 +146,7 @@ class Engine:
         while wnd is None or not wnd.closed:
             stop_if_interrupted()
             last_frame = frames is not None and stats.frames == frames - 1
-            extras.before_frame(eng_ctx, render, last_frame)  # hook
+            last_frame = extras.before_frame(eng_ctx, render, last_frame)  # hook
             now = time.perf_counter()
             delta = now - last
             last = now

@@ -2,11 +2,17 @@
 
 import json
 
+from eng.extras.profile import Profiler
+from eng.hooks import Extra, Extras
+
+from .helpers import default_scene_engine
 from .test_cli import run_game
 
 FIELDS = {
     "scene": str,
     "frames": int,
+    "warmup_frames": int,
+    "seconds": float,
     "width": int,
     "height": int,
     "device": str,
@@ -58,3 +64,31 @@ def test_bench_writes_the_documented_json(tmp_path):
     assert 0 < data["fragments_per_pixel"] < 10
     assert data["validation_messages"] == 0
     assert data["vma_live_allocations_at_exit"] == 0
+
+
+def test_the_profiler_drops_what_it_timed_in_the_warm_up(constants):
+    profiler = Profiler(warmup=4)
+    engine = default_scene_engine(constants, (64, 48), [profiler])
+    stats = engine.run(10)
+    assert stats.frames == 10 and profiler.measured.frames == 6
+    stages = profiler.timings.stages
+    assert {len(stages[s]) for s in ("uniforms", "record", "submit", "present")} == {6}
+    assert profiler.gpu_timer is not None and 0 < len(profiler.gpu_timer.frame_ms) <= 6
+
+
+def test_an_extra_can_make_a_frame_the_last():
+    """Extras.before_frame hands every extra the `last` that any extra's ends_run made."""
+
+    class Ends(Extra):
+        def ends_run(self) -> bool:
+            return True
+
+    class Sees(Extra):
+        last = None
+
+        def before_frame(self, eng_ctx, render, last) -> None:
+            self.last = last
+
+    sees = Sees()
+    assert Extras([sees]).before_frame(None, None, False) is False and sees.last is False
+    assert Extras([sees, Ends()]).before_frame(None, None, False) is True and sees.last is True
