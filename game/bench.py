@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for label, options, size, frames in RUNS:
         if "sponza" in options and book_data.find_res() is None:
-            print(f"skipping {label}: run `make book-data` to download the book's models")
+            print(f"skipping {label}: run `python -m game.book_data` to download the book's models")
             continue
         if (data := run_bench(label, options, size, frames, out_dir)) is None:
             return 1

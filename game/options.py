@@ -62,9 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
         p,
         "--scene",
         "PATH",
-        "a scene .json, a model in the book's format (X.json + X-mat.json), "
-        "a .gltf/.glb/.obj file, or the book's 'sponza' or 'cube' (see `make book-data`) "
-        "(default: the project's own scene)",
+        "a scene .json, a model in the book's format (X.json + X-mat.json), a .gltf/.glb/.obj "
+        "file (converted once and cached), or the book's 'sponza' or 'cube' (fetched by "
+        "`python -m game.book_data`) (default: the project's own scene)",
     )
     p.add_argument(
         "--view",
