@@ -8,8 +8,9 @@ ARGS ?=
 setup:
 	@bash scripts/setup.sh
 
-run: setup
-	$(PY) -m game $(ARGS)
+run: setup  # the files of keys F12 and M go into build/out, not the checkout's top
+	@mkdir -p build/out
+	$(PY) -m game --out-dir build/out $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -10,10 +10,11 @@ from pyglm import glm
 
 from eng.com.common import Constants
 from eng.engine import EngCtx
-from eng.scene import Scene
+from eng.scene import Scene, ViewData
 from eng.wnd import MouseState
 from game import main as game_main
-from game.main import Game, camera_option
+from game.main import Game, camera_option, place_camera
+from game.options import _camera
 from game.scenes import load_spec
 
 from .helpers import CRATE
@@ -155,3 +156,14 @@ def test_info_logs_where_the_camera_is_at_most_once_a_second_while_it_moves(capl
     game.cleanup()
     game.cleanup()  # the engine may clean up twice: logged once
     assert places()[2:] == [f"camera at the end: {camera_option(view)}"]
+
+
+def test_the_logged_place_brings_the_camera_back():
+    view = ViewData()
+    view.pos = glm.vec3(-3.25, 1.5, 7.0)
+    view.yaw, view.pitch = math.radians(-123.4), math.radians(12.3)
+    view.recalculate()
+    again = ViewData()
+    place_camera(again, _camera(camera_option(view).split()[1]))
+    np.testing.assert_allclose(list(again.pos), list(view.pos), atol=1e-5)
+    np.testing.assert_allclose(list(again.forward_dir()), list(view.forward_dir()), atol=1e-3)
