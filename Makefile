@@ -8,8 +8,9 @@ ARGS ?=
 setup:
 	@bash scripts/setup.sh
 
-run: setup
-	$(PY) -m game $(ARGS)
+run: setup  # the files of keys F12 and M go into build/out, not the checkout's top
+	@mkdir -p build/out
+	$(PY) -m game --out-dir build/out $(ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .
@@ -27,7 +28,7 @@ book-data: setup  # the book's Sponza and cube, downloaded and checked (game/boo
 	$(PY) -m game.book_data
 
 bench: setup
-	$(PY) -m game.bench
+	$(PY) -m game.bench --out-dir build
 
 soak: setup
 	$(PY) scripts/soak.py $(ARGS)

@@ -84,7 +84,7 @@ class Engine:
         engine = cls(game, EngCtx(constants, Scene(), None), Extras(extras))
         with cleanup_on_error(engine), interrupts_deferred():  # a Ctrl-C: once all is kept
             if offscreen is None:
-                engine.eng_ctx.wnd = Wnd.create(game.title, *options.size)
+                engine.eng_ctx.wnd = Wnd.create(game.title, *options.size, options.fullscreen)
             engine.ctx = VkCtx.create(
                 constants, engine.eng_ctx.wnd, options.validation_features, PIPELINE_CACHE
             )
@@ -146,7 +146,7 @@ class Engine:
         while wnd is None or not wnd.closed:
             stop_if_interrupted()
             last_frame = frames is not None and stats.frames == frames - 1
-            extras.before_frame(eng_ctx, render, last_frame)  # hook
+            last_frame = extras.before_frame(eng_ctx, render, last_frame)  # hook
             now = time.perf_counter()
             delta = now - last
             last = now

@@ -107,6 +107,10 @@ class Extra:
     def loaded(self, render: "Render") -> None:
         """The scene is on the GPU."""
 
+    def ends_run(self) -> bool:
+        """Each loop turn, first: True makes this frame the run's last."""
+        return False
+
     def before_frame(self, eng_ctx: "EngCtx", render: "Render", last: bool) -> None:
         """Each loop turn, before input; `last`: the run ends with this frame."""
 
@@ -193,9 +197,12 @@ class Extras(list[Extra]):
         for extra in self:
             extra.loaded(render)
 
-    def before_frame(self, eng_ctx: "EngCtx", render: "Render", last: bool) -> None:
+    def before_frame(self, eng_ctx: "EngCtx", render: "Render", last: bool) -> bool:
+        """Returns `last`, made True where an extra ends the run (`ends_run`)."""
+        last = any([extra.ends_run() for extra in self]) or last
         for extra in self:
             extra.before_frame(eng_ctx, render, last)
+        return last
 
     def after_frame(self, render: "Render", rendered: int) -> None:
         for extra in self:

@@ -14,6 +14,7 @@ class EngineOptions:
     validation_features: tuple[str, ...] = ()
     dedicated_images: bool = False  # the book's one VkDeviceMemory per image
     anisotropy: bool = True
+    fullscreen: bool = False  # the window at the display's size
 
 
 @dataclass

@@ -2,7 +2,8 @@
 links SDL3; book ch.1).
 
 pysdl3 downloads SDL binaries and metadata at import unless told otherwise; `_prepare_sdl`
-points it at the SDL3 that scripts/setup.sh found or built, with no network access.
+points it at the SDL3 that scripts/setup.sh found or built, with no network access. Messages
+name SDL_BINARY_PATH only where the user set it, and scripts/setup.sh only in a checkout.
 """
 
 import atexit
@@ -13,9 +14,21 @@ from typing import Any
 from eng.com.paths import PROJECT_ROOT
 from eng.platform_x11 import catch_lost_x_connection
 
+SETUP_SCRIPT = PROJECT_ROOT / "scripts" / "setup.sh"  # a checkout's; a wheel has none
+USER_SDL_PATH = os.environ.get("SDL_BINARY_PATH")  # as the user set it (before _prepare_sdl)
+
 
 class WindowError(RuntimeError):
     """No window could be opened (no display, no SDL3, no Vulkan support in SDL)."""
+
+
+def _no_sdl_advice() -> str:
+    """What to do when no libSDL3 loads."""
+    if USER_SDL_PATH is not None:
+        return f"no libSDL3 in SDL_BINARY_PATH={USER_SDL_PATH}; fix or unset it"
+    if SETUP_SCRIPT.is_file():
+        return "run scripts/setup.sh"
+    return "install SDL3 (libSDL3: the system's package, e.g. Debian 13's libsdl3-0)"
 
 
 def _prepare_sdl() -> None:
@@ -39,13 +52,9 @@ def import_sdl() -> Any:
     try:  # imported here: pysdl3 reads its settings from the environment at import
         import sdl3
     except Exception as exc:  # pysdl3 raises plain Exceptions when it finds no library
-        raise WindowError(f"cannot load SDL3 ({exc}); run scripts/setup.sh") from None
+        raise WindowError(f"cannot load SDL3 ({exc}); {_no_sdl_advice()}") from None
     if sdl3.SDL_GET_BINARY("SDL3") is None:  # else every function is a stub returning None
-        where = os.environ.get("SDL_BINARY_PATH", "pysdl3's own folder")
-        raise WindowError(
-            f"cannot load SDL3: no libSDL3 in SDL_BINARY_PATH={where}; fix or unset it, "
-            "or run scripts/setup.sh"
-        )
+        raise WindowError(f"cannot load SDL3: {_no_sdl_advice()}")
     return sdl3
 
 

@@ -47,7 +47,9 @@ class Wnd:
         self._my = ctypes.c_float()
 
     @classmethod
-    def create(cls, title: str, width: int, height: int) -> "Wnd":
+    def create(cls, title: str, width: int, height: int, fullscreen: bool = False) -> "Wnd":
+        """`fullscreen` (not in the book): at the display's size, `width` x `height` when
+        it leaves fullscreen."""
         sdl = import_sdl()
         if not init_video(sdl):
             display = os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or "none"
@@ -55,6 +57,8 @@ class Wnd:
                 f"cannot open a window (display {display}): {sdl.SDL_GetError().decode()}"
             )
         flags = sdl.SDL_WINDOW_VULKAN | sdl.SDL_WINDOW_RESIZABLE | sdl.SDL_WINDOW_HIGH_PIXEL_DENSITY
+        if fullscreen:
+            flags |= sdl.SDL_WINDOW_FULLSCREEN
         window = sdl.SDL_CreateWindow(title.encode(), width, height, flags)
         if not window:
             error = sdl.SDL_GetError().decode()

@@ -6,7 +6,7 @@ if __name__ == "__main__":  # everything is imported inside: a Ctrl-C during tha
     try:
         from game.cli import main
 
-        status = main()
+        status = main(prog="python -m game")
     except KeyboardInterrupt:  # before main() took over, or while it returned
         print("interrupted", file=sys.stderr)
         status = 130

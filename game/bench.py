@@ -2,6 +2,7 @@
 `python -m game.bench` (what `make bench` runs) runs the standard scenes in fresh processes and
 prints a table. Figures are measured, never asserted: compare runs made on one machine."""
 
+import argparse
 import json
 import os
 import platform
@@ -9,10 +10,11 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from eng.com.paths import PROJECT_ROOT
 from game import book_data
+from game.options import UsageError, check_folder
 
 if TYPE_CHECKING:  # for annotations only: the engine is imported where it is used
     from eng.extras.profile import Profiler
@@ -76,16 +78,20 @@ def report(
     device: str,
     validation: bool,
 ) -> dict:
-    """The benchmark JSON for one run (docs/performance.md says what each field is)."""
+    """The benchmark JSON for one run (docs/performance.md says what each field is): the
+    frames after the profiler's warm-up."""
     startup_s = process_age() - (time.perf_counter() - profiler.first_frame_done)
     stages, threads = profiler.timings.stages, profiler.timings.thread_stages
     gpu = profiler.gpu_timer
     frame_ms, fragments = (gpu.frame_ms, gpu.fragments) if gpu is not None else ([], [])
     vma = stats.vma
     assert vma is not None, "Engine.run measures it once the scene is loaded"
+    measured = profiler.measured
     return {
         "scene": scene,
-        "frames": stats.frames,
+        "frames": measured.frames,
+        "warmup_frames": stats.frames - measured.frames,
+        "seconds": round(measured.seconds, 4),
         "width": size[0],
         "height": size[1],
         "device": device,
@@ -107,8 +113,8 @@ def report(
         "fragments_per_pixel": round(statistics.median(fragments) / (size[0] * size[1]), 3)
         if fragments
         else None,
-        "fps": round(stats.fps, 3),
-        "cpu_s_per_frame": round(stats.cpu_seconds / max(stats.frames, 1), 5),
+        "fps": round(measured.fps, 3),
+        "cpu_s_per_frame": round(measured.cpu_seconds / max(measured.frames, 1), 5),
         "draws_per_frame": stats.draws_per_frame,
         "vma": {
             "allocations": vma.allocations,
@@ -140,9 +146,10 @@ SCALE_RUNS = [  # (label, options, frames): the scale scenes, headless at SCALE_
 ]
 
 
-def run_bench(label: str, options: list[str], size: str, frames: int) -> dict | None:
-    """One benchmark run in a fresh process; its JSON, or None (reported) if it failed."""
-    out = PROJECT_ROOT / "build" / f"bench-{''.join(c if c.isalnum() else '-' for c in label)}.json"
+def run_bench(label: str, options: list[str], size: str, frames: int, out_dir: Path) -> dict | None:
+    """One benchmark run in a fresh process, its JSON written into `out_dir`; that JSON, or
+    None (reported) if it failed."""
+    out = out_dir / f"bench-{''.join(c if c.isalnum() else '-' for c in label)}.json"
     args = ["--headless", "--no-validation", "--frames", str(frames), "--size", size]
     args += ["--bench", str(out), *options]
     result = subprocess.run([sys.executable, "-m", "game", *args], capture_output=True, text=True)
@@ -153,13 +160,33 @@ def run_bench(label: str, options: list[str], size: str, frames: int) -> dict | 
     return json.loads(out.read_text())
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m game.bench",
+        description="Run the standard benchmark scenes headless, each in a fresh process "
+        "(`python -m game --bench`), and print their tables; Sponza is left out without the "
+        "book's models (`python -m game.book_data`). It takes minutes.",
+    )
+    parser.add_argument(
+        "--out-dir",
+        type=Path,
+        default=Path("."),
+        metavar="DIR",
+        help="where each run's --bench JSON goes (default: the current folder)",
+    )
+    args = parser.parse_args(argv)
+    try:
+        check_folder("--out-dir", args.out_dir)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    out_dir = args.out_dir.absolute()
     rows = []
     for label, options, size, frames in RUNS:
         if "sponza" in options and book_data.find_res() is None:
-            print(f"skipping {label}: run `make book-data` to download the book's models")
+            print(f"skipping {label}: run `python -m game.book_data` to download the book's models")
             continue
-        if (data := run_bench(label, options, size, frames)) is None:
+        if (data := run_bench(label, options, size, frames, out_dir)) is None:
             return 1
         rows.append((label, data))
     header = (
@@ -192,14 +219,14 @@ def main() -> int:
                 ]
             )
         )
-    return scaling_table()
+    return scaling_table(out_dir)
 
 
-def scaling_table() -> int:
+def scaling_table(out_dir: Path) -> int:
     """The scale scenes: the engine's CPU time per frame as the entity count grows."""
     rows = []
     for label, options, frames in SCALE_RUNS:
-        if (data := run_bench(label, options, SCALE_SIZE, frames)) is None:
+        if (data := run_bench(label, options, SCALE_SIZE, frames, out_dir)) is None:
             return 1
         rows.append((label, data))
     print(f"scaling, headless {SCALE_SIZE}")

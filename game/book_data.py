@@ -1,4 +1,5 @@
-"""The book's chapter-10 models (Sponza and the cube), fetched on demand: `make book-data`.
+"""The book's chapter-10 models (Sponza and the cube), fetched on demand: `python -m
+game.book_data` (what `make book-data` runs in a checkout).
 
     python -m game.book_data            # download into the user's data folder, verified
     python -m game.book_data --where    # print where the book's models are found
@@ -54,7 +55,7 @@ class FileEntry:
 
 
 def data_dir() -> Path:
-    """Where `make book-data` puts the book's res folder (the user's data folder)."""
+    """Where `python -m game.book_data` puts the book's res folder (the user's data folder)."""
     return Path(platformdirs.user_data_dir("zvk-py", appauthor=False)) / "book-res"
 
 
@@ -123,7 +124,8 @@ def model_path(name: str) -> Path:
     if res is None or not (res / rel).is_file():
         where = os.environ.get("ZVK_BOOK_RES") or data_dir()
         raise BookDataError(
-            f"the book's {name} model is not in {where}: run `make book-data` to download it"
+            f"the book's {name} model is not in {where}: run `python -m game.book_data` to "
+            "download it"
         )
     return res / rel
 
@@ -217,7 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         entries = load_manifest()
         if args.where:
             res = find_res(entries)
-            print(res if res is not None else f"not found (run `make book-data`): {data_dir()}")
+            missing = f"not found (run `python -m game.book_data`): {data_dir()}"
+            print(res if res is not None else missing)
             return 0 if res is not None else 1
         local = os.environ.get("ZVK_BOOK_RES")
         if local:

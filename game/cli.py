@@ -23,6 +23,7 @@ from game.options import (
     HEADLESS_FRAMES,
     UsageError,
     build_parser,
+    check_folder,
     check_output,
     check_writable,
 )
@@ -49,8 +50,7 @@ def print_info(constants: "Constants") -> None:
     import vulkan as vk
 
     from eng.sdl_loader import WindowError, sdl_version
-    from eng.vk.inst import VkInstance
-    from eng.vk.phys import list_devices, version_str
+    from eng.vk.phys import version_str
     from eng.vk.vma import vma_version
 
     print(f"Python        {platform.python_version()} ({sys.executable})")
@@ -71,12 +71,39 @@ def print_info(constants: "Constants") -> None:
 
     packages = ("pysdl3", "numpy", "pyglm", "Pillow", "trimesh", "cffi")
     print("packages      " + ", ".join(package(p) for p in packages))
+    for line in devices():
+        print(f"GPU           {line}")
+
+
+def devices() -> list[str]:
+    """The Vulkan devices, one line each, by the index --gpu takes (eng/vk/phys.py)."""
+    from eng.vk.inst import VkInstance
+    from eng.vk.phys import list_devices
+
     instance = VkInstance.create(False, [])
     try:
-        for line in list_devices(instance, details=True):
-            print(f"GPU           {line}")
+        return list_devices(instance)
     finally:
         instance.cleanup()
+
+
+def _check_run_options(args: argparse.Namespace) -> None:
+    """The options that go together only in some ways, before anything is made."""
+    if args.bench is None:
+        for option, value in (("--seconds", args.seconds), ("--warmup", args.warmup)):
+            if value is not None:
+                raise UsageError(f"{option}: only with --bench (it sets how a benchmark runs)")
+    if args.fullscreen and args.headless:
+        raise UsageError("--fullscreen needs a window: leave out --headless")
+    stress = "--stress" if args.stress else "--stress-static" if args.stress_static else None
+    if stress and args.scene is not None:
+        raise UsageError("--stress and --stress-static use the default scene: leave out --scene")
+    if stress and args.camera is not None:
+        raise UsageError(f"--camera: {stress} places its own camera; leave out one of them")
+    if isinstance(args.gpu, int) and args.gpu >= (count := len(devices())):
+        raise UsageError(
+            f"--gpu {args.gpu}: no device of that index ({count} found; see --list-gpus)"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -90,15 +117,9 @@ def run(args: argparse.Namespace) -> int:
         print_info(constants)
         return 0
     if args.list_gpus:
-        from eng.vk.inst import VkInstance
-        from eng.vk.phys import list_devices
-
-        instance = VkInstance.create(False, [])
-        try:
-            print("\n".join(list_devices(instance)))
-        finally:
-            instance.cleanup()
+        print("\n".join(devices()))
         return 0
+    _check_run_options(args)
     features = tuple(f for f in args.validation_features.split(",") if f)
     from eng.vk.validation import VALIDATION_FEATURES
 
@@ -114,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
             check_output(path, option, suffix)
     if args.bench is not None:
         check_writable("--bench", args.bench)
+    if args.out_dir is not None:
+        check_folder("--out-dir", args.out_dir)
+    out_dir = (args.out_dir or Path(".")).absolute()
 
     from eng.com.interrupts import interrupts_deferred
 
@@ -133,25 +157,26 @@ def run(args: argparse.Namespace) -> int:
         from eng.extras.snapshots import stamped_name
 
         headless = True
-        screenshot = screenshot or stamped_name("zvk-screenshot", ".png")
+        screenshot = screenshot or stamped_name("zvk-screenshot", ".png", out_dir)
         check_output(screenshot)
         print(f"no window ({reason}): rendering headless into {screenshot}", file=sys.stderr)
-    frames = args.frames or (HEADLESS_FRAMES if headless else None)
-
     stress = args.stress or args.stress_static
-    if stress and args.scene is not None:
-        raise UsageError("--stress and --stress-static use the default scene: leave out --scene")
     spec = load_spec(args.scene, args.view)
     size = args.size or DEFAULT_SIZE
-    made = compose(args, size, headless, screenshot)
+    made = compose(args, size, headless, screenshot, out_dir)
     if stress:
         from game.stress import StressGame
 
         assert made.instancing is not None, "the stress scenes are instanced"
         game: Game = StressGame(spec, stress, args.stress_static is not None, made.instancing)
     else:
-        game = Game(spec, made.instancing)
-    options = EngineOptions(size, features, args.dedicated_images, args.anisotropy)
+        game = Game(spec, made.instancing, args.camera)
+    frames = args.frames or (None if args.seconds or not headless else HEADLESS_FRAMES)
+    if frames is not None and made.profiler is not None:  # its warm-up's are not measured
+        frames += made.profiler.warmup
+    options = EngineOptions(
+        size, features, args.dedicated_images, args.anisotropy, args.fullscreen and not headless
+    )
     with Engine.create(game, constants, options, made.extras, made.offscreen) as engine:
         assert engine.ctx is not None, "made by Engine.create"
         device = engine.ctx.phys.name
@@ -176,7 +201,7 @@ def run(args: argparse.Namespace) -> int:
     for option, path, write in outputs:
         try:
             _write_output(option, path, write)
-            print(f"{'benchmark' if option == '--bench' else 'screenshot'}: {path}")
+            print(f"{'benchmark' if option == '--bench' else 'screenshot'}: {path.absolute()}")
         except UsageError as exc:
             failed.append(exc)
     print(f"{stats.frames} frames in {stats.seconds:.2f} s ({stats.fps:.1f} fps)")
@@ -210,8 +235,10 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "zvk") -> int:
+    """The command line; `prog` names the command in messages: `zvk` is the installed
+    script, game/__main__.py passes `python -m game`."""
+    args = build_parser(prog).parse_args(argv)
     fmt = "%(levelname)s %(name)s: %(message)s"
     if args.log_level == "debug":  # milliseconds since start: where start-up time goes
         fmt = "%(relativeCreated)6.0f ms " + fmt

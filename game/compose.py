@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from eng.hooks import Extra, OwnTarget
+from game.options import BENCH_WARMUP
 
 if TYPE_CHECKING:  # for annotations only: imported below when an option asks for them
     from eng.extras.capture import FrameCapture
@@ -24,10 +25,15 @@ class Composition:
 
 
 def compose(
-    args: argparse.Namespace, size: tuple[int, int], headless: bool, screenshot: Path | None
+    args: argparse.Namespace,
+    size: tuple[int, int],
+    headless: bool,
+    screenshot: Path | None,
+    out_dir: Path,
 ) -> Composition:
     """The extras of `args` (see game/options.py), in the order their hooks must run:
-    culling before what uses its frustum, the instanced shaders before `--shaders`'."""
+    culling before what uses its frustum, the instanced shaders before `--shaders`'; the
+    keys M and F12 write into `out_dir`."""
     made = Composition()
     extras = made.extras
     culling = None
@@ -52,7 +58,7 @@ def compose(
     if args.bench is not None:
         from eng.extras.profile import Profiler
 
-        made.profiler = Profiler()
+        made.profiler = Profiler(BENCH_WARMUP if args.warmup is None else args.warmup, args.seconds)
         extras.append(made.profiler)
     if screenshot is not None:
         from eng.extras.capture import FrameCapture
@@ -75,5 +81,5 @@ def compose(
     else:
         from game.keys import Keys
 
-        extras.append(Keys())
+        extras.append(Keys(out_dir))
     return made

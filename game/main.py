@@ -3,10 +3,14 @@ runs it through game/cli.py).
 
 Controls: W/S forward/back, A/D left/right, Up/Down arrows up/down (10 units/s); drag with the
 right mouse button to look around (0.1 degree per pixel); Escape or closing the window quits.
+With `-v info` the camera's place is logged, in the form `--camera` takes, at most once a
+second while it moves and at the end.
 """
 
+import logging
 import math
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from pyglm import glm
@@ -20,6 +24,7 @@ from game.scenes import SceneSpec
 if TYPE_CHECKING:  # for annotations only: an extra, imported where it is made
     from eng.extras.render_inst import Instancing
 
+log = logging.getLogger("game")
 TITLE = "Vulkan Book"
 MOVE_SPEED = 10.0  # units per second
 MOVE_KEYS = (
@@ -30,6 +35,21 @@ MOVE_KEYS = (
 """Book main.zig: per axis, the first of its two keys that is held moves the camera."""
 MOUSE_SENSITIVITY = 0.1  # degrees per pixel
 FIT_RADIUS = 5.0  # `--view fit` scales the model to this bounding radius
+CAMERA_LOG_S = 1.0  # -v info: the camera's place, at most this often while it moves
+
+
+def camera_option(view: ViewData) -> str:
+    """Where the camera is and how it is turned, as `--camera` takes it."""
+    pos, yaw, pitch = view.pos, math.degrees(view.yaw) % 360, math.degrees(view.pitch)
+    return f"--camera {pos.x:.2f},{pos.y:.2f},{pos.z:.2f},{yaw:.1f},{pitch:.1f}"
+
+
+def place_camera(view: ViewData, camera: Sequence[float]) -> None:
+    """`--camera x,y,z[,yaw,pitch]` (degrees): the angles stay where only x,y,z are given."""
+    view.pos = glm.vec3(*camera[:3])
+    if len(camera) == 5:
+        view.yaw, view.pitch = math.radians(camera[3]), math.radians(camera[4])
+    view.recalculate()
 
 
 class Game(GameLogic):
@@ -37,12 +57,21 @@ class Game(GameLogic):
 
     title = TITLE
 
-    def __init__(self, spec: SceneSpec, instancing: "Instancing | None" = None) -> None:
+    def __init__(
+        self,
+        spec: SceneSpec,
+        instancing: "Instancing | None" = None,
+        camera: Sequence[float] | None = None,
+    ) -> None:
         """With `instancing`, the entities are drawn through the instanced path (not in the
-        book: eng/extras/render_inst.py), one batch per model."""
+        book: eng/extras/render_inst.py), one batch per model; `camera` (`--camera`) places
+        the camera instead of the scene."""
         self.spec = spec
         self.instancing = instancing
+        self.camera = camera
         self._keys: list[list[tuple[int, Callable[[ViewData, float], None]]]] | None = None
+        self._view: ViewData | None = None
+        self._logged = ("", 0.0)  # the place last logged, and when
 
     def init(self, eng_ctx: EngCtx) -> InitData:
         scene = eng_ctx.scene
@@ -67,10 +96,14 @@ class Game(GameLogic):
         view.pitch = math.radians(self.spec.camera.pitch)
         view.yaw = math.radians(self.spec.camera.yaw)
         view.recalculate()
+        if self.camera is not None:
+            place_camera(view, self.camera)
+        self._view = view
         return InitData(models=self.spec.models, materials=self.spec.materials)
 
     def loaded(self, eng_ctx: EngCtx, models_cache: ModelsCache) -> None:
-        """After the upload: `--view fit` frames the first entity's model."""
+        """After the upload: `--view fit` frames the first entity's model (the camera
+        stays where `--camera` put it)."""
         if self.spec.view != "fit" or not eng_ctx.scene.entities:
             return
         entity = next(iter(eng_ctx.scene.entities.values()))
@@ -85,6 +118,8 @@ class Game(GameLogic):
         view.yaw = -math.pi / 2
         view.pitch = -math.atan(0.35)
         view.recalculate()
+        if self.camera is not None:
+            place_camera(view, self.camera)
 
     def input(self, eng_ctx: EngCtx, delta_sec: float) -> None:
         wnd = eng_ctx.wnd
@@ -104,3 +139,20 @@ class Game(GameLogic):
                 math.radians(-mouse.delta_y * MOUSE_SENSITIVITY),
                 math.radians(-mouse.delta_x * MOUSE_SENSITIVITY),
             )
+        now = time.monotonic()
+        if now - self._logged[1] >= CAMERA_LOG_S and log.isEnabledFor(logging.INFO):
+            self._log_camera(now)
+
+    def _log_camera(self, now: float) -> None:
+        """-v info: where the camera is, if it moved since it was last logged."""
+        assert self._view is not None, "set by init"
+        place = camera_option(self._view)
+        if place != self._logged[0]:
+            log.info("camera at %s", place)
+        self._logged = (place, now)
+
+    def cleanup(self) -> None:
+        """-v info: where the camera was at the end (once: the engine may clean up twice)."""
+        view, self._view = self._view, None
+        if view is not None:
+            log.info("camera at the end: %s", camera_option(view))

@@ -2,18 +2,32 @@
 README's option table): the argument parser and the checks of the output paths, made before
 anything is rendered.
 
-It imports no engine module, so that `--help` and a bad option answer at once.
+It imports no engine module beyond the file readers of eng/com (to show cfg.toml's values),
+so that `--help` and a bad option answer at once.
 """
 
 import argparse
+import math
 import os
 import re
 import tempfile
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 DEFAULT_SIZE = (1280, 720)
 HEADLESS_FRAMES = 10
+BENCH_WARMUP = 10  # frames a benchmark renders before it measures
+PACKAGE = "zvk-py"
+KEYS = """\
+keys (in the window):
+  W / S          move forward / back (10 units per second)
+  A / D          move left / right
+  Up / Down      move up / down
+  right-drag     look around: drag with the right mouse button (0.1 degree per pixel)
+  M              write VMA's report and memory map into --out-dir, and print where
+  F12            write a screenshot into --out-dir, and print where
+  Escape         quit (as does closing the window)
+"""
 
 
 class UsageError(ValueError):
@@ -40,10 +54,76 @@ def _positive(text: str) -> int:
     return value
 
 
+def _count(text: str) -> int:
+    """A whole number, 0 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of seconds") from None
+    if not 0 < value <= 86400:  # False for NaN too
+        raise argparse.ArgumentTypeError(f"must be more than 0 and at most 86400, not {text}")
+    return value
+
+
+def _gpu(text: str) -> str | int:
+    """An index of --list-gpus (digits), else a part of a device's name."""
+    if text.strip().isdigit():
+        return int(text)
+    if re.fullmatch(r"\s*-\d+\s*", text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not an index of --list-gpus (0, 1, ...)")
+    return text
+
+
+def _camera(text: str) -> tuple[float, ...]:
+    """x,y,z or x,y,z,yaw,pitch (the angles in degrees), held to a scene file's limits."""
+    from eng.json_fields import COORD_LIMIT
+
+    parts = text.split(",")
+    usage = f"'{text}' is not x,y,z or x,y,z,yaw,pitch (numbers; angles in degrees)"
+    if len(parts) not in (3, 5):
+        raise argparse.ArgumentTypeError(usage)
+    try:
+        values = tuple(float(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(usage) from None
+    if not all(math.isfinite(v) and abs(v) <= COORD_LIMIT for v in values):
+        raise argparse.ArgumentTypeError(f"'{text}': each number must be within +-{COORD_LIMIT:g}")
+    return values
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line instead of argparse's usage block."""
         self.exit(2, f"error: {message} (see --help)\n")
+
+
+class _Switch(argparse.BooleanOptionalAction):
+    """--X / --no-X with its help as written (Python 3.11 would append '(default: True)')."""
+
+    def __init__(self, *args: Any, help: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, help=help, **kwargs)
+        self.help = help
+
+
+class _Version(argparse.Action):
+    """--version: looked up only when asked (importlib.metadata takes tens of milliseconds)."""
+
+    def __init__(self, option_strings: list[str], dest: str, help: str | None = None) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any) -> NoReturn:
+        print(f"{PACKAGE} {package_version()}")
+        parser.exit()
 
 
 def _add_path(p: argparse.ArgumentParser, flag: str, metavar: str, help: str) -> None:
@@ -51,121 +131,215 @@ def _add_path(p: argparse.ArgumentParser, flag: str, metavar: str, help: str) ->
     p.add_argument(flag, type=Path, metavar=metavar, help=help)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def cfg_settings() -> dict[str, Any]:
+    """The project's cfg.toml as it stands (for --help's defaults); {} if it cannot be read."""
+    from eng.com.paths import DEFAULT_CFG
+    from eng.com.safe_io import CONFIG_LIMIT, FileProblemError, parse_toml, read_file
+
+    try:
+        return parse_toml(read_file(DEFAULT_CFG, CONFIG_LIMIT, "a cfg.toml"))
+    except FileProblemError:
+        return {}
+
+
+def _cfg_default(cfg: dict[str, Any], key: str) -> str:
+    """'default: cfg.toml's value, X' for --help."""
+    value = cfg.get(key)
+    if isinstance(value, bool):
+        return f"default: cfg.toml's value, {'on' if value else 'off'}"
+    if isinstance(value, str):
+        return f"default: cfg.toml's value, '{value}'" if value else "default: the best device"
+    return "default: cfg.toml's value"
+
+
+def package_version() -> str:
+    """The installed package's version, else the checkout's pyproject.toml's."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(PACKAGE)
+    except PackageNotFoundError:
+        import tomllib
+
+        try:
+            with open(Path(__file__).parents[1] / "pyproject.toml", "rb") as f:
+                found = tomllib.load(f)["project"]["version"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown (not installed)"
+        return f"{found} (not installed: a source tree)"
+
+
+def build_parser(prog: str = "python -m game", cfg: dict[str, Any] | None = None) -> _Parser:
+    """The parser; `prog` is the command as it was run (zvk, or python -m game), `cfg` the
+    settings whose values --help shows as defaults (default: the project's cfg.toml)."""
+    cfg = cfg_settings() if cfg is None else cfg
     p = _Parser(
-        prog="python -m game",
-        description="The zvk book's chapter-10 renderer in Python: a textured scene and a "
-        "free-flying camera (W/S/A/D, Up/Down, right mouse button to look).",
+        prog=prog,
+        description="The zvk book's chapter-10 renderer in Python: a textured scene and a\n"
+        "free-flying camera. Options override cfg.toml's settings.",
+        epilog=KEYS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_path(p, "--config", "PATH", "cfg.toml to read (default: resources/cfg.toml)")
+    p.add_argument("--version", action=_Version, help="print the package's version and exit")
+    _add_path(p, "--config", "PATH", "cfg.toml to read (default: the project's resources/cfg.toml)")
     _add_path(
         p,
         "--scene",
         "PATH",
-        "a scene .json, a model in the book's format (X.json + X-mat.json), "
-        "a .gltf/.glb/.obj file, or the book's 'sponza' or 'cube' (see `make book-data`) "
-        "(default: the project's own scene)",
+        "a scene .json, a model in the book's format (X.json + X-mat.json), a .gltf/.glb/.obj "
+        "file (converted once and cached), or the book's 'sponza' or 'cube' (fetched by "
+        "`python -m game.book_data`) (default: the project's own scene)",
     )
     p.add_argument(
         "--view",
         choices=("book", "fit"),
         help="camera for a single model: 'book' places it as main.zig places Sponza, "
-        "'fit' frames its bounds (default: book for Sponza, fit otherwise)",
+        "'fit' frames its bounds (default: book for Sponza, fit for other models)",
+    )
+    p.add_argument(
+        "--camera",
+        type=_camera,
+        metavar="X,Y,Z[,YAW,PITCH]",
+        help="start the camera there, turned by YAW and PITCH degrees (yaw -90 looks down -z; "
+        "-v info logs where the camera is in this form) (default: the scene's camera)",
     )
     p.add_argument(
         "--size",
         type=_size,
         metavar="WxH",
-        help=f"window or image size in pixels (default {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})",
+        help=f"window or image size in pixels (default: {DEFAULT_SIZE[0]}x{DEFAULT_SIZE[1]})",
+    )
+    p.add_argument(
+        "--fullscreen",
+        action="store_true",
+        help="open the window fullscreen, at the display's size (default: off)",
     )
     p.add_argument(
         "--gpu",
-        metavar="NAME",
-        help="use the GPU whose name contains NAME (case-insensitive; overrides cfg 'gpu')",
+        type=_gpu,
+        metavar="NAME|INDEX",
+        help="use the device of that index in --list-gpus, or the one whose name contains NAME "
+        f"(case-insensitive; overrides cfg.toml's 'gpu'; {_cfg_default(cfg, 'gpu')})",
     )
-    p.add_argument("--list-gpus", action="store_true", help="list the Vulkan devices and exit")
+    p.add_argument(
+        "--list-gpus",
+        action="store_true",
+        help="list the Vulkan devices (index, type, memory, driver, Vulkan version) and exit",
+    )
     p.add_argument(
         "--validation",
-        action=argparse.BooleanOptionalAction,
-        help="Khronos validation layers (overrides cfg 'validation')",
+        action=_Switch,
+        help="Khronos validation layers (overrides cfg.toml's 'validation'; "
+        f"{_cfg_default(cfg, 'validation')})",
     )
     p.add_argument(
         "--validation-features",
         metavar="LIST",
         default="",
-        help="extra validation, comma-separated: sync, best-practices, gpu-assisted",
+        help="extra validation, comma-separated: sync, best-practices, gpu-assisted "
+        "(default: none)",
     )
     p.add_argument(
         "--vsync",
-        action=argparse.BooleanOptionalAction,
-        help="wait for the display's refresh (overrides cfg 'vsync')",
+        action=_Switch,
+        help="wait for the display's refresh (overrides cfg.toml's 'vsync'; "
+        f"{_cfg_default(cfg, 'vsync')})",
     )
     p.add_argument(
-        "--headless", action="store_true", help="render offscreen, without a window or display"
+        "--headless",
+        action="store_true",
+        help="render offscreen, without a window or display (default: off; on by itself "
+        "when no window can open)",
     )
-    p.add_argument(
+    run_length = p.add_mutually_exclusive_group()
+    run_length.add_argument(
         "--frames",
         type=_positive,
         metavar="N",
-        help=f"stop after N frames (headless default: {HEADLESS_FRAMES})",
+        help=f"stop after N frames (default: until the window closes; headless: "
+        f"{HEADLESS_FRAMES}; with --bench, N frames are measured after the warm-up)",
     )
-    _add_path(p, "--screenshot", "PNG", "write the last frame to this PNG file")
+    run_length.add_argument(
+        "--seconds",
+        type=_seconds,
+        metavar="S",
+        help="with --bench: measure for S seconds after the warm-up, instead of a number of "
+        "frames (default: --frames)",
+    )
+    p.add_argument(
+        "--warmup",
+        type=_count,
+        metavar="N",
+        help=f"with --bench: frames rendered first and not measured (default: {BENCH_WARMUP})",
+    )
+    _add_path(p, "--screenshot", "PNG", "write the last frame to this PNG file (default: none)")
+    _add_path(
+        p,
+        "--out-dir",
+        "DIR",
+        "the folder where the keys F12 and M, and the headless run when no window can open, "
+        "write their time-stamped files (default: the current folder)",
+    )
     _add_path(
         p,
         "--vma-report",
         "JSON",
         "write VMA's detailed statistics (vmaBuildStatsString, with every allocation's "
-        "name) once the scene is loaded",
+        "name) once the scene is loaded (default: none)",
     )
     _add_path(
         p,
         "--vma-map",
         "PNG",
         "draw VMA's memory once the scene is loaded: every VkDeviceMemory block and "
-        "dedicated allocation, each allocation coloured by kind",
+        "dedicated allocation, each allocation coloured by kind (default: none)",
     )
     _add_path(
         p,
         "--shaders",
         "DIR",
         "load scn_vtx / scn_frg (.glsl, compiled with glslc, or .spv) from DIR; the instanced "
-        "path's vertex shader is scn_vtx.glsl compiled with -DINSTANCED (or scn_inst_vtx.spv)",
+        "path's vertex shader is scn_vtx.glsl compiled with -DINSTANCED (or scn_inst_vtx.spv) "
+        "(default: the project's shaders)",
     )
     p.add_argument(
         "--watch-shaders",
         action="store_true",
-        help="recompile the shaders when they change and rebuild the pipelines between frames",
+        help="recompile the shaders when they change and rebuild the pipelines between frames "
+        "(default: off)",
     )
     p.add_argument(
         "--culling",
-        action=argparse.BooleanOptionalAction,
+        action=_Switch,
         default=False,
         help="leave out meshes and instances outside the view; the same picture (not in the "
-        "book, which draws every entity)",
+        "book, which draws every entity) (default: off)",
     )
     p.add_argument(
         "--handoffs",
         action="store_true",
         help="on a CPU device (lavapipe), hand the binned triangles to the rasterizer threads "
-        "every 50,000 triangles, so both cores work; the same picture (not in the book)",
+        "every 50,000 triangles, so both cores work; the same picture (not in the book) "
+        "(default: off)",
     )
     p.add_argument(
         "--anisotropy",
-        action=argparse.BooleanOptionalAction,
+        action=_Switch,
         default=True,
-        help="anisotropic texture filtering at the device's maximum, as the book does",
+        help="anisotropic texture filtering at the device's maximum (default: on, as the book)",
     )
     p.add_argument(
         "--depth-prepass",
         action="store_true",
         help="draw the opaque meshes' front faces depth-only first, so that hidden fragments "
-        "are not shaded; the same picture (not in the book; see docs/performance.md)",
+        "are not shaded; the same picture (not in the book; see docs/performance.md) "
+        "(default: off)",
     )
     p.add_argument(
         "--instanced",
         action="store_true",
         help="draw the scene's entities instanced, one batch per model, model matrices in a "
-        "storage buffer (not in the book: the scale scenes' path)",
+        "storage buffer (not in the book: the scale scenes' path) (default: off)",
     )
     stress = p.add_mutually_exclusive_group()
     stress.add_argument(
@@ -173,25 +347,27 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         metavar="N",
         help="N entities of the default scene's models over a large floor, all moving and "
-        "turning every frame (instanced)",
+        "turning every frame (instanced) (default: off)",
     )
     stress.add_argument(
         "--stress-static",
         type=_positive,
         metavar="N",
         help="the default scene's models tiled to N meshes, with a camera flying through "
-        "them (instanced)",
+        "them (instanced) (default: off)",
     )
     p.add_argument(
         "--dedicated-images",
         action="store_true",
-        help="give every image its own VkDeviceMemory, as the book does (default: VMA pools)",
+        help="give every image its own VkDeviceMemory, as the book does (default: off, "
+        "VMA's pools)",
     )
     _add_path(
         p,
         "--bench",
         "JSON",
-        "profile the run and write its figures (times, memory) to this JSON file",
+        "profile the run and write its figures (times, memory) to this JSON file; see "
+        "--warmup, --frames and --seconds (default: off)",
     )
     p.add_argument(
         "--info",
@@ -203,9 +379,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level",
         default="warning",
         choices=("debug", "info", "warning", "error"),
-        help="logging level",
+        help="logging level; info also logs where the camera is (default: warning)",
     )
-    p.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    p.add_argument("--debug", action="store_true", help="show tracebacks of errors (default: off)")
     return p
 
 
@@ -214,6 +390,14 @@ def check_output(path: Path, option: str = "--screenshot", suffix: str = ".png")
     if path.suffix.lower() != suffix:
         raise UsageError(f"{option} {path}: the file name must end in {suffix}")
     check_writable(option, path)
+
+
+def check_folder(option: str, folder: Path) -> None:
+    """Before rendering: `folder` is a folder that files can be written into."""
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "no such folder"
+        raise UsageError(f"{option} {folder}: {what}")
+    _try_writing(option, folder, folder)
 
 
 def check_writable(option: str, path: Path) -> None:
@@ -225,7 +409,13 @@ def check_writable(option: str, path: Path) -> None:
         raise UsageError(f"{option} {path}: is a folder")
     if path.exists() and not path.is_file():
         raise UsageError(f"{option} {path}: is not a regular file")
-    if not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UsageError(f"{option} {path}: cannot write there (permission denied)")
+    _try_writing(option, path, folder)
+
+
+def _try_writing(option: str, path: Path, folder: Path) -> None:
+    if not os.access(folder, os.W_OK):
         raise UsageError(f"{option} {path}: cannot write there (permission denied)")
     # os.access says yes to root everywhere, even under /proc or /sys: try it for real, the
     # way the file will be written (a temporary name in the folder), touching nothing there

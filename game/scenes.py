@@ -3,8 +3,10 @@
 - a scene file of ours (resources/scene/scene.json: models, entities, camera);
 - one model in the book's format (`X.json` with `X-mat.json` beside it), placed as main.zig
   places Sponza (`--view book`) or framed by its bounds (`--view fit`);
-- a glTF/GLB/OBJ file, converted once into a cache folder and then loaded as a model;
-- `sponza` or `cube`: the book's own models, wherever `make book-data` or ZVK_BOOK_RES put them.
+- a glTF/GLB/OBJ file, converted once into a cache folder and then loaded as a model (one
+  line on stdout says where the conversion is);
+- `sponza` or `cube`: the book's own models, wherever `python -m game.book_data` (`make
+  book-data`) or ZVK_BOOK_RES put them.
 """
 
 from dataclasses import dataclass
@@ -51,7 +53,9 @@ def load_spec(path: Path | None, view: str | None) -> SceneSpec:
             convert_cached,  # here: trimesh takes a second to import
         )
 
-        path = convert_cached(path, MODEL_CACHE)
+        converted = convert_cached(path, MODEL_CACHE)
+        print(f"{path}: converted into {converted.absolute()}", flush=True)
+        path = converted
     if _is_scene_file(path):
         data = load_scene(path)
         return SceneSpec(data.models, data.materials, data.entities, data.camera, view or "scene")

@@ -19,10 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from eng.geometry_files import load_geometry
-from eng.model_data import load_model
-from game import book_data
-from game.scenes import BOOK_CAMERA, BOOK_ENTITY_POS, BOOK_ENTITY_SCALE
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run as a script from anywhere
+    sys.path.insert(0, str(ROOT))
+
+from eng.geometry_files import load_geometry  # noqa: E402
+from eng.model_data import load_model  # noqa: E402
+from game import book_data  # noqa: E402
+from game.scenes import BOOK_CAMERA, BOOK_ENTITY_POS, BOOK_ENTITY_SCALE  # noqa: E402
 
 
 def clusters(model, vertices, indices, cell: float) -> list[tuple[object, np.ndarray, np.ndarray]]:

@@ -18,7 +18,20 @@
 #   ZVK_BOOK_RES      the book's res folder, for Sponza (default .book, if any)
 #   FRAMES_SCALE      multiplies every run's frame count (default 1; 0.1 for a quick check)
 # Runs here too, on lavapipe, with PYTHON=.venv/bin/python FRAMES_SCALE=0.01.
+#
+# Usage: scripts/device_bench.sh [-h | --help]
 set -u
+case "${1:-}" in
+  "") ;;
+  -h | --help)  # the comment above, without its '#'
+    sed -n '2,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"
+    exit 0
+    ;;
+  *)
+    echo "device_bench.sh: error: it takes no argument, not '$1' (see --help)" >&2
+    exit 2
+    ;;
+esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-python3}
 WHEELS=${WHEELS:-.whl}

@@ -6,7 +6,13 @@
 #   .venv         the project installed in editable mode (builds the VMA cffi extension)
 # Everything it builds is cached under build/; a second run does nothing.
 # Usage: scripts/setup.sh            (called by `make run` and `make test`)
+#        scripts/setup.sh -h | --help (this text)
 set -euo pipefail
+case "${1:-}" in
+    "") ;;
+    -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
+    *) echo "setup: error: it takes no argument, not '$1' (see --help)" >&2; exit 2 ;;
+esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD="$ROOT/build"
 PY=${PYTHON:-python3}

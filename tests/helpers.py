@@ -164,3 +164,8 @@ def assert_cleaned_up(created: Created) -> None:
     assert live_counts() == created.alive_before, "cleanup did not run for all"
     _, validation_log = created.contexts[0]
     assert validation_log.messages == []
+
+
+def files_under(folder: Path) -> list[str]:
+    """The files under `folder`, by their paths relative to it (to see what a command wrote)."""
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())

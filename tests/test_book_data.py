@@ -171,13 +171,21 @@ def run_module(*args, env_extra: dict, cwd=ROOT) -> subprocess.CompletedProcess:
     )
 
 
-def test_without_the_data_scene_sponza_says_to_run_make_book_data(tmp_path):
+def test_without_the_data_scene_sponza_says_how_to_fetch_it(tmp_path):
+    """A pip-installed user has no Makefile: the line names the module, not `make book-data`."""
     result = run_module(
         "game", "--headless", "--scene", "sponza", env_extra={"XDG_DATA_HOME": str(tmp_path)}
     )
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "make book-data" in lines[0] and "sponza" in lines[0], lines
+    assert len(lines) == 1 and "python -m game.book_data" in lines[0], lines
+    assert "make " not in lines[0] and "sponza" in lines[0], lines
+
+
+def test_where_without_the_data_names_the_module(tmp_path):
+    result = run_module("game.book_data", "--where", env_extra={"XDG_DATA_HOME": str(tmp_path)})
+    assert result.returncode == 1
+    assert "python -m game.book_data" in result.stdout and "make " not in result.stdout
 
 
 def test_the_command_reports_a_bad_mirror_in_one_line(tmp_path, served):

@@ -3,6 +3,7 @@ textures than the device can bind - rendered headless with validation on."""
 
 import logging
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from .helpers import (
     render_headless,
     run_engine,
 )
+from .test_cli import run_game
 from .test_model_gen import textured_box
 
 
@@ -110,3 +112,19 @@ def test_an_entity_without_its_model_is_skipped_with_one_warning(constants, capl
     warnings = [r.getMessage() for r in caplog.records if r.name == "eng.render"]
     assert warnings == ["entity stray: model no-such-model is not loaded"]
     assert np.array_equal(image, reference)
+
+
+def test_a_converted_scene_says_where_it_went(tmp_path):
+    import trimesh
+
+    glb = tmp_path / "box.glb"
+    glb.write_bytes(trimesh.creation.box().export(file_type="glb"))
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    for _ in ("converted", "from the cache"):
+        result = run_game("--headless", "--frames", "1", "--size", "32x24", "--scene", str(glb),
+                          env_changes=env)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        (line,) = [x for x in result.stdout.splitlines() if "converted into" in x]
+        model = Path(line.split("converted into ")[1])
+        assert line.startswith(f"{glb}: ") and model.is_absolute() and model.is_file()
+        assert model.is_relative_to(tmp_path / "cache")

@@ -9,7 +9,10 @@ import vulkan as vk
 from eng.vk.buf import VkBuffer, record_copy
 from eng.vk.cmd import VkCmdBuff, VkCmdPool
 from eng.vk.ctx import VkCtx
+from eng.vk.errors import VulkanError
 from eng.vk.image import VkImage, VkImageData
+from eng.vk.inst import VkInstance
+from eng.vk.phys import VkPhysDevice, list_devices
 from eng.vk.queue import VkQueue
 from eng.vk.vma import VmaError, VmaFlags, VmaMemoryFlags, VmaUsage
 
@@ -202,3 +205,14 @@ def test_heap_budgets_count_what_vma_allocated(ctx):
     assert sum(usage for usage, _ in budgets) >= before + (8 << 20)
     assert all(budget > 0 for _, budget in budgets)
     buffer.cleanup(ctx)
+
+
+def test_gpu_index_chooses_by_the_order_of_list_gpus(constants):
+    instance = VkInstance.create(False, [])
+    try:
+        first = list_devices(instance)[0].split(": ", 1)[1]
+        assert first.startswith(VkPhysDevice.create(instance, 0).name)
+        with pytest.raises(VulkanError, match="no GPU of index 99.*--list-gpus"):
+            VkPhysDevice.create(instance, 99)
+    finally:
+        instance.cleanup()

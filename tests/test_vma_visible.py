@@ -2,17 +2,20 @@
 M and F12 keys and its title (issue 13)."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import vulkan as vk
 from PIL import Image
 
-from eng.extras.snapshots import MAP_METADATA, Snapshots
+import game.keys
+from eng.extras.snapshots import MAP_METADATA, Snapshots, key_screenshot, key_vma
 from eng.extras.vma_map import COLOURS, draw_map, kind_of
 from eng.run import window_title
 from eng.vk.buf import VkBuffer
 from eng.vk.vma import VmaStats
+from game import cli
 from game.keys import Keys
 from game.main import Game
 from game.scenes import load_spec
@@ -208,3 +211,30 @@ def test_a_block_of_many_allocations_widens_the_map_and_loses_none(ctx):
         for x0, _, x1, y1 in (m["box"] for m in summary["memories"])
     ]
     assert sum(counts) == summary["allocations"] == 700
+
+
+def test_the_keys_print_absolute_paths(ctx, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    Path("keys").mkdir()
+    key_screenshot(np.zeros((4, 4, 4), np.uint8), Path("keys"))
+    key_vma(ctx.vma, Path("keys"))
+    out = capsys.readouterr().out
+    written = sorted((tmp_path / "keys").iterdir())
+    assert len(written) == 3
+    for path in written:
+        assert f": {path}\n" in out, out
+
+
+def test_the_keys_write_into_out_dir(xvfb_display, tmp_path, monkeypatch):
+    folders = []
+
+    class Recording(Keys):
+        def __init__(self, folder: Path) -> None:
+            super().__init__(folder)
+            folders.append(folder)
+
+    monkeypatch.setattr(game.keys, "Keys", Recording)
+    monkeypatch.chdir(tmp_path)
+    Path("out").mkdir()
+    assert cli.main(["--frames", "2", "--size", "64x48", "--out-dir", "out"]) == 0
+    assert folders == [tmp_path / "out"]

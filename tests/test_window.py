@@ -132,3 +132,25 @@ def test_without_a_second_x_connection_sdl_makes_the_surface(xvfb_display, const
     stats, image = run_engine(engine, 5)
     assert stats.frames == 5 and image[..., :3].max() > 0
     assert validation_log.messages == []
+
+
+def test_fullscreen_asks_sdl_for_a_fullscreen_window(xvfb_display, monkeypatch):
+    """`--fullscreen` reaches SDL_CreateWindow through EngineOptions and Wnd.create (Xvfb has
+    no window manager to make the window fullscreen, so the flag asked for is what is seen)."""
+    import sdl3
+
+    from eng.sdl_loader import import_sdl
+    from game import cli
+
+    import_sdl()
+    flags = []
+    real = sdl3.SDL_CreateWindow
+
+    def create_window(title, width, height, window_flags):
+        flags.append(window_flags)
+        return real(title, width, height, window_flags)
+
+    monkeypatch.setattr(sdl3, "SDL_CreateWindow", create_window)
+    assert cli.main(["--fullscreen", "--frames", "2", "--size", "64x48"]) == 0
+    assert cli.main(["--frames", "2", "--size", "64x48"]) == 0
+    assert [bool(f & sdl3.SDL_WINDOW_FULLSCREEN) for f in flags] == [True, False]

@@ -21,7 +21,7 @@ class ConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Constants:
     fov: float = math.radians(60.0)  # radians (the file holds degrees)
-    gpu: str = ""
+    gpu: str | int = ""  # a part of its name (cfg.toml), or an index of --list-gpus
     swap_chain_images: int = 3
     ups: float = 40.0
     validation: bool = False

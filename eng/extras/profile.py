@@ -1,7 +1,8 @@
 """The profiler behind `--bench` (not in the book): stage times and GPU timestamps per frame,
 an extra (eng/hooks.py) that watches each frame's stages and brackets its commands."""
 
-from time import perf_counter, thread_time
+from dataclasses import dataclass
+from time import perf_counter, process_time, thread_time
 from typing import Any
 
 import vulkan as vk
@@ -125,22 +126,61 @@ class GpuTimer:
                 vk.vkDestroyQueryPool(ctx.device.device, pool, None)
 
 
+@dataclass
+class Measured:
+    """The frames a benchmark measured (after its warm-up): how many, wall-clock seconds and
+    process CPU seconds (all threads)."""
+
+    frames: int = 0
+    seconds: float = 0.0
+    cpu_seconds: float = 0.0
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
 class Profiler(Extra):
     """`--bench`: stage times of every frame, GPU time and fragments of a sample of them, and
-    when the first frame was finished on the GPU (`first_frame_done`, perf_counter())."""
+    when the first frame was finished on the GPU (`first_frame_done`, perf_counter()).
 
-    def __init__(self) -> None:
+    The first `warmup` frames are rendered but not measured; with `seconds`, the run ends
+    once that long was measured (`ends_run`). `measured` holds the figures at the end."""
+
+    def __init__(self, warmup: int = 0, seconds: float | None = None) -> None:
+        self.warmup = warmup
+        self.seconds = seconds
         self.timings = StageTimings()
         self.gpu_timer: GpuTimer | None = None
         self.first_frame_done = 0.0
+        self.measured = Measured()
         self._ctx: VkCtx | None = None
         self._rendered = 0
+        self._start: tuple[float, float, int] | None = None  # wall, CPU, frames before
 
     def create(self, ctx: VkCtx) -> None:
         self._ctx = ctx
         self.gpu_timer = GpuTimer.create(ctx)
 
+    def ends_run(self) -> bool:
+        return (
+            self.seconds is not None
+            and self._start is not None
+            and perf_counter() - self._start[0] >= self.seconds
+        )
+
+    def _measure_from_now(self) -> None:
+        """The warm-up is over: what was timed so far is dropped."""
+        self.timings = StageTimings()
+        if self.gpu_timer is not None:  # the warm-up's queries are never read
+            self.gpu_timer.pending = [False] * FRAMES_IN_FLIGHT
+            self.gpu_timer.frame_ms.clear()
+            self.gpu_timer.fragments.clear()
+        self._start = (perf_counter(), process_time(), self._rendered)
+
     def before_frame(self, eng_ctx: Any, render: Render, last: bool) -> None:
+        if self._start is None and self._rendered >= self.warmup:
+            self._measure_from_now()
         self.timings.begin()
 
     def stage(self, name: str, frame: int) -> None:
@@ -163,6 +203,13 @@ class Profiler(Extra):
             self.first_frame_done = perf_counter()
 
     def finished(self, render: Render) -> None:
+        if self._start is None:  # the run ended in its warm-up: nothing is measured
+            self._measure_from_now()
+        assert self._start is not None, "set by _measure_from_now"
+        wall, cpu, before = self._start
+        self.measured = Measured(
+            self._rendered - before, perf_counter() - wall, process_time() - cpu
+        )
         if self.gpu_timer is not None:
             self.gpu_timer.collect_all(render.ctx)
 

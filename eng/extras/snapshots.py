@@ -89,7 +89,7 @@ class Snapshots(Extra):
         save_vma_files(render.ctx.vma, self.report, self.vma_map)
         for option, path in (("VMA report", self.report), ("VMA map", self.vma_map)):
             if path is not None:
-                print(f"{option}: {path}")
+                print(f"{option}: {path.absolute()}")
 
 
 def key_vma(vma: "VkVmaAlloc", folder: Path) -> None:
@@ -101,7 +101,7 @@ def key_vma(vma: "VkVmaAlloc", folder: Path) -> None:
     except SnapshotError as exc:
         log.error("%s", exc)
         return
-    print(f"VMA report: {report}\nVMA map: {vma_map}", flush=True)
+    print(f"VMA report: {report.absolute()}\nVMA map: {vma_map.absolute()}", flush=True)
 
 
 def key_screenshot(pixels: np.ndarray, folder: Path) -> None:
@@ -112,4 +112,4 @@ def key_screenshot(pixels: np.ndarray, folder: Path) -> None:
     except SnapshotError as exc:
         log.error("%s", exc)
         return
-    print(f"screenshot: {path}", flush=True)
+    print(f"screenshot: {path.absolute()}", flush=True)

@@ -31,7 +31,7 @@ def find_include_dir() -> str | None:
 def _source(include_dir: str | None) -> str:
     if include_dir is None:  # setup.py stops the build with one line before compiling
         return ""
-    header = os.path.join(include_dir, "vk_mem_alloc.h")
+    header = os.path.abspath(os.path.join(include_dir, "vk_mem_alloc.h"))
     with open(header, encoding="utf-8", errors="replace") as f:
         found = re.search(r"Version (\d+\.\d+\.\d+)", f.read(4096))
     version = f"{found[1] if found else 'unknown'} ({header})"

@@ -121,9 +121,10 @@ class VkPhysDevice:
     @classmethod
     @vk_errors("choosing the GPU")
     def create(
-        cls, instance: "VkInstance", gpu_name: str, surface: "VkSurface | None" = None
+        cls, instance: "VkInstance", gpu: str | int, surface: "VkSurface | None" = None
     ) -> "VkPhysDevice":
-        """The device named `gpu_name` (case-insensitive substring), else the best suitable.
+        """The device named `gpu` (case-insensitive substring), or of index `gpu` in the order
+        of `list_devices` (not in the book), else the best suitable.
 
         Book: an exact name match first, then discrete GPUs; we also accept a substring and
         warn, naming the device used, when the wanted one is absent or unsuitable.
@@ -131,57 +132,75 @@ class VkPhysDevice:
         devices = vk.vkEnumeratePhysicalDevices(instance.instance)
         if not devices:
             raise VulkanError("no Vulkan device found (is a Vulkan driver installed?)")
+        if isinstance(gpu, int) and not 0 <= gpu < len(devices):
+            raise VulkanError(f"no GPU of index {gpu}: there are {len(devices)} (see --list-gpus)")
         suitable = []
         reasons = []
-        for pdev in devices:
+        for index, pdev in enumerate(devices):
             props = vk.vkGetPhysicalDeviceProperties(pdev)
             missing, families, exts = cls._missing(instance, pdev, surface, props)
             if missing:
                 reasons.append(f"{props.deviceName} lacks {missing}")
                 continue
             assert families is not None  # _missing returns them when nothing is missing
-            suitable.append((pdev, props, families, exts))
+            suitable.append((index, pdev, props, families, exts))
         if not suitable:
             raise VulkanError("no suitable Vulkan device: " + "; ".join(reasons))
-        wanted = gpu_name.lower()
-        matches = [s for s in suitable if wanted and wanted in s[1].deviceName.lower()]
+        wanted = gpu.lower() if isinstance(gpu, str) else None
+        matches = [
+            s for s in suitable if s[0] == gpu or wanted and wanted in s[2].deviceName.lower()
+        ]
         if matches:
-            chosen = min(matches, key=lambda s: s[1].deviceName.lower() != wanted)
+            chosen = min(matches, key=lambda s: s[2].deviceName.lower() != wanted)
         else:
-            chosen = min(suitable, key=lambda s: _TYPE_RANK.get(s[1].deviceType, 9))
-            if gpu_name:
+            chosen = min(suitable, key=lambda s: _TYPE_RANK.get(s[2].deviceType, 9))
+            if gpu != "":
                 log.warning(
                     "GPU '%s' not found or not suitable; using '%s' (see --list-gpus)",
-                    gpu_name,
-                    chosen[1].deviceName,
+                    gpu,
+                    chosen[2].deviceName,
                 )
-        pdev, props, (graphics, present), exts = chosen
+        _, pdev, props, (graphics, present), exts = chosen
         features = vk.vkGetPhysicalDeviceFeatures(pdev)
         mem_props = vk.vkGetPhysicalDeviceMemoryProperties(pdev)
         log.info("using device '%s' (%s)", props.deviceName, TYPE_NAMES.get(props.deviceType))
         return cls(pdev, props, features, QueuesInfo(graphics, present), exts, mem_props)
 
 
+def _driver(pdev: Any, props: Any) -> str:
+    """The driver's name and version as it reports them (Vulkan 1.2), else its version number
+    decoded (NVIDIA packs it in its own way)."""
+    driver = vk.VkPhysicalDeviceDriverProperties(
+        sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES
+    )
+    props2 = vk.VkPhysicalDeviceProperties2(
+        sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, pNext=driver
+    )
+    vk.vkGetPhysicalDeviceProperties2(pdev, props2)
+    named = (
+        f"{vk.ffi.string(driver.driverName).decode()} {vk.ffi.string(driver.driverInfo).decode()}"
+    )
+    if named.strip():
+        return named.strip()
+    v = props.driverVersion
+    if props.vendorID == 0x10DE:  # NVIDIA: 10.8.8.6 bits
+        return f"{v >> 22}.{v >> 14 & 0xFF}.{v >> 6 & 0xFF}.{v & 0x3F}"
+    return version_str(v)
+
+
 @vk_errors("listing the GPUs")
-def list_devices(instance: "VkInstance", details: bool = False) -> list[str]:
-    """One line per physical device: name, type, Vulkan version (and driver, with details)."""
+def list_devices(instance: "VkInstance") -> list[str]:
+    """One line per physical device, by the index `--gpu` takes: name, type, device-local
+    memory, driver and Vulkan version."""
     lines = []
-    for pdev in vk.vkEnumeratePhysicalDevices(instance.instance):
+    for index, pdev in enumerate(vk.vkEnumeratePhysicalDevices(instance.instance)):
         props = vk.vkGetPhysicalDeviceProperties(pdev)
-        line = (
-            f"{props.deviceName} ({TYPE_NAMES.get(props.deviceType, 'other')}, "
+        memory = vk.vkGetPhysicalDeviceMemoryProperties(pdev)
+        heaps = [memory.memoryHeaps[i] for i in range(memory.memoryHeapCount)]
+        local = sum(h.size for h in heaps if h.flags & vk.VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)
+        lines.append(
+            f"{index}: {props.deviceName} ({TYPE_NAMES.get(props.deviceType, 'other')}, "
+            f"{local / 2**30:.1f} GiB device-local memory, driver {_driver(pdev, props)}, "
             f"Vulkan {version_str(props.apiVersion)})"
         )
-        if details:
-            driver = vk.VkPhysicalDeviceDriverProperties(
-                sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES
-            )
-            props2 = vk.VkPhysicalDeviceProperties2(
-                sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, pNext=driver
-            )
-            vk.vkGetPhysicalDeviceProperties2(pdev, props2)
-            name = vk.ffi.string(driver.driverName).decode()
-            info = vk.ffi.string(driver.driverInfo).decode()
-            line += f", driver {name} {info}"
-        lines.append(line)
     return lines

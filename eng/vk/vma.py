@@ -5,6 +5,7 @@ between the `vulkan` package's cffi and ours through their integer value.
 """
 
 import logging
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum, IntFlag
@@ -78,8 +79,16 @@ def to_vk(ctype: str, handle: Any) -> Any:
 
 
 def vma_version() -> str:
-    """The VMA version (and header) this extension was built from."""
-    return ffi.string(lib.zvkVmaVersion()).decode()
+    """The VMA version this extension was built from, and the header's path (`shown_build`)."""
+    return shown_build(ffi.string(lib.zvkVmaVersion()).decode())
+
+
+def shown_build(built: str) -> str:
+    """`built` ("3.2.1 (/path/vk_mem_alloc.h)", as _vma_build.py records it) with the header
+    only where it is an absolute path that is still there (a wheel's build folder is gone)."""
+    version, _, header = built.partition(" (")
+    header = header.removesuffix(")")
+    return f"{version} ({header})" if os.path.isabs(header) and os.path.isfile(header) else version
 
 
 def name_allocation(ctx: "VkCtx", allocation: Any, info: Any, flags: int, name: str) -> None:
