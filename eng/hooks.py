@@ -65,6 +65,11 @@ class Extra:
         """SPIR-V files by shader name, over the book's (a later extra's win)."""
         return {}
 
+    def shader_sources(self) -> dict[Path, str]:
+        """For SPIR-V files it made (compiled GLSL, checked copies): the file a message about
+        one names instead, the one the user knows."""
+        return {}
+
     def pipeline_specs(self) -> list[PipelineSpec]:
         return []
 
@@ -152,6 +157,9 @@ class Extras(list[Extra]):
 
     def shader_files(self) -> dict[str, Path]:
         return {name: path for extra in self for name, path in extra.shader_files().items()}
+
+    def shader_sources(self) -> dict[Path, str]:
+        return {path: name for extra in self for path, name in extra.shader_sources().items()}
 
     def pipeline_specs(self) -> list[PipelineSpec]:
         return [spec for extra in self for spec in extra.pipeline_specs()]

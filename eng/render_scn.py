@@ -117,15 +117,17 @@ class RenderScn:
         self, ctx: VkCtx, color_format: int, pipelines: dict[str, VkPipeline]
     ) -> None:
         """The book's pipelines and the extras' into `pipelines`, each added as soon as it
-        exists, so that its owner cleans up what was made."""
+        exists, so that its owner cleans up what was made. Each shader is reflected and checked
+        against its pipeline first (SpirvError naming the file: eng/shader_check.py)."""
         modules: dict[tuple[str, int], VkShaderModule] = {}
+        sources = self.extras.shader_sources()  # hook
         try:
             for spec in BOOK_PIPELINES + tuple(self.extras.pipeline_specs()):  # hook
                 for shader in spec.shaders:
                     if shader not in modules:
-                        modules[shader] = VkShaderModule.create(
-                            ctx, self.shaders[shader[0]], shader[1]
-                        )
+                        path = self.shaders[shader[0]]
+                        name = sources.get(path, str(path))
+                        modules[shader] = VkShaderModule.create(ctx, path, shader[1], name)
                 info = VkPipelineCreateInfo(
                     color_format=color_format,
                     depth_format=DEPTH_FORMAT,
@@ -145,7 +147,7 @@ class RenderScn:
 
     def rebuild_pipelines(self, ctx: VkCtx, color_format: int, shaders: dict[str, Path]) -> None:
         """New pipelines from other shader files (the device must be idle); the old ones stay
-        if creating the new ones fails."""
+        if creating the new ones fails (a VulkanError, or a SpirvError)."""
         old_shaders, self.shaders = self.shaders, self.shaders | shaders
         pipelines: dict[str, VkPipeline] = {}
         try:

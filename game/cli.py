@@ -216,6 +216,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     from eng.extras.snapshots import SnapshotError
     from eng.model_data import ModelError
     from eng.sdl_loader import WindowError
+    from eng.spirv import SpirvError
     from eng.texture_cache import TextureError
     from eng.vk.errors import VulkanError
     from eng.vk.vma import VmaError
@@ -231,6 +232,7 @@ def _known_errors() -> tuple[type[BaseException], ...]:
         UsageError,
         BookDataError,
         ShaderError,
+        SpirvError,
         SnapshotError,
     )
 

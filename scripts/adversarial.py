@@ -395,6 +395,148 @@ def _wide_png(path: Path) -> None:
     path.write_bytes(data)
 
 
+SHADERS = ROOT / "shaders"
+SHADER_ARGS = ["game", *QUICK, "--validation", "--shaders", "sh"]
+UNIFORM_5_3 = "layout(set = 5, binding = 3) uniform Extra { vec4 tint; } extra;\nvoid main()"
+GLSL_MISFITS = {  # GLSL that compiles but does not fit the pipeline: (file, [(old, new), ...])
+    "set 5": ("scn_frg.glsl", [("void main()", UNIFORM_5_3),
+                               ("= material.diffuseColor;", "= extra.tint;")]),
+    "set 3 in scn_vtx": ("scn_vtx.glsl", [("set = 0, binding = 0", "set = 3, binding = 0")]),
+    "binding 3": ("scn_vtx.glsl", [("binding = 0", "binding = 3")]),
+    "push constants 72 bytes": ("scn_frg.glsl", [("uint materialIdx;\n",
+                                                  "uint materialIdx;\n    uint more;\n")]),
+    "push constants in a 2nd block": ("scn_vtx.glsl", [("} push;", "} push;\n"
+        "layout(push_constant) uniform More { vec4 v; } more;")]),
+    "extra vertex input": ("scn_vtx.glsl", [
+        ("void main()", "layout(location = 5) in vec4 inColor;\nvoid main()"),
+        ("vec4(inPos, 1.0)", "vec4(inPos, 1.0) + inColor")]),
+    "int vertex input": ("scn_vtx.glsl", [("in vec3 inPos", "in ivec3 inPos"),
+                                          ("vec4(inPos, 1.0)", "vec4(vec3(inPos), 1.0)")]),
+    "fragment input unwritten": ("scn_frg.glsl", [
+        ("void main()", "layout(location = 3) in float inX;\nvoid main()"),
+        ("= material.diffuseColor;", "= material.diffuseColor * inX;")]),
+    "varying type mismatch": ("scn_frg.glsl", [("in vec2 inTextCoords", "in vec3 inTextCoords"),
+                                               ("inTextCoords)", "inTextCoords.xy)")]),
+    "vertex output unread": ("scn_vtx.glsl", [
+        ("void main()", "layout(location = 2) out vec4 outX;\nvoid main()"),
+        ("outTextCoords = inTextCoords;", "outTextCoords = inTextCoords; outX = vec4(1);")]),
+    "camera in the fragment shader": ("scn_frg.glsl", [
+        ("void main()", "layout(set = 0, binding = 0) uniform C { mat4 p; } cam;\nvoid main()"),
+        ("= material.diffuseColor;", "= material.diffuseColor * cam.p[0][0];")]),
+    "materials as a uniform buffer": ("scn_frg.glsl", [("readonly buffer", "uniform")]),
+    "writable materials": ("scn_frg.glsl", [("readonly buffer", "buffer")]),
+    "2000 samplers": ("scn_frg.glsl", [("textSampler[MAX_TEXTURES]", "textSampler[2000]")]),
+    "double": ("scn_frg.glsl", [("outFragColor = material.diffuseColor;",
+                                 "double d = material.diffuseColor.r; outFragColor = vec4(d);")]),
+    "int colour output": ("scn_frg.glsl", [("out vec4 outFragColor", "out ivec4 outFragColor"),
+        ("outFragColor = texture(textSampler[material.textureIdx], inTextCoords);",
+         "outFragColor = ivec4(texture(textSampler[material.textureIdx], inTextCoords));"),
+        ("outFragColor = material.diffuseColor;", "outFragColor = ivec4(material.diffuseColor);")]),
+    "gl_PrimitiveID": ("scn_frg.glsl", [("= material.diffuseColor;",
+                                         "= material.diffuseColor * float(gl_PrimitiveID);")]),
+    "entry point not main": ("scn_frg.glsl", [("void main()", "void main2()")]),
+    "many glslc errors": ("scn_frg.glsl", [("void main()\n{", "void main()\n{ a; b; c; d;")]),
+}  # fmt: skip
+FINE_GLSL = {  # edits the engine takes
+    "vec4 position input": ("scn_vtx.glsl", [("in vec3 inPos", "in vec4 inPos"),
+                                             ("vec4(inPos, 1.0)", "vec4(inPos.xyz, 1.0)")]),
+    "tinted by material (docs/chapter-10.md)": ("scn_frg.glsl", [("    } else {", "    } else {\n"
+        "        uint i = push.materialIdx;\n"
+        "        outFragColor = vec4(vec3(i % 3 == 0, i % 3 == 1, i % 3 == 2), 1.0);\n"
+        "    }\n    if (false) {")]),
+}  # fmt: skip
+
+
+def shader_folder(d: Path, file: str = "", edits=(), spv: bool = False) -> Path:
+    """`d`/sh: the committed GLSL (or SPIR-V), `file` edited."""
+    folder = d / "sh"
+    folder.mkdir()
+    for stem in ("scn_vtx", "scn_frg"):
+        name = f"{stem}.spv" if spv else f"{stem}.glsl"
+        shutil.copy(SHADERS / name, folder / name)
+    if file:
+        text = (folder / file).read_text()
+        for old, new in edits:
+            assert old in text, old
+            text = text.replace(old, new, 1)
+        (folder / file).write_text(text)
+    return folder
+
+
+def spv_with(d: Path, stem: str, change: Callable[[bytes], bytes]) -> None:
+    folder = shader_folder(d, spv=True)
+    path = folder / f"{stem}.spv"
+    path.write_bytes(change(path.read_bytes()))
+
+
+def _flip(code: bytes, seed: int) -> bytes:
+    data = bytearray(code)
+    rng = random.Random(seed)
+    for _ in range(3):
+        data[rng.randrange(20, len(data))] ^= 1 << rng.randrange(8)
+    return bytes(data)
+
+
+def _shader_cases() -> list[Case]:
+    """Class H1 (the hardening issue's class 1): shaders a learner writes (--shaders, validated)."""
+    cases = []
+    for name, (file, edits) in GLSL_MISFITS.items():
+        cases.append(Case(
+            f"GLSL {name}", "H1 shaders", SHADER_ARGS,
+            lambda d, f=file, e=edits: shader_folder(d, f, e),
+        ))  # fmt: skip
+    for name, (file, edits) in FINE_GLSL.items():
+        cases.append(Case(
+            f"GLSL {name}", "H1 shaders", SHADER_ARGS,
+            lambda d, f=file, e=edits: shader_folder(d, f, e), status=(0,), lines=0,
+        ))  # fmt: skip
+    spv_changes: dict[str, Callable[[bytes], bytes]] = {
+        "garbage after the magic": lambda c: c[:20] + random.Random(5).randbytes(len(c) - 20),
+        "header only": lambda c: c[:20],
+        "empty": lambda c: b"",
+        "odd length": lambda c: c + b"\0",
+        "id bound 0": lambda c: c[:12] + bytes(4) + c[16:],
+        "SPIR-V 9.9": lambda c: c[:4] + bytes((0, 9, 9, 0)) + c[8:],
+        "big-endian magic": lambda c: c[:4][::-1] + c[4:],
+    }
+    for cut in (24, 100, 400, 1000, 1836):
+        spv_changes[f"cut to {cut} bytes"] = lambda c, n=cut: c[:n]
+    for stem in ("scn_vtx", "scn_frg"):
+        for name, change in spv_changes.items():
+            cases.append(Case(
+                f"{stem}.spv {name}", "H1 shaders", SHADER_ARGS,
+                lambda d, s=stem, c=change: spv_with(d, s, c),
+            ))  # fmt: skip
+        for seed in range(4):
+            cases.append(Case(
+                f"{stem}.spv 3 bits flipped (seed {seed})", "H1 shaders", SHADER_ARGS,
+                lambda d, s=stem, n=seed: spv_with(d, s, lambda c: _flip(c, n)),
+                status=(0, 1), lines=None,
+            ))  # fmt: skip
+        other = (SHADERS / f"{'scn_frg' if stem == 'scn_vtx' else 'scn_vtx'}.spv").read_bytes()
+        cases.append(Case(
+            f"{stem}.spv of the wrong stage", "H1 shaders", SHADER_ARGS,
+            lambda d, s=stem, o=other: spv_with(d, s, lambda c: o),
+        ))  # fmt: skip
+        for kind in ("fifo", "zero", "folder", "sparse"):
+            cases.append(Case(
+                f"{stem}.spv is {kind}", "H1 shaders", SHADER_ARGS,
+                lambda d, s=stem, k=kind: (shader_folder(d, spv=True),
+                                           special(d / "sh", f"{s}.spv", k)),
+            ))  # fmt: skip
+    cases.append(Case(
+        "scn_frg.glsl is a 3 GiB sparse file", "H1 shaders", SHADER_ARGS,
+        lambda d: (shader_folder(d), special(d / "sh", "scn_frg.glsl", "sparse")),
+    ))  # fmt: skip
+    for folder in ("-x", "--help", "a b", "é"):
+        cases.append(Case(
+            f"--shaders={folder}", "H1 shaders", ["game", *QUICK, f"--shaders={folder}"],
+            lambda d, f=folder: shutil.copytree(shader_folder(d), d / f, dirs_exist_ok=True),
+            status=(0,), lines=0,
+        ))  # fmt: skip
+    return cases
+
+
 def all_cases() -> list[Case]:
     return [
         *_number_cases(),
@@ -403,6 +545,7 @@ def all_cases() -> list[Case]:
         *_environment_cases(),
         *_lost_data_cases(),
         *_part_a_cases(),
+        *_shader_cases(),
     ]
 
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up for a newcomer's Debian 12/13 (or Ubuntu) machine: installs only what is missing.
-#   system packages (Vulkan loader, lavapipe, validation layers, glslc, Xvfb, compilers)
+#   system packages (Vulkan loader, lavapipe, validation layers, glslc, spirv-val, Xvfb, compilers)
 #   SDL3          the system's libSDL3, else built once from Debian's source package
 #   vk_mem_alloc.h the system's, $VULKAN_SDK's, else unpacked from Debian's package
 #   .venv         the project installed in editable mode (builds the VMA cffi extension)
@@ -60,7 +60,7 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need >/dev/null
 }
 
-PKGS="gcc g++ pkg-config libvulkan1 libvulkan-dev vulkan-tools vulkan-validationlayers glslc xvfb xauth"
+PKGS="gcc g++ pkg-config libvulkan1 libvulkan-dev vulkan-tools vulkan-validationlayers glslc spirv-tools xvfb xauth"
 PY_INC=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
 [ -f "$PY_INC/Python.h" ] || PKGS="$PKGS python3-dev"
 $PY -c 'import venv, ensurepip' 2>/dev/null || PKGS="$PKGS python3-venv"

@@ -34,6 +34,7 @@ JSON_LIMIT = 64 * MiB  # scene, model and material JSON
 IMAGE_LIMIT = 512 * MiB  # one texture file (PNG, JPEG, ...)
 GEOMETRY_LIMIT = 2048 * MiB  # one .vtx / .idx file
 MODEL_INPUT_LIMIT = 2048 * MiB  # a glTF / GLB / OBJ input of the converter, or a file it names
+SHADER_LIMIT = 8 * MiB  # one GLSL or SPIR-V file (the project's are 2 KiB)
 
 MAX_DEPTH = 64  # nesting of JSON/TOML arrays and objects (the book's files use 4)
 MAX_INT = 2**53  # the largest integer a float holds exactly: sizes, offsets, counts

@@ -1,4 +1,4 @@
-"""Shader experiments (not in the book): the scene's two shaders from another folder
+"""Shader experiments (not in the book): the scene's shaders from another folder
 (`--shaders DIR`), recompiled with glslc whenever they change (`--watch-shaders`).
 
 A folder may hold `scn_vtx.glsl` / `scn_frg.glsl` (compiled here with glslc) or `.spv` files;
@@ -6,6 +6,13 @@ GLSL wins when both are there. The instanced path's vertex shader is `scn_vtx.gl
 with -DINSTANCED, or else the folder's `scn_inst_vtx.spv`, or else the committed one. Without
 a folder and without watching, the engine uses the committed SPIR-V of shaders/ and
 needs no glslc. `make shaders` (`python -m eng.extras.shader_watch`) recompiles that SPIR-V.
+
+The engine gets files of ours, in a temporary folder: glslc's output, or a copy of a folder's
+`.spv` once spirv-val (Debian: spirv-tools) has found it valid SPIR-V - a driver may crash on
+invalid SPIR-V, and a copy cannot change after the check. The engine then checks each shader
+against its pipeline (eng/shader_check.py) and names the user's file when one does not fit.
+Under `--watch-shaders` a build that fails, to compile or to fit, is logged once and the last
+good shaders keep drawing.
 """
 
 import logging
@@ -13,7 +20,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +28,10 @@ import vulkan as vk
 
 from eng.com.interrupts import teardown
 from eng.com.paths import SHADERS_DIR as SHADERS
-from eng.com.safe_io import write_bytes_atomic
+from eng.com.safe_io import SHADER_LIMIT, FileProblemError, read_file, write_bytes_atomic
 from eng.hooks import Extra
 from eng.render import Render
+from eng.spirv import SpirvError
 from eng.vk.ctx import VkCtx
 from eng.vk.errors import VulkanError
 
@@ -56,23 +64,33 @@ STAGES = (
 )
 """Vertex, fragment, instanced vertex (the shader names of eng/render_scn.py's pipelines)."""
 SPIRV_MAGIC = b"\x03\x02\x23\x07"
+TOOL_TIMEOUT_S = 60.0  # glslc or spirv-val on one file (they take milliseconds)
 
 
 class ShaderError(RuntimeError):
-    """A shader folder lacks a shader, or a shader does not compile."""
+    """A shader folder lacks a shader, or a shader does not compile or is not valid SPIR-V."""
+
+
+@dataclass(frozen=True, slots=True)
+class Build:
+    """The SPIR-V file of each stage (by Stage name), and the files of ours among them with
+    the file each comes from, as a message names it."""
+
+    stages: dict[str, Path] = field(default_factory=dict)
+    sources: dict[Path, str] = field(default_factory=dict)
 
 
 class ShaderSet:
-    """The scene's shaders as SPIR-V files: `stages` maps each Stage's name to its file."""
+    """The scene's shaders as SPIR-V files: `current` is the build the engine draws with."""
 
     def __init__(self, folder: Path, compile_glsl: bool, watch: bool) -> None:
         self.folder = folder
         self.compile_glsl = compile_glsl
         self.watch = watch
-        self.stages: dict[str, Path] = {}
+        self.current = Build()
+        self.sources_of: dict[Path, str] = {}  # every file of ours that exists: its source
         self._tmp: tempfile.TemporaryDirectory | None = None
-        self._signature: tuple | None = None  # the sources' (mtime, size) behind `stages`
-        self._failed: tuple | None = None  # the signature whose error was reported
+        self._signature: tuple | None = None  # the sources' (mtime, size) of the last build
         self._builds = 0
 
     @classmethod
@@ -82,7 +100,7 @@ class ShaderSet:
             raise ShaderError(f"--shaders {folder}: no such folder")
         shaders = cls(folder or SHADERS, folder is not None or watch, watch)
         shaders._signature = shaders._sources_signature()
-        shaders.stages = shaders._build()
+        shaders.current = shaders._build()
         return shaders
 
     def sources(self) -> list[Path]:
@@ -108,23 +126,35 @@ class ShaderSet:
         except (OSError, ShaderError) as exc:
             return (str(exc),)
 
-    def _build(self) -> dict[str, Path]:
-        """SPIR-V for each stage, compiling GLSL into fresh files (the last good ones stay)."""
-        stages = {}
+    def _build(self) -> Build:
+        """SPIR-V for each stage in fresh files of ours (the last good ones stay): GLSL
+        compiled, SPIR-V checked and copied, the committed fallback as it is."""
         self._builds += 1
-        for source, stage in zip(self.sources(), STAGES, strict=True):
-            if source.suffix == ".glsl":
+        build = Build()
+        try:
+            for source, stage in zip(self.sources(), STAGES, strict=True):
                 out_name = f"{stage.name}-{self._builds}.spv"
-                stages[stage.name] = self._compile(source, out_name, stage)
-                continue
-            try:
-                code = source.read_bytes()
-            except OSError as exc:
-                raise ShaderError(f"{source}: cannot read it ({exc.strerror or exc})") from None
-            if len(code) < 20 or len(code) % 4 or code[:4] != SPIRV_MAGIC:
-                raise ShaderError(f"{source}: is not SPIR-V")
-            stages[stage.name] = source
-        return stages
+                if source == stage.fallback:
+                    build.stages[stage.name] = source
+                    continue
+                if source.suffix == ".glsl":
+                    path = self._compile(source, out_name, stage)
+                    shown = f"{source}{''.join(f' (with -D{d})' for d in stage.defines)}"
+                else:
+                    path = self._checked_copy(source, out_name)
+                    shown = str(source)
+                build.stages[stage.name] = path
+                build.sources[path] = self.sources_of[path] = shown
+        except BaseException:
+            self.discard(build)
+            raise
+        return build
+
+    def _out(self, name: str) -> Path:
+        """A path for a file of ours."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="zvk-shaders-")
+        return Path(self._tmp.name) / name
 
     def _compile(self, source: Path, out_name: str, stage: Stage) -> Path:
         glslc = shutil.which("glslc")
@@ -132,47 +162,72 @@ class ShaderSet:
             raise ShaderError(
                 f"{source}: glslc is needed to compile it (Debian: apt-get install glslc)"
             )
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="zvk-shaders-")
-        out = Path(self._tmp.name) / out_name
-        result = subprocess.run(
+        try:
+            too_big = source.stat().st_size > SHADER_LIMIT
+        except OSError as exc:
+            raise ShaderError(f"{source}: cannot read it ({exc.strerror or exc})") from None
+        if too_big:
+            raise ShaderError(f"{source}: is larger than {SHADER_LIMIT >> 20} MiB")
+        out = self._out(out_name)
+        absolute = source.absolute()  # never taken for an option, whatever the folder's name
+        result = _run(
+            source,
             [glslc, f"-fshader-stage={stage.stage_name}", *(f"-D{d}" for d in stage.defines)]
-            + [str(source), "-o", str(out)],
-            capture_output=True,
-            text=True,
+            + [str(absolute), "-o", str(out)],
         )
         if result.returncode != 0:
-            message = (result.stderr or result.stdout).strip()
+            out.unlink(missing_ok=True)
             defines = "".join(f" with -D{d}" for d in stage.defines)
-            raise ShaderError(f"{source}: glslc failed{defines}:\n{message}")
+            first = _first_error(result, f"{absolute}:")
+            raise ShaderError(f"{source}: glslc failed{defines}: {first}")
         return out
 
-    def poll(self) -> bool:
-        """With `watch`: True when the sources changed and compiled into new `stages`. A
-        failure is logged once per change and keeps the previous stages."""
+    def _checked_copy(self, source: Path, out_name: str) -> Path:
+        """A copy of the SPIR-V file `source`, once spirv-val finds it valid for Vulkan 1.3."""
+        try:
+            code = read_file(source, SHADER_LIMIT, "a shader")
+        except FileProblemError as exc:
+            raise ShaderError(f"{source}: {exc}") from None
+        if len(code) < 20 or len(code) % 4 or code[:4] != SPIRV_MAGIC:
+            raise ShaderError(f"{source}: is not SPIR-V")
+        spirv_val = shutil.which("spirv-val")
+        if spirv_val is None:
+            raise ShaderError(
+                f"{source}: spirv-val is needed to check a SPIR-V file (Debian: apt-get "
+                "install spirv-tools); or give the GLSL"
+            )
+        result = _run(source, [spirv_val, "--target-env", "vulkan1.3", "-"], code)
+        if result.returncode != 0:
+            raise ShaderError(f"{source}: is not valid SPIR-V: {_first_error(result, '')}")
+        out = self._out(out_name)
+        out.write_bytes(code)
+        return out
+
+    def poll(self) -> Build | None:
+        """With `watch`: a new build when the sources changed and it compiled, for the engine
+        to try (then `accept` or `discard`); a failure is logged once per change."""
         if not self.watch:
-            return False
+            return None
         signature = self._sources_signature()
         if signature == self._signature:
-            return False
+            return None
         self._signature = signature
         try:
-            stages = self._build()
+            return self._build()
         except ShaderError as exc:
-            if signature != self._failed:
-                log.error("%s (keeping the last good shaders)", exc)
-                self._failed = signature
-            return False
-        old, self.stages = self.stages, stages
-        self._remove_compiled(old)
-        log.info("shaders rebuilt from %s", self.folder)
-        return True
+            log.error("%s (keeping the last good shaders)", exc)
+            return None
 
-    def _remove_compiled(self, stages: dict[str, Path]) -> None:
-        if self._tmp is not None:
-            for path in stages.values():
-                if path.parent == Path(self._tmp.name):
-                    path.unlink(missing_ok=True)
+    def accept(self, build: Build) -> None:
+        """The engine draws with `build` now: the files of the build before it go."""
+        old, self.current = self.current, build
+        self.discard(old)
+
+    def discard(self, build: Build) -> None:
+        """Removes the files of ours in `build`."""
+        for path in build.sources:
+            path.unlink(missing_ok=True)
+            self.sources_of.pop(path, None)
 
     @teardown
     def cleanup(self) -> None:
@@ -181,23 +236,54 @@ class ShaderSet:
             self._tmp = None
 
 
+def _run(source: Path, args: list[str], data: bytes = b"") -> subprocess.CompletedProcess:
+    """A tool run on `source` (glslc, spirv-val), its output kept; ShaderError if it hangs."""
+    tool = Path(args[0]).name
+    try:
+        return subprocess.run(args, input=data, capture_output=True, timeout=TOOL_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise ShaderError(f"{source}: {tool} did not finish in {TOOL_TIMEOUT_S:.0f} s") from None
+    except OSError as exc:
+        raise ShaderError(f"{source}: cannot run {tool} ({exc.strerror or exc})") from None
+
+
+def _first_error(result: subprocess.CompletedProcess, prefix: str) -> str:
+    """A tool's first error, `prefix` (the file's path) made `line `, and how many follow."""
+    text = (result.stderr or result.stdout).decode("utf-8", "replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if "error:" in line] or lines or ["no message"]
+    first = errors[0].removeprefix("error: ")
+    if prefix and first.startswith(prefix):
+        first = f"line {first[len(prefix) :]}"
+    more = len(errors) - 1
+    return f"{first} (and {more} more error{'s' if more > 1 else ''})" if more else first
+
+
 class ShaderWatch(Extra):
     """`--shaders DIR` / `--watch-shaders`: the scene's pipelines from `shaders`' files, and
-    rebuilt between frames when they change; pipelines that fail keep the last good ones."""
+    rebuilt between frames when they change; shaders that fail keep the last good ones."""
 
     def __init__(self, shaders: ShaderSet) -> None:
         self.shaders = shaders
 
     def shader_files(self) -> dict[str, Path]:
-        return dict(self.shaders.stages)
+        return dict(self.shaders.current.stages)
+
+    def shader_sources(self) -> dict[Path, str]:
+        return dict(self.shaders.sources_of)
 
     def before_frame(self, eng_ctx: Any, render: Render, last: bool) -> None:
-        if not self.shaders.poll():
+        build = self.shaders.poll()
+        if build is None:
             return
         try:
-            render.reload_shaders(self.shader_files())
-        except VulkanError as exc:
-            log.error("the new shaders make no pipeline (%s); keeping the last good ones", exc)
+            render.reload_shaders(build.stages)
+        except (SpirvError, VulkanError) as exc:
+            self.shaders.discard(build)
+            log.error("%s (keeping the last good shaders)", exc)
+            return
+        self.shaders.accept(build)
+        log.info("shaders rebuilt from %s", self.shaders.folder)
 
     @teardown
     def cleanup(self, ctx: VkCtx) -> None:
@@ -211,7 +297,7 @@ def write_committed_spirv(folder: Path = SHADERS) -> list[Path]:
     try:
         written = []
         for stage in STAGES:
-            compiled = shaders.stages[stage.name]
+            compiled = shaders.current.stages[stage.name]
             written.append(folder / f"{stage.name}.spv")
             write_bytes_atomic(written[-1], compiled.read_bytes())
         return written

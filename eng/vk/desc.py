@@ -26,11 +26,12 @@ _POOL_MAX_SETS = 128
 class VkDescSetLayout:
     """A layout with one binding of `count` descriptors of `desc_type`."""
 
-    def __init__(self, binding: int, desc_type: int, count: int) -> None:
+    def __init__(self, binding: int, desc_type: int, count: int, stage: int) -> None:
         self.layout = None
         self.binding = binding
         self.desc_type = desc_type
         self.count = count
+        self.stage = stage
 
     @classmethod
     def create(
@@ -44,7 +45,7 @@ class VkDescSetLayout:
             bindingCount=1,
             pBindings=[layout_binding],
         )
-        with cleanup_on_error(cls(binding, desc_type, count), ctx) as layout:
+        with cleanup_on_error(cls(binding, desc_type, count, stage), ctx) as layout:
             layout.layout = vk.vkCreateDescriptorSetLayout(ctx.device.device, info, None)
             ctx.device.set_name(vk.VK_OBJECT_TYPE_DESCRIPTOR_SET_LAYOUT, layout.layout, name)
             return layout

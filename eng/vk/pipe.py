@@ -10,29 +10,35 @@ import vulkan as vk
 
 from eng.com.interrupts import teardown
 from eng.com.safe_io import FileProblemError, MiB, read_file, write_bytes_atomic
+from eng.shader_check import check_pipeline, load_shader
 from eng.vk.errors import VulkanError, check, cleanup_on_error
 
 log = logging.getLogger("eng.vk")
 PIPELINE_CACHE_LIMIT = 256 * MiB  # far above any driver's (lavapipe writes 32 bytes)
 
 if TYPE_CHECKING:
+    from eng.spirv import ShaderInfo
     from eng.vk.ctx import VkCtx
 
 
 class VkShaderModule:
-    def __init__(self, stage: int) -> None:
+    def __init__(self, stage: int, name: str = "", shader: "ShaderInfo | None" = None) -> None:
         self.module = None
         self.stage = stage
+        self.name = name  # the file a message names
+        self.shader = shader  # its interface (eng/spirv.py)
 
     @classmethod
-    def create(cls, ctx: "VkCtx", spv_path: Path, stage: int) -> "VkShaderModule":
-        code = Path(spv_path).read_bytes()
+    def create(cls, ctx: "VkCtx", spv_path: Path, stage: int, name: str = "") -> "VkShaderModule":
+        """`name`: what a message about the file calls it (default: its path). Its SPIR-V is
+        reflected and its stage checked before the module is made (SpirvError)."""
+        name = name or str(spv_path)
+        code, shader = load_shader(Path(spv_path), stage, name)
         info = vk.VkShaderModuleCreateInfo(
             sType=vk.VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, codeSize=len(code), pCode=code
         )
-        with cleanup_on_error(cls(stage), ctx) as module:
+        with cleanup_on_error(cls(stage, name, shader), ctx) as module:
             module.module = vk.vkCreateShaderModule(ctx.device.device, info, None)
-            name = Path(spv_path).name
             ctx.device.set_name(vk.VK_OBJECT_TYPE_SHADER_MODULE, module.module, name)
             return module
 
@@ -72,6 +78,8 @@ class VkPipeline:
 
     @classmethod
     def create(cls, ctx: "VkCtx", info: VkPipelineCreateInfo, name: str = "") -> "VkPipeline":
+        """SpirvError when a shader does not fit the pipeline (eng/shader_check.py)."""
+        check_pipeline(info)
         device = ctx.device.device
         spec_info = None
         if info.spec_constants:
