@@ -13,7 +13,8 @@ from pathlib import Path
 
 from eng.com.safe_io import make_temp_dir, remove_stale_temps
 from eng.model_data import materials_path_for
-from eng.model_gen import ConvertError, convert, read_input
+from eng.model_gen import ConvertError, convert
+from eng.model_sources import InputFiles
 
 log = logging.getLogger("eng.model")
 
@@ -31,7 +32,7 @@ def convert_cached(input_path: Path | str, cache_root: Path | str) -> Path:
     of runs that were killed are removed.
     """
     input_path, cache_root = Path(input_path), Path(cache_root)
-    digest = hashlib.sha256(read_input(input_path)).hexdigest()[:16]
+    digest = hashlib.sha256(InputFiles(input_path).read_input()).hexdigest()[:16]
     target = cache_root / digest
     model_path = target / f"{input_path.stem}.json"
     if _complete(model_path):
