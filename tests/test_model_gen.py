@@ -232,7 +232,7 @@ def test_convert_cached_reuses_its_cache(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
 
     first = convert_cached(glb, cache)
-    assert first.parent.parent == cache and len(first.parent.name) == 16
+    assert first.parent.parent == cache and len(first.parent.name) == 33
     load_converted(first)
     stamp = first.stat().st_mtime_ns
     second = convert_cached(glb, cache)
