@@ -127,9 +127,29 @@ def gltf_json(path: Path, data: bytes) -> tuple[dict[str, Any], bytes | None] | 
     _check_nodes(path, doc)
     for i, accessor in enumerate(gltf_list(path, doc, "accessors")):
         count = accessor.get("count") if isinstance(accessor, dict) else None
-        if not isinstance(count, int) or isinstance(count, bool) or count < 1:
+        if not _size(count) or count < 1:
             raise ConvertError(path, f"accessor {i}: count {count!r} is not a positive integer")
+    buffers = gltf_list(path, doc, "buffers")
+    for i, view in enumerate(gltf_list(path, doc, "bufferViews")):
+        view = view if isinstance(view, dict) else {}
+        buffer, start, length = (
+            view.get("buffer"),
+            view.get("byteOffset", 0),
+            view.get("byteLength"),
+        )
+        size = buffers[buffer].get("byteLength") if is_index(buffer, buffers) and isinstance(
+            buffers[buffer], dict) else None  # fmt: skip
+        if not (_size(start) and _size(length) and _size(size)) or start + length > size:
+            raise ConvertError(
+                path, f"bufferView {i} is not within a buffer (buffer {buffer!r}, byteOffset "
+                f"{start!r}, byteLength {length!r}, the buffer's byteLength {size!r})"
+            )  # fmt: skip
     return doc, binary
+
+
+def _size(value: object) -> TypeGuard[int]:
+    """Whether a JSON value is a count or byte size: an integer, 0 or more."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def gltf_list(path: Path, doc: dict[str, Any], key: str) -> list[Any]:
@@ -142,12 +162,15 @@ def gltf_list(path: Path, doc: dict[str, Any], key: str) -> list[Any]:
 
 def _check_nodes(path: Path, doc: dict[str, Any]) -> None:
     """glTF's nodes are disjoint trees (trimesh loops on a cycle): every child a node index,
-    no node with two parents, no cycle, and the scenes' nodes are roots."""
-    nodes = gltf_list(path, doc, "nodes")
+    no node with two parents, no cycle, and the scenes' nodes are roots; each node's mesh is
+    one of the glTF's."""
+    nodes, meshes = gltf_list(path, doc, "nodes"), gltf_list(path, doc, "meshes")
     parent: dict[int, int] = {}
     for i, node in enumerate(nodes):
         if not isinstance(node, dict) or not isinstance(node.get("children", []), list):
             raise ConvertError(path, f"node {i} is not an object with a list of 'children'")
+        if "mesh" in node and not is_index(node["mesh"], meshes):
+            raise ConvertError(path, f"node {i}: mesh {node['mesh']!r} is not a mesh index")
         for child in node.get("children", []):
             if not is_index(child, nodes):
                 raise ConvertError(path, f"node {i}: child {child!r} is not a node index")

@@ -105,14 +105,18 @@ def _gltf_image(
     index: int,
     image: dict,
 ) -> TextureSource:
-    uri, view = image.get("uri"), image.get("bufferView")
+    uri = image.get("uri")
+    if "uri" in image and (not isinstance(uri, str) or uri == ""):  # "": the glTF itself
+        return TextureSource(f"image {index}", problem=f"its uri {uri!r} names no file")
     if isinstance(uri, str) and not uri.startswith("data:"):
         return _file_source(files, uri, urllib.parse.unquote(uri))
-    label = f"image {index} ({'a data URI' if isinstance(uri, str) else 'embedded'})"
+    if uri is None and "bufferView" not in image:
+        return TextureSource(f"image {index}", problem="it has neither a uri nor a bufferView")
+    label = f"image {index} ({'a data URI' if uri else 'embedded'})"
     try:
-        if isinstance(uri, str):
+        if uri:
             return TextureSource(label, _data_uri(uri))
-        return TextureSource(label, _buffer_view(path, doc, files, binary, view))
+        return TextureSource(label, _buffer_view(path, doc, files, binary, image["bufferView"]))
     except FileProblemError as e:
         return TextureSource(label, problem=str(e))
 
@@ -137,10 +141,10 @@ def _buffer_view(
     path: Path, doc: dict[str, Any], files: InputFiles, binary: bytes | None, index: object
 ) -> bytes:
     views, buffers = gltf_list(path, doc, "bufferViews"), gltf_list(path, doc, "buffers")
-    view = views[index] if is_index(index, views) else None
-    if not isinstance(view, dict) or not is_index(view.get("buffer"), buffers):
-        raise FileProblemError(f"bufferView {index!r} is not a view of one of its buffers")
-    uri = _dict(buffers[view["buffer"]]).get("uri")
+    if not is_index(index, views):
+        raise FileProblemError(f"bufferView {index!r} is not one of the glTF's")
+    view = views[index]  # gltf_json has checked that it lies within its buffer
+    uri = buffers[view["buffer"]].get("uri")
     if uri is None:
         if binary is None:
             raise FileProblemError("its buffer is a .glb's binary chunk, and there is none")
@@ -149,11 +153,8 @@ def _buffer_view(
         data = _data_uri(uri) if uri.startswith("data:") else files.read(uri)
     else:
         raise FileProblemError(f"buffer {view['buffer']}: its uri is not a string")
-    start, length = view.get("byteOffset", 0), view.get("byteLength")
-    numbers = isinstance(start, int) and isinstance(length, int) and min(start, length) >= 0
-    if not numbers or start + length > len(data):
-        raise FileProblemError(f"bufferView {index} is not within its buffer")
-    return data[start : start + length]
+    start = view.get("byteOffset", 0)
+    return data[start : start + view["byteLength"]]
 
 
 def mtl_textures(data: bytes, files: InputFiles) -> tuple[dict[str, TextureSource], str]:

@@ -405,7 +405,7 @@ def test_a_texture_that_cannot_be_used_is_named_and_dropped(tmp_path, caplog, ki
         ({"materials": [{"pbrMetallicRoughness": {"baseColorTexture": {"index": 5}}}]},
          "texture #5: not one of the glTF's textures"),
         ({"textures": [{"source": 9}]}, "texture #0: it names none of the glTF's images"),
-        ({"images": [{"mimeType": "image/png"}]}, "texture image 0 (embedded): bufferView None"),
+        ({"images": [{"mimeType": "image/png"}]}, "texture image 0: it has neither a uri nor"),
     ],
     ids=["no such texture", "no such image", "an image of nothing"],
 )  # fmt: skip
@@ -515,6 +515,10 @@ ENGINE_REFUSALS = {
     "position count 0": (lambda d: _with_count(d, 0), "accessor 0: count 0"),
     "position count -3": (lambda d: _with_count(d, -3), "accessor 0: count -3"),
     "index count 0": (lambda d: _with_indices(d, [0, 1, 2], count=0), "accessor 2: count 0"),
+    "a bufferView past its buffer": (  # trimesh: an AssertionError without a message
+        lambda d: textured_gltf(d, buffers=[{"uri": "t.bin", "byteLength": 50}]),
+        "bufferView 1 is not within a buffer",
+    ),
 }
 
 
@@ -541,6 +545,7 @@ NODE_GRAPHS = {
     ),
     "two parents": ([{"children": [2]}, {"children": [2]}, {"mesh": 0}], "node 2 has two parents"),
     "a child that is no node": ([{"mesh": 0, "children": [5]}], "child 5 is not a node index"),
+    "a mesh that is no mesh": ([{"mesh": 3}], "node 0: mesh 3 is not a mesh index"),
     "a scene root with a parent": (
         [{"mesh": 0, "children": [1]}, {"mesh": 0}],
         "scene 0: node 1 is not a root",
