@@ -121,10 +121,13 @@ def place_model(staging: Path, output_dir: Path, names: list[str]) -> None:
                 os.rename(staging / name, output_dir / name)
                 placed.append(name)
         except BaseException:
-            for name in reversed(placed):
-                os.rename(output_dir / name, staging / name)
-            for name in reversed(moved):
-                os.rename(aside / name, output_dir / name)
+            try:
+                for name in reversed(placed):
+                    os.rename(output_dir / name, staging / name)
+                for name in reversed(moved):
+                    os.rename(aside / name, output_dir / name)
+            except OSError as e:  # the old files stay where they are, and the message says so
+                raise OSError(e.errno, f"{e.strerror}; the old files are in {aside}") from None
             aside.rmdir()
             raise
     shutil.rmtree(aside)

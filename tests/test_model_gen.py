@@ -626,6 +626,26 @@ def test_a_failed_replace_leaves_the_old_model_whole(tmp_path, monkeypatch):
     assert moves[-1] == "t.json"  # the model's .json comes last: a reader finds all or nothing
 
 
+def test_a_replace_that_cannot_be_undone_says_where_the_old_files_are(tmp_path, monkeypatch):
+    out, second = two_versions(tmp_path)
+    before = snapshot(out)
+    real = os.rename
+
+    def failing(src, dst):
+        if Path(dst) == out / "t.idx":  # placing the new one, then putting the old one back
+            raise OSError(5, "Input/output error")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "rename", failing)
+    with pytest.raises(ConvertError, match="the old files are in .*model_gen-old") as info:
+        convert(second, out, force=True)
+    monkeypatch.undo()
+    [aside] = out.glob(".model_gen-old-*")
+    assert (aside / "t.idx").read_bytes() == before["t.idx"]  # kept, not removed
+    convert(second, out, force=True)  # a later run leaves it alone
+    assert (aside / "t.idx").is_file(), info.value
+
+
 def test_a_folder_in_the_way_is_refused_before_anything_changes(tmp_path):
     out, second = two_versions(tmp_path)
     (out / "t-mat.json").unlink()
