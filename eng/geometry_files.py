@@ -27,7 +27,8 @@ def load_geometry(model: ModelData) -> tuple[np.ndarray, np.ndarray]:
     """Read a model's .vtx and .idx files whole and check every mesh against them.
 
     Returns the vertices as float32 (N, 5) and the indices as uint32 (M,), both read-only
-    views of the files' bytes (indices are local to each mesh).
+    views of the files' bytes (indices are local to each mesh). A model with no triangle to
+    draw is refused.
     """
     vtx = _read_array(model.vtx_path, "<f4", VTX_BYTES)
     idx = _read_array(model.idx_path, "<u4", IDX_BYTES)
@@ -51,21 +52,22 @@ def load_geometry(model: ModelData) -> tuple[np.ndarray, np.ndarray]:
         if mesh.idx_size % (3 * IDX_BYTES):
             count = mesh.idx_size // IDX_BYTES
             raise ModelError(src, f"mesh '{mesh.id}' has {count} indices, not a multiple of 3")
-    if model.meshes:
-        # All indices of all meshes at once, each against its own mesh's vertex count.
-        starts = np.array([m.idx_offset // IDX_BYTES for m in model.meshes])
-        counts = np.array([m.idx_size // IDX_BYTES for m in model.meshes])
-        limits = np.array([m.vtx_size // VTX_BYTES for m in model.meshes])
-        used = np.concatenate([idx[s : s + c] for s, c in zip(starts, counts, strict=True)])
-        bad = np.flatnonzero(used >= np.repeat(limits, counts))
-        if bad.size:
-            k = int(np.searchsorted(np.cumsum(counts), bad[0], side="right"))
-            mesh = model.meshes[k]
-            raise ModelError(
-                src,
-                f"mesh '{mesh.id}' index {int(used[bad[0]])} is out of range "
-                f"(the mesh has {limits[k]} vertices) in {model.idx_path.name}",
-            )
+    if not any(m.idx_size for m in model.meshes):  # an index buffer of 0 bytes: VMA refuses
+        raise ModelError(src, f"has no triangles to draw ({len(model.meshes)} meshes)")
+    # All indices of all meshes at once, each against its own mesh's vertex count.
+    starts = np.array([m.idx_offset // IDX_BYTES for m in model.meshes])
+    counts = np.array([m.idx_size // IDX_BYTES for m in model.meshes])
+    limits = np.array([m.vtx_size // VTX_BYTES for m in model.meshes])
+    used = np.concatenate([idx[s : s + c] for s, c in zip(starts, counts, strict=True)])
+    bad = np.flatnonzero(used >= np.repeat(limits, counts))
+    if bad.size:
+        k = int(np.searchsorted(np.cumsum(counts), bad[0], side="right"))
+        mesh = model.meshes[k]
+        raise ModelError(
+            src,
+            f"mesh '{mesh.id}' index {int(used[bad[0]])} is out of range "
+            f"(the mesh has {limits[k]} vertices) in {model.idx_path.name}",
+        )
     vertices = vtx.reshape(-1, VTX_FLOATS)
     # NaN, infinity or beyond COORD_LIMIT (the comparison is False for NaN): bit rot, or
     # not a .vtx file at all

@@ -18,6 +18,7 @@ class ModelError(Exception):
 
     def __init__(self, path: Path | str, problem: str) -> None:
         super().__init__(" ".join(f"{path}: {problem}".split()))
+        self.problem = problem  # the message without the file
 
 
 def read_json(path: Path) -> Any:

@@ -3,12 +3,24 @@
     python -m eng.model_gen INPUT OUTPUT_DIR [--name NAME] [--force]
 
 Writes `<name>.json`, `<name>.vtx`, `<name>.idx` and `<name>-mat.json` into OUTPUT_DIR, plus the
-base colour textures: files the model references are copied, images embedded in it are written
-as PNG. Everything is written into a temporary folder inside OUTPUT_DIR first and renamed into
-place at the end, so a failure or Ctrl-C changes nothing; files already there are replaced only
-with `--force`, and never the input's own files. Unlike the book's converter, node transforms
-are applied, and every geometry of the scene (every glTF primitive) becomes one mesh. UVs are
-stored as the book's shaders sample them (glTF convention, v = 0 at the top of the image).
+base colour textures: the files the model names and the images embedded in it, as they are.
+The result is loaded as the engine loads it before anything is placed, so what the engine
+would refuse (indices out of range, no triangle at all, ...) is an error, as is a glTF whose
+nodes are not trees. A texture the engine could not use (missing, not a regular file, outside
+the model's folder, empty, not an image Pillow decodes, a decompression bomb, a broken data
+URI, ...) is left out: one warning line names it and why, its material keeps its colour, the
+final line says how many were dropped, and the exit status stays 0 - the engine itself renders
+a material whose texture it cannot use in its colour. Errors end with one line and status 1,
+Ctrl-C with status 130.
+
+Everything is written into a temporary folder inside OUTPUT_DIR first and then renamed into
+place, all files or none (the model's .json last, so that a reader finds the old model or the
+new one, whole); a failure or Ctrl-C changes nothing. Files already there are replaced only
+with `--force`, and never the input's own files nor a texture that another model uses (the
+new texture takes another name); other files are left as they are. Unlike the book's
+converter, node transforms are applied, and every geometry of the scene (every glTF primitive)
+becomes one mesh. UVs are stored as the book's shaders sample them (glTF convention, v = 0 at
+the top of the image).
 """
 
 from __future__ import annotations
@@ -18,34 +30,37 @@ import io
 import logging
 import os
 import shutil
-import struct
 import sys
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import trimesh
-from PIL import Image
 from tqdm import tqdm
 
-from eng.com.safe_io import (
-    MODEL_INPUT_LIMIT,
-    FileProblemError,
-    make_temp_dir,
-    parse_json,
-    read_file,
-    remove_stale_temps,
-)
+from eng.com.safe_io import make_temp_dir, remove_stale_temps
 from eng.json_fields import COORD_LIMIT, ModelError
-from eng.model_data import MaterialData
-from eng.model_write import MeshArrays, write_model
+from eng.model_data import MaterialData, load_materials
+from eng.model_sources import (
+    ConvertError,
+    Fingerprint,
+    InputFiles,
+    for_trimesh,
+    gltf_json,
+    material_index,
+)
+from eng.model_textures import (
+    OutputTextures,
+    TextureSource,
+    check_decodes,
+    gltf_textures,
+    mtl_textures,
+)
+from eng.model_write import MeshArrays, load_written, place_model, write_model
 
 log = logging.getLogger("eng.model")
-
-
-class ConvertError(ModelError):
-    """The input cannot be converted; str() is one line naming the file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,22 +71,16 @@ class ConvertSummary:
     triangles: int
     materials: int
     textures: int
+    dropped: int  # textures left out, each with a warning
     output_bytes: int
+    inputs: dict[str, Fingerprint]  # every file read (InputFiles)
 
     def __str__(self) -> str:
         return (
             f"{self.model_path}: {self.meshes} meshes, {self.vertices} vertices, "
-            f"{self.triangles} triangles, {self.materials} materials, {self.textures} textures, "
-            f"{self.output_bytes} bytes"
+            f"{self.triangles} triangles, {self.materials} materials, {self.textures} textures "
+            f"({self.dropped} dropped), {self.output_bytes} bytes"
         )
-
-
-def read_input(path: Path) -> bytes:
-    """An input file's bytes: regular files only, at most MODEL_INPUT_LIMIT."""
-    try:
-        return read_file(path, MODEL_INPUT_LIMIT, "a model file")
-    except FileProblemError as e:
-        raise ConvertError(path, str(e)) from None
 
 
 def check_name(name: str) -> str:
@@ -81,88 +90,14 @@ def check_name(name: str) -> str:
     return name
 
 
-class _RecordingResolver(trimesh.resolvers.FilePathResolver):
-    """Remembers which file each blob trimesh reads came from, to copy textures as they are."""
-
-    def __init__(self, source: Path) -> None:
-        super().__init__(str(source))
-        self.files: dict[bytes, Path] = {}
-
-    def get(self, name: str) -> bytes:
-        """As trimesh's, but regular files only and bounded (a FIFO would hang trimesh)."""
-        for candidate in (name.strip(), os.path.split(name)[-1]):
-            try:
-                path = self.absolute(candidate)
-            except ValueError:  # outside the model's folder
-                continue
-            if path.exists():
-                data = read_file(path, MODEL_INPUT_LIMIT, "a model file")
-                self.files[data] = path
-                return data
-        raise FileNotFoundError(name)
-
-
-class _Textures:
-    """Base colour images of the input, one output file each: the bytes of a file the model
-    references (copied as they are), or an embedded image as PNG."""
-
-    def __init__(self, output_dir: Path, name: str, files: dict[bytes, Path]) -> None:
-        self.output_dir, self.name, self.files = output_dir, name, files
-        self.written: dict[int, Path] = {}  # id(image) -> path in output_dir
-        self.contents: dict[Path, tuple[bytes | Image.Image, Path | None]] = {}
-
-    def add(self, image: Image.Image) -> Path:
-        if id(image) not in self.written:
-            fp = getattr(image, "fp", None)
-            data = fp.getvalue() if isinstance(fp, io.BytesIO) else None
-            source = self.files.get(data) if data is not None else None
-            if source is not None:
-                assert data is not None  # a file the model names, read by the resolver
-                target = self._free_name(source.stem, source.suffix)
-                self.contents[target] = (data, source)
-            else:
-                target = self._free_name(f"{self.name}-tex-{len(self.written)}", ".png")
-                self.contents[target] = (image, None)
-            self.written[id(image)] = target
-        return self.written[id(image)]
-
-    def unchanged(self) -> set[Path]:
-        """Outputs that already are the file the model references (converting a model into
-        its own folder): they are left as they are."""
-        return {
-            target
-            for target, (_, source) in self.contents.items()
-            if source is not None and target.exists() and target.samefile(source)
-        }
-
-    def write(self, folder: Path) -> None:
-        """Writes the textures into `folder` under the names they will have in output_dir,
-        except the `unchanged()` ones."""
-        unchanged = self.unchanged()
-        for target, (content, _) in self.contents.items():
-            if target in unchanged:
-                continue
-            if isinstance(content, bytes):
-                (folder / target.name).write_bytes(content)
-            else:
-                content.save(folder / target.name, format="PNG")
-            log.info("texture %s", target.name)
-
-    def _free_name(self, stem: str, suffix: str) -> Path:
-        taken = {p.name for p in self.written.values()}
-        candidate, n = f"{stem}{suffix}", 1
-        while candidate in taken:
-            candidate, n = f"{stem}-{n}{suffix}", n + 1
-        return self.output_dir / candidate
-
-
-def _material_parts(visual: object) -> tuple[object, np.ndarray | None, Image.Image | None]:
-    """A key for sharing, the base colour (uint8 RGBA or None) and image of a mesh's visual."""
+def _material_parts(visual: object) -> tuple[object, np.ndarray | None, object]:
+    """A key for sharing, the base colour (uint8 RGBA or None) and the trimesh material of a
+    mesh's visual."""
     material = getattr(visual, "material", None)
     if isinstance(material, trimesh.visual.material.PBRMaterial):
-        return id(material), material.baseColorFactor, material.baseColorTexture
+        return id(material), material.baseColorFactor, material
     if isinstance(material, trimesh.visual.material.SimpleMaterial):
-        return id(material), material.diffuse, material.image
+        return id(material), material.diffuse, material
     if isinstance(visual, trimesh.visual.ColorVisuals) and visual.kind is not None:
         color = visual.main_color
         return tuple(color), color, None
@@ -176,48 +111,41 @@ def _mesh_arrays(mesh: trimesh.Trimesh, transform: np.ndarray) -> tuple[np.ndarr
     if uv is not None and len(uv) == len(mesh.vertices):
         vertices[:, 3] = uv[:, 0]
         vertices[:, 4] = 1.0 - uv[:, 1]  # trimesh flips v to OpenGL's convention on load
-    if not (np.abs(vertices) <= COORD_LIMIT).all():  # False for NaN too
+    if not (np.abs(vertices) <= COORD_LIMIT).all():  # False for NaN too; before the float32 cast
         raise ValueError(f"a vertex value is not a finite number within +-{COORD_LIMIT:g}")
     vertices = vertices.astype(np.float32)
-    faces = np.asarray(mesh.faces, dtype=np.uint32)
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    if faces.size and not 0 <= faces.min() <= faces.max() <= np.iinfo(np.uint32).max:
+        raise ValueError("an index is negative or does not fit 32 bits")
     if np.linalg.det(transform[:3, :3]) < 0:  # a mirroring transform turns triangles over
         faces = faces[:, ::-1]
-    return vertices, faces.reshape(-1)
+    return vertices, faces.reshape(-1).astype(np.uint32)
 
 
-def _gltf_json(data: bytes, suffix: str) -> bytes | None:
-    """The JSON of a .gltf file, or of a .glb file's first chunk (None for other inputs)."""
-    if suffix == ".gltf":
-        return data
-    if suffix == ".glb" and len(data) >= 20 and data[:4] == b"glTF":
-        length, kind = struct.unpack_from("<II", data, 12)
-        return data[20 : 20 + length] if kind == 0x4E4F534A else None  # "JSON"
-    return None
-
-
-def _load_scene(input_path: Path) -> tuple[trimesh.Scene, dict[bytes, Path]]:
-    data = read_input(input_path)
-    suffix = input_path.suffix.lower()
-    gltf_json = _gltf_json(data, suffix)
-    if gltf_json is not None:  # trimesh hides JSON errors behind odd ones, or recurses
-        try:
-            parse_json(gltf_json)
-        except FileProblemError as e:
-            raise ConvertError(input_path, f"glTF JSON: {e}") from None
-    resolver = _RecordingResolver(input_path)
+def _load_scene(
+    input_path: Path, data: bytes, files: InputFiles, gltf: dict[str, Any] | None
+) -> list[tuple[str, np.ndarray, trimesh.Trimesh]]:
+    """Every triangle mesh of the input's scene with its node and transform."""
+    if gltf is not None:
+        data = for_trimesh(input_path, data, gltf)
     try:
         scene = trimesh.load(
             io.BytesIO(data),
-            file_type=suffix.lstrip("."),
+            file_type=input_path.suffix.lower().lstrip("."),
             force="scene",
             process=False,
-            resolver=resolver,
+            resolver=files,
         )
+        assert isinstance(scene, trimesh.Scene), "force='scene' makes one"
+        placed = []
+        for node in scene.graph.nodes_geometry:
+            transform, geometry = scene.graph[node]
+            if isinstance(scene.geometry[geometry], trimesh.Trimesh):
+                placed.append((node, transform, scene.geometry[geometry]))
     except Exception as e:
         log.debug("trimesh failed", exc_info=True)
         raise ConvertError(input_path, f"cannot read it ({type(e).__name__}: {e})") from e
-    assert isinstance(scene, trimesh.Scene), "force='scene' makes one"
-    return scene, resolver.files
+    return placed
 
 
 def convert(
@@ -242,55 +170,59 @@ def convert(
 def _convert_scene(
     input_path: Path, output_dir: Path, name: str, outputs: list[Path], progress: tqdm, force: bool
 ) -> ConvertSummary:
-    scene, files = _load_scene(input_path)
-    nodes = [
-        n
-        for n in scene.graph.nodes_geometry
-        if isinstance(scene.geometry[scene.graph[n][1]], trimesh.Trimesh)
-    ]
-    if not nodes:
+    files = InputFiles(input_path)
+    data = files.read_input()
+    gltf = gltf_json(input_path, data)
+    placed = _load_scene(input_path, data, files, gltf[0] if gltf else None)
+    if not placed:
         raise ConvertError(input_path, "no triangle geometry in it")
+    sources: dict[Any, TextureSource] = {}
+    if gltf is not None:
+        sources = gltf_textures(input_path, gltf[0], files, gltf[1])
+    elif input_path.suffix.lower() == ".obj":
+        sources, problem = mtl_textures(data, files)
+        if problem:
+            log.warning("%s; its materials and their textures are left out", problem)
 
-    textures = _Textures(output_dir, name, files)
-    materials: dict[object, MaterialData] = {}
+    found: dict[object, tuple[int, tuple[float, float, float, float], TextureSource | None]] = {}
     meshes: list[MeshArrays] = []
-    progress.reset(total=len(nodes))
+    progress.reset(total=len(placed))
     progress.set_description(f"{name}: meshes")
-    for node in nodes:
-        transform, geometry_name = scene.graph[node]
-        mesh = scene.geometry[geometry_name]
-        key, color, image = _material_parts(mesh.visual)
-        if key not in materials:
+    for node, transform, mesh in placed:
+        key, color, material = _material_parts(mesh.visual)
+        if key not in found:
             r, g, b, a = (255, 255, 255, 255) if color is None else (float(c) for c in color)
-            rgba = (r / 255, g / 255, b / 255, a / 255)
-            texture = textures.add(image) if image is not None else None
-            materials[key] = MaterialData(f"{name}-mat-{len(materials)}", texture, rgba)
+            name_of = getattr(material, "name", None)
+            source = sources.get(material_index(name_of) if gltf else name_of)
+            found[key] = (len(found), (r / 255, g / 255, b / 255, a / 255), source)
         try:
             vertices, indices = _mesh_arrays(mesh, transform)
         except ValueError as e:
             raise ConvertError(input_path, f"node '{node}': {e}") from None
-        meshes.append(MeshArrays(f"mesh-{len(meshes)}", materials[key].id, vertices, indices))
-        log.info(
-            "mesh %s (%s): %d vertices, %d triangles",
-            meshes[-1].id,
-            node,
-            len(vertices),
-            len(indices) // 3,
-        )
+        material_id = f"{name}-mat-{found[key][0]}"
+        meshes.append(MeshArrays(f"mesh-{len(meshes)}", material_id, vertices, indices))
+        log.info("mesh %s (%s): %d vertices, %d triangles", meshes[-1].id, node,
+                 len(vertices), len(indices) // 3)  # fmt: skip
         progress.update()
 
+    progress.set_description(f"{name}: textures")
+    textures, materials, dropped = _materials(output_dir, name, outputs, force, found.values())
     progress.set_description(f"{name}: writing")
-    inputs = [input_path, *files.values()]
-    _check_outputs([*outputs, *textures.contents], inputs, force, textures.unchanged())
+    written = [*textures.targets.values(), *outputs[1:], outputs[0]]  # the .json last
+    kept = textures.unchanged()
+    _check_outputs(written, [input_path, *files.paths.values()], force, kept)
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         remove_stale_temps(output_dir, "model_gen")
         staging = make_temp_dir(output_dir, "model_gen")
         try:
             textures.write(staging)
-            write_model(staging, name, meshes, list(materials.values()), output_dir)
-            for file in staging.iterdir():  # all written: now each replaces its target
-                os.replace(file, output_dir / file.name)
+            write_model(staging, name, meshes, materials, output_dir)
+            try:
+                load_written(staging / outputs[0].name)
+            except ModelError as e:
+                raise ConvertError(input_path, f"the result would not load: {e.problem}") from None
+            place_model(staging, output_dir, [p.name for p in written if p not in kept])
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     except OSError as e:
@@ -301,16 +233,54 @@ def _convert_scene(
         vertices=sum(len(m.vertices) for m in meshes),
         triangles=sum(len(m.indices) // 3 for m in meshes),
         materials=len(materials),
-        textures=len(textures.written),
-        output_bytes=sum(p.stat().st_size for p in [*outputs, *textures.contents]),
+        textures=len(textures.targets),
+        dropped=dropped,
+        output_bytes=sum(p.stat().st_size for p in written),
+        inputs=files.fingerprints,
     )
+
+
+def _materials(
+    output_dir: Path,
+    name: str,
+    outputs: list[Path],
+    force: bool,
+    found: Collection[tuple[int, tuple[float, float, float, float], TextureSource | None]],
+) -> tuple[OutputTextures, list[MaterialData], int]:
+    """The materials, with the textures that decode as the engine decodes them; one warning
+    for each texture left out, which is counted."""
+    used = list(dict.fromkeys(s for _, _, s in found if s is not None))
+    check_decodes(used)
+    dropped = [s for s in used if s.problem]
+    for source in dropped:
+        log.warning("texture %s: %s; its material keeps its colour", source.label, source.problem)
+    avoid = {p.name for p in outputs}
+    if force and output_dir.is_dir():  # another model's texture is never replaced
+        avoid |= {p.name for p in output_dir.iterdir()} - _own_textures(output_dir, name)
+    textures = OutputTextures(output_dir, name, avoid)
+    materials = [
+        MaterialData(f"{name}-mat-{i}", textures.add(s) if s and not s.problem else None, rgba)
+        for i, rgba, s in found
+    ]
+    return textures, materials, len(dropped)
+
+
+def _own_textures(output_dir: Path, name: str) -> set[str]:
+    """The textures in `output_dir` that the model `name` there uses: --force replaces them."""
+    try:
+        materials = load_materials(output_dir / f"{name}-mat.json")
+    except ModelError:
+        return set()
+    paths = [m.texture_path for m in materials if m.texture_path is not None]
+    return {p.name for p in paths if p.parent == output_dir}
 
 
 def _check_outputs(
     outputs: list[Path], inputs: list[Path], force: bool, kept: Collection[Path] = ()
 ) -> None:
-    """Outputs may replace existing files only with `force`, and never an input file; `kept`
-    are outputs that already are the input's own file and are left as they are."""
+    """Outputs may replace existing files only with `force`, and never an input file nor a
+    folder or other non-file; `kept` are outputs that already are the input's own file and are
+    left as they are."""
     clashes = []
     for path in outputs:
         if not os.path.lexists(path) or path in kept:
@@ -319,10 +289,20 @@ def _check_outputs(
             raise ConvertError(
                 path, "the output would overwrite the input; choose another --name or folder"
             )
+        if path.exists() and not path.is_file():
+            raise ConvertError(path, "is there and not a file; the converter replaces files only")
         clashes.append(path)
     if clashes and not force:
         names = ", ".join(p.name for p in clashes)
         raise ConvertError(clashes[0].parent, f"{names} already there; --force replaces them")
+
+
+class _LineFormat(logging.Formatter):
+    """`model_gen: MESSAGE`, and `model_gen: warning: MESSAGE` for a warning."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        level = f"{record.levelname.lower()}: " if record.levelno >= logging.WARNING else ""
+        return f"model_gen: {level}{record.getMessage()}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -336,13 +316,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--name", help="model name and file stem (default: the input's stem)")
     parser.add_argument(
-        "--force", action="store_true", help="replace files of the same names in OUTPUT_DIR"
+        "--force",
+        action="store_true",
+        help="replace the model's files in OUTPUT_DIR (never another model's texture)",
     )
     parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
     args = parser.parse_args(argv)
 
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("model_gen: %(message)s"))
+    handler.setFormatter(_LineFormat())
     log.addHandler(handler)
     # On a terminal the progress bar replaces the per-mesh lines.
     quiet = sys.stderr.isatty()
@@ -350,8 +332,13 @@ def main(argv: list[str] | None = None) -> int:
     try:
         summary = convert(args.input, args.output_dir, args.name, args.force)
     except KeyboardInterrupt:
-        print("model_gen: interrupted (nothing written)", file=sys.stderr)
+        print("model_gen: interrupted (no model half-written)", file=sys.stderr)
         return 130
+    except MemoryError:
+        if args.debug:
+            raise
+        print("model_gen: error: out of memory", file=sys.stderr)
+        return 1
     except (ConvertError, OSError) as e:
         if args.debug:
             raise

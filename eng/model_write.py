@@ -1,16 +1,28 @@
 """The writer of the book's model format (Book ch.9: modelGen.zig's output): `<name>.json`,
-`<name>.vtx`, `<name>.idx` and `<name>-mat.json`. Used by the converter (eng/model_gen.py) and by
-scripts/make_default_scene.py."""
+`<name>.vtx`, `<name>.idx` and `<name>-mat.json`, the check of what was written (loaded as the
+engine loads it) and the all-or-nothing placing of it. Used by the converter
+(eng/model_gen.py), the conversion cache and scripts/make_default_scene.py."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from eng.model_data import MaterialData, materials_path_for
+from eng.com.interrupts import interrupts_deferred
+from eng.com.safe_io import make_temp_dir
+from eng.geometry_files import load_geometry
+from eng.model_data import (
+    MaterialData,
+    check_materials,
+    load_materials,
+    load_model,
+    materials_path_for,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +93,41 @@ def write_model(
     ]
     _dump_json(materials_path_for(model_path), {"items": mat_items, "capacity": len(mat_items)})
     return model_path
+
+
+def load_written(model_path: Path) -> None:
+    """Loads a written model as the engine does (model, materials, .vtx and .idx with every
+    check); ModelError says what the engine would refuse."""
+    model = load_model(model_path)
+    check_materials(model, load_materials(materials_path_for(model_path)))
+    load_geometry(model)
+
+
+def place_model(staging: Path, output_dir: Path, names: list[str]) -> None:
+    """Renames the files `names` from `staging` into `output_dir`, all of them or none, the
+    model's .json (the last name) last. Files of the same names are moved aside first, the
+    .json first, so that a reader finds the old model whole or no model until the new one is
+    whole; if a rename fails they are put back. Ctrl-C waits until either is done."""
+    aside = make_temp_dir(output_dir, "model_gen-old")  # kept if putting back failed
+    moved: list[str] = []
+    placed: list[str] = []
+    with interrupts_deferred():
+        try:
+            for name in [names[-1], *names[:-1]]:
+                if os.path.lexists(output_dir / name):
+                    os.rename(output_dir / name, aside / name)
+                    moved.append(name)
+            for name in names:
+                os.rename(staging / name, output_dir / name)
+                placed.append(name)
+        except BaseException:
+            try:
+                for name in reversed(placed):
+                    os.rename(output_dir / name, staging / name)
+                for name in reversed(moved):
+                    os.rename(aside / name, output_dir / name)
+            except OSError as e:  # the old files stay where they are, and the message says so
+                raise OSError(e.errno, f"{e.strerror}; the old files are in {aside}") from None
+            aside.rmdir()
+            raise
+    shutil.rmtree(aside)

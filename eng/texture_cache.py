@@ -5,7 +5,6 @@ staging buffers and turned into mipmapped textures by one command buffer. Unlike
 sampler array is not padded with 1x1 textures: unused slots point at one default texture.
 """
 
-import io
 import logging
 import sys
 from collections.abc import Iterator
@@ -14,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from eng.com.interrupts import teardown
 from eng.com.safe_io import IMAGE_LIMIT, FileProblemError, read_file
+from eng.image_files import ImageProblemError, decode_image
 from eng.vk.ctx import VkCtx
 from eng.vk.phys import VkPhysDevice
 from eng.vk.texture import VkTexture
@@ -54,15 +53,11 @@ def device_texture_limit(phys: VkPhysDevice) -> int:
 def _decode(path: Path) -> np.ndarray | str:
     """RGBA pixels of an image file, or the reason it cannot be read."""
     try:
-        data = read_file(path, IMAGE_LIMIT, "an image file")
-        with Image.open(io.BytesIO(data)) as img:
-            return np.asarray(img.convert("RGBA"))
+        return decode_image(read_file(path, IMAGE_LIMIT, "an image file"))
     except MemoryError:  # raised in the main thread by decode_images
         raise out_of_memory(path) from None
-    except FileProblemError as exc:
+    except (FileProblemError, ImageProblemError) as exc:
         return str(exc)
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        return f"cannot decode it ({exc})"
 
 
 def decode_images(paths: list[Path]) -> Iterator[tuple[Path, np.ndarray | str]]:

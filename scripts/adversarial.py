@@ -13,6 +13,7 @@ too.
 from __future__ import annotations
 
 import argparse
+import base64
 import hashlib
 import json
 import os
@@ -25,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -382,17 +384,446 @@ def _part_a_cases() -> list[Case]:
 
 def _wide_png(path: Path) -> None:
     path.unlink()
-    # a valid 1 x 40000 PNG, written without Pillow's encoder: header, one IDAT, end
-    import zlib
+    path.write_bytes(png(40000, 1))  # a valid 1 x 40000 PNG
 
-    width, height = 40000, 1
-    raw = b"\0" + b"\x80\x80\x80" * width
+
+def png(width: int, height: int, rows: int | None = None) -> bytes:
+    """A grey RGB PNG, written without Pillow's encoder (header, one IDAT, end); with `rows`,
+    the IDAT holds that many rows only (a header of a larger image: a decompression bomb)."""
+    raw = (b"\0" + b"\x80\x80\x80" * width) * (height if rows is None else rows)
     chunks = [(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)),
               (b"IDAT", zlib.compress(raw)), (b"IEND", b"")]  # fmt: skip
-    data = b"\x89PNG\r\n\x1a\n" + b"".join(
+    return b"\x89PNG\r\n\x1a\n" + b"".join(
         struct.pack(">I", len(c)) + t + c + struct.pack(">I", zlib.crc32(t + c)) for t, c in chunks
     )
-    path.write_bytes(data)
+
+
+# --- the hardening issue: the converter (H2), its cache (H3), node graphs (H9) --------------
+
+CONVERT = ["eng.model_gen", "t.gltf", "out"]
+TEXTURE = {"pbrMetallicRoughness": {"baseColorTexture": {"index": 0}}}
+
+
+def textured(d: Path, image: dict | None = None, extra: bytes = b"", **changes) -> None:
+    """A one-triangle t.gltf with UVs (t.bin: positions, uvs, then `extra` as bufferView 2)
+    whose material's base colour texture is `image` (default: tex.png, written here);
+    `changes` replace top-level keys."""
+    data = struct.pack("<9f", 0, 0, 0, 1, 0, 0, 0, 1, 0) + struct.pack("<6f", 0, 0, 1, 0, 0, 1)
+    (d / "t.bin").write_bytes(data + extra)
+    (d / "tex.png").write_bytes(png(4, 4))
+    doc = {
+        "asset": {"version": "2.0"}, "scene": 0, "scenes": [{"nodes": [0]}],
+        "nodes": [{"mesh": 0}],
+        "meshes": [{"primitives": [{"attributes": {"POSITION": 0, "TEXCOORD_0": 1},
+                                    "material": 0}]}],
+        "materials": [TEXTURE], "textures": [{"source": 0}],
+        "images": [image or {"uri": "tex.png"}],
+        "buffers": [{"uri": "t.bin", "byteLength": 60 + len(extra)}],
+        "bufferViews": [{"buffer": 0, "byteLength": 36},
+                        {"buffer": 0, "byteOffset": 36, "byteLength": 24},
+                        {"buffer": 0, "byteOffset": 60, "byteLength": len(extra)}],
+        "accessors": [{"bufferView": 0, "componentType": 5126, "count": 3, "type": "VEC3",
+                       "min": [0, 0, 0], "max": [1, 1, 0]},
+                      {"bufferView": 1, "componentType": 5126, "count": 3, "type": "VEC2"}],
+    } | changes  # fmt: skip
+    (d / "t.gltf").write_text(json.dumps(doc))
+
+
+def edit_gltf(d: Path, change: Callable[[dict], object]) -> None:
+    doc = json.loads((d / "t.gltf").read_text())
+    change(doc)
+    (d / "t.gltf").write_text(json.dumps(doc))
+
+
+def as_glb(d: Path) -> None:
+    """t.gltf and t.bin become t.glb (t.bin as its binary chunk)."""
+    doc = json.loads((d / "t.gltf").read_text())
+    binary = (d / doc["buffers"][0].pop("uri")).read_bytes()
+    binary += b"\0" * (-len(binary) % 4)
+    text = json.dumps(doc).encode()
+    text += b" " * (-len(text) % 4)
+    body = struct.pack("<II", len(text), 0x4E4F534A) + text
+    body += struct.pack("<II", len(binary), 0x004E4942) + binary
+    (d / "t.glb").write_bytes(struct.pack("<4sII", b"glTF", 2, 12 + len(body)) + body)
+
+
+def obj(d: Path, mtl: str | None = "newmtl m\nKd 1 1 1\nmap_Kd tex.png\n") -> None:
+    """t.obj, a triangle with UVs using material m of t.mtl (`mtl`, None: no file)."""
+    (d / "t.obj").write_text("mtllib t.mtl\nv 0 0 0\nv 1 0 0\nv 0 1 0\nvt 0 0\nvt 1 0\n"
+                             "vt 0 1\nusemtl m\nf 1/1 2/2 3/3\n")  # fmt: skip
+    (d / "tex.png").write_bytes(png(4, 4))
+    if mtl is not None:
+        (d / "t.mtl").write_text(mtl)
+
+
+TEXTURE_FILES = {  # a texture file the model names, and what it is
+    "missing": None,
+    "a folder": "folder",
+    "a FIFO": "fifo",
+    "/dev/zero": "zero",
+    "a dangling link": "dangling",
+    "empty": "empty",
+    "garbage": "garbage",
+    "sparse 3 GiB": "sparse",
+    "an SVG": b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"/>',
+    "a decompression bomb": png(20000, 20000, rows=1),
+    "a truncated PNG": png(64, 64)[:40],
+    "a PNG without its end": png(64, 64)[:-30],
+    "a link out of the folder": "../outside.png",
+    "a JPEG header only": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00",
+}
+BAD_IMAGES = {  # a glTF image object that gives no usable texture
+    "a data URI without a comma": {"uri": "data:image/png;base64"},
+    "a data URI of @@@@": {"uri": "data:image/png;base64,@@@@"},
+    "a data URI of text": {"uri": "data:,hello"},
+    "a data URI of half a PNG": {"uri": "data:image/png;base64,iVBORw0KGgo="},
+    "a path out of the folder": {"uri": "../outside.png"},
+    "an absolute path": {"uri": "/etc/hostname"},
+    "a uri that is a number": {"uri": 7},
+    "an empty uri": {"uri": ""},
+    "a KTX2 image": {"uri": "k.ktx2", "mimeType": "image/ktx2"},
+    "embedded garbage": {"bufferView": 2, "mimeType": "image/png"},
+    "a bufferView out of range": {"bufferView": 9},
+    "neither uri nor bufferView": {"mimeType": "image/png"},
+}
+BAD_REFERENCES = {  # a change of the document that leaves the material without its texture
+    "a texture index out of range": lambda doc: doc["materials"][0]["pbrMetallicRoughness"][
+        "baseColorTexture"
+    ].update(index=4),  # fmt: skip
+    "a texture index that is a string": lambda doc: doc["materials"][0]["pbrMetallicRoughness"][
+        "baseColorTexture"
+    ].update(index="0"),  # fmt: skip
+    "an image index out of range": lambda doc: doc["textures"][0].update(source=3),
+    "textures not objects": lambda doc: doc.update(textures=[7]),
+    "images not objects": lambda doc: doc.update(images=["tex.png"]),
+}
+
+
+def _texture_file(d: Path, kind: str | bytes | None) -> None:
+    (d.parent / "outside.png").write_bytes(png(4, 4))
+    if isinstance(kind, bytes):
+        (d / "x.png").write_bytes(kind)
+    elif kind == "../outside.png":
+        (d / "x.png").symlink_to(d.parent / "outside.png")
+    elif kind is not None:
+        special(d, "x.png", kind)
+
+
+def _converter_cases() -> list[Case]:
+    cases = []
+    for what, kind in TEXTURE_FILES.items():  # warned about, dropped; the model converts
+        cases.append(Case(
+            f"glTF texture is {what}", "H2 converter", CONVERT,
+            lambda d, k=kind: (textured(d, {"uri": "x.png"}), _texture_file(d, k)), status=(0,),
+        ))  # fmt: skip
+        cases.append(Case(
+            f"OBJ texture is {what}", "H2 converter", ["eng.model_gen", "t.obj", "out"],
+            lambda d, k=kind: (obj(d, "newmtl m\nmap_Kd x.png\n"), _texture_file(d, k)),
+            status=(0,),
+        ))  # fmt: skip
+    for what, image in BAD_IMAGES.items():
+        cases.append(Case(
+            f"glTF image: {what}", "H2 converter", CONVERT,
+            lambda d, i=image: (textured(d, i, b"not an image at all"), _texture_file(d, None)),
+            status=(0,),
+        ))  # fmt: skip
+    for what, change in BAD_REFERENCES.items():
+        cases.append(Case(
+            f"glTF {what}", "H2 converter", CONVERT,
+            lambda d, c=change: (textured(d), edit_gltf(d, c)), status=(0,),
+        ))  # fmt: skip
+    cases.append(Case(
+        "GLB with an embedded image of garbage", "H2 converter",
+        ["eng.model_gen", "t.glb", "out"],
+        lambda d: (textured(d, {"bufferView": 2}, b"garbage!"), as_glb(d)), status=(0,),
+    ))  # fmt: skip
+    for what, mtl in (("missing", None), ("a FIFO", "fifo"), ("a folder", "folder"),
+                      ("/dev/zero", "zero"), ("garbage", "garbage")):  # fmt: skip
+        cases.append(Case(
+            f"OBJ material library is {what}", "H2 converter", ["eng.model_gen", "t.obj", "out"],
+            lambda d, k=mtl: (obj(d), special(d, "t.mtl", k) if k else (d / "t.mtl").unlink()),
+            status=(0,),
+            lines=0 if mtl == "garbage" else 1,  # garbage: no material, nothing it names
+        ))  # fmt: skip
+    fine = {  # converted with their textures: no line on stderr
+        "glTF percent-encoded .bin and texture": lambda d: (
+            textured(d, {"uri": "my%20tex%25.png"}),
+            (d / "t.bin").rename(d / "m y.bin"),
+            (d / "tex.png").rename(d / "my tex%.png"),
+            edit_gltf(d, lambda doc: doc["buffers"][0].update(uri="m%20y.bin")),
+        ),
+        "glTF texture named like the model's .json": lambda d: (
+            textured(d, {"uri": "t.json"}),
+            (d / "t.json").write_bytes(png(4, 4)),
+        ),
+        "glTF texture named like a hidden file": lambda d: (
+            textured(d, {"uri": ".hidden.png"}),
+            (d / ".hidden.png").write_bytes(png(4, 4)),
+        ),
+        "glTF two materials sharing a texture": lambda d: (
+            textured(d),
+            edit_gltf(d, lambda doc: doc["materials"].append(TEXTURE)),
+        ),
+        "glTF a data URI texture": lambda d: textured(
+            d, {"uri": "data:image/png;base64," + base64.b64encode(png(4, 4)).decode()}
+        ),
+        "OBJ map_Kd with options": lambda d: obj(d, "newmtl m\nmap_Kd -s 1 1 1 -bm 1 tex.png\n"),
+        "OBJ map_Kd with a Windows path": lambda d: obj(d, "newmtl m\nmap_Kd C:\\a\\tex.png\n"),
+        "glTF a chain of 3000 nodes": lambda d: textured(
+            d, nodes=[{"children": [i + 1]} for i in range(2999)] + [{"mesh": 0}]
+        ),
+    }
+    for what, setup in fine.items():
+        args = ["eng.model_gen", "t.obj", "out"] if what.startswith("OBJ") else CONVERT
+        cases.append(Case(what, "H2 converter", args, setup, status=(0,), lines=0))
+    refused = {  # what the engine would refuse, and glTF it cannot be: one line, status 1
+        "indices out of range": lambda d: _indexed(d, [0, 1, 7]),
+        "an index count of 0": lambda d: _indexed(d, [0, 1, 2], count=0),
+        "a position count of 0": lambda d: edit_gltf(
+            d, lambda doc: doc["accessors"][0].update(count=0)
+        ),  # fmt: skip
+        "a position count of -3": lambda d: edit_gltf(
+            d, lambda doc: doc["accessors"][0].update(count=-3)
+        ),  # fmt: skip
+        "a position count of 1e9": lambda d: edit_gltf(
+            d, lambda doc: doc["accessors"][0].update(count=10**9)
+        ),  # fmt: skip
+        "a position count that is a string": lambda d: edit_gltf(
+            d, lambda doc: doc["accessors"][0].update(count="3")
+        ),
+        "a position count of 1.5": lambda d: edit_gltf(
+            d, lambda doc: doc["accessors"][0].update(count=1.5)
+        ),  # fmt: skip
+        "a triangle strip of 2 vertices": lambda d: edit_gltf(d, _strip_of_two),
+        "points only": lambda d: edit_gltf(
+            d, lambda doc: doc["meshes"][0]["primitives"][0].update(mode=0)
+        ),  # fmt: skip
+        "lines only": lambda d: edit_gltf(
+            d, lambda doc: doc["meshes"][0]["primitives"][0].update(mode=1)
+        ),  # fmt: skip
+        "no primitives": lambda d: edit_gltf(
+            d, lambda doc: doc["meshes"][0].update(primitives=[])
+        ),  # fmt: skip
+        "no meshes": lambda d: edit_gltf(
+            d, lambda doc: (doc.update(meshes=[]), doc["nodes"][0].pop("mesh"))
+        ),
+        "a node's mesh out of range": lambda d: edit_gltf(
+            d, lambda doc: doc["nodes"][0].update(mesh=5)
+        ),  # fmt: skip
+        "accessors not a list": lambda d: edit_gltf(d, lambda doc: doc.update(accessors={})),
+        "an image's bufferView past its buffer": lambda d: edit_gltf(
+            d,
+            lambda doc: (
+                doc["images"][0].update(bufferView=2),
+                doc["bufferViews"][2].update(byteLength=99),
+            ),
+        ),
+    }
+    for what, change in refused.items():
+        cases.append(Case(
+            f"glTF with {what}", "H2 converter", CONVERT, lambda d, c=change: (textured(d), c(d)),
+        ))  # fmt: skip
+    cases.append(Case(
+        "input in a folder that does not exist", "H2 converter",
+        ["eng.model_gen", "nowhere/t.gltf", "out"],
+    ))  # fmt: skip
+    cases.append(Case(
+        "--force with a folder where t-mat.json goes", "H2 converter", [*CONVERT, "--force"],
+        lambda d: (textured(d), (d / "out" / "t-mat.json").mkdir(parents=True),
+                   (d / "out" / "t.vtx").write_bytes(b"the user's")),
+    ))  # fmt: skip
+    for force in ([], ["--force"]):  # another model's texture of the same name stays as it is
+        cases.append(Case(
+            f"another model's texture of the same name {force}", "H2 converter",
+            ["eng.model_gen", "t.gltf", "out", *force],
+            lambda d: ((d / "out").mkdir(), cube(d / "out"), textured(d, {"uri": "cube_base.png"}),
+                       (d / "cube_base.png").write_bytes(png(4, 4))),
+            status=(0,) if force else (1,), lines=0 if force else 1,
+        ))  # fmt: skip
+    return cases
+
+
+def _indexed(d: Path, indices: list[int], count: int | None = None) -> None:
+    textured(d, extra=struct.pack(f"<{len(indices)}I", *indices))
+
+    def add(doc: dict) -> None:
+        doc["accessors"].append({"bufferView": 2, "componentType": 5125, "type": "SCALAR",
+                                 "count": len(indices) if count is None else count})  # fmt: skip
+        doc["meshes"][0]["primitives"][0]["indices"] = 2
+
+    edit_gltf(d, add)
+
+
+def _strip_of_two(doc: dict) -> None:
+    doc["meshes"][0]["primitives"][0]["mode"] = 5
+    doc["accessors"][0]["count"] = doc["accessors"][1]["count"] = 2
+
+
+NODE_GRAPHS = {
+    "a node its own child": [{"mesh": 0, "children": [0]}],
+    "a cycle of two": [{"children": [1]}, {"mesh": 0, "children": [0]}],
+    "a cycle of three under the root": [{"mesh": 0, "children": [1]}, {"children": [2]},
+                                        {"children": [3]}, {"children": [1]}],
+    "a cycle apart from the scene": [{"mesh": 0}, {"children": [2]}, {"children": [1]}],
+    "a node with two parents": [{"children": [2, 1]}, {"children": [2]}, {"mesh": 0}],
+    "a child listed twice": [{"children": [1, 1]}, {"mesh": 0}],
+    "a child out of range": [{"mesh": 0, "children": [9]}],
+    "a negative child": [{"mesh": 0, "children": [-1]}],
+    "a child that is a string": [{"mesh": 0, "children": ["1"]}, {}],
+    "a child that is 1.0": [{"mesh": 0, "children": [1.0]}, {}],
+    "a child that is true": [{"mesh": 0, "children": [True]}, {}],
+    "children not a list": [{"mesh": 0, "children": 1}, {}],
+    "a node that is a list": [[0]],
+    "a cycle of 5000 nodes": [{"mesh": 0, "children": [1]}] + [
+        {"children": [(i + 2) % 5000]} for i in range(4999)],
+}  # fmt: skip
+SCENE_ROOTS = {
+    "a scene root with a parent": ([{"mesh": 0, "children": [1]}, {"mesh": 0}], [0, 1]),
+    "a scene root out of range": ([{"mesh": 0}], [0, 3]),
+    "scene nodes not a list": ([{"mesh": 0}], 0),
+}
+
+
+def _node_graph_cases() -> list[Case]:
+    cases = []
+    graphs = {k: (v, [0]) for k, v in NODE_GRAPHS.items()} | SCENE_ROOTS
+    for what, (nodes, roots) in graphs.items():
+        cases.append(Case(
+            f"glTF {what}", "H9 node graph", CONVERT,
+            lambda d, n=nodes, r=roots: textured(d, nodes=n, scenes=[{"nodes": r}]),
+        ))  # fmt: skip
+        cases.append(Case(
+            f"GLB {what}", "H9 node graph", ["eng.model_gen", "t.glb", "out"],
+            lambda d, n=nodes, r=roots: (textured(d, nodes=n, scenes=[{"nodes": r}]), as_glb(d)),
+        ))  # fmt: skip
+    for what in ("a node its own child", "a cycle of two", "a node with two parents"):
+        cases.append(Case(
+            f"--scene glTF with {what}", "H9 node graph", ["game", *QUICK, "--scene", "t.gltf"],
+            lambda d, n=NODE_GRAPHS[what]: textured(d, nodes=n),
+        ))  # fmt: skip
+    cases.append(Case(
+        "glTF nodes not a list", "H9 node graph", CONVERT, lambda d: textured(d, nodes={}),
+    ))  # fmt: skip
+    return cases
+
+
+CACHE_RUN = ["game", *QUICK, "--scene", "t.gltf"]
+PRECONVERT = (
+    "import sys; from eng.extras.convert_cache import convert_cached as c; c(*sys.argv[1:])"
+)
+
+
+def cached(d: Path, source: str = "t.gltf") -> Path:
+    """Converts `source` into the cache the case's run uses; returns the entry's folder."""
+    models = d.parent / "cache" / "zvk-py" / "models"
+    subprocess.run([sys.executable, "-c", PRECONVERT, str(d / source), str(models)], check=True,
+                   env=_env({}), cwd=ROOT)  # fmt: skip
+    [entry] = [p for p in models.iterdir() if not p.name.startswith(".")]
+    return entry
+
+
+def _damaged(d: Path, name: str, kind: str) -> None:
+    textured(d)
+    entry = cached(d)
+    path = entry / name
+    if kind == "truncated":
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2 - 1])
+    elif kind == "flipped":
+        path.write_bytes(bytes(b ^ 0xFF for b in path.read_bytes()))
+    elif kind == "deep":
+        path.write_text(deep(100_000))
+    elif kind == "NaN":
+        path.write_text('{"model": NaN}')
+    elif kind == "gone":
+        path.unlink()
+    else:
+        special(entry, name, kind)
+
+
+ENTRY_DAMAGE = {
+    "t.json": ["garbage", "empty", "truncated", "deep", "NaN", "gone", "folder", "fifo", "zero"],
+    "t-mat.json": ["garbage", "empty", "truncated", "gone", "dangling"],
+    "t.vtx": ["truncated", "empty", "gone", "folder", "fifo", "zero", "flipped", "sparse"],
+    "t.idx": ["truncated", "empty", "gone", "flipped", "garbage"],
+    "tex.png": ["truncated", "gone", "garbage"],
+    ".entry.json": ["garbage", "empty", "gone", "deep", "NaN", "flipped"],
+}
+MANIFESTS = {  # an .entry.json that does not say what the entry is
+    "inputs a list": {"model": "t.json", "inputs": [], "outputs": {}},
+    "no model": {"inputs": {}, "outputs": {}},
+    "a model out of the entry": {"model": "../t.json", "inputs": {}, "outputs": {"../t.json": 1}},
+    "outputs out of the entry": {"model": "t.json", "inputs": {}, "outputs": {
+        "t.json": [1, "x"], "/etc/hostname": [1, "x"]}},
+    "no inputs and no outputs": {"model": "t.json", "inputs": {}, "outputs": {"t.json": []}},
+}  # fmt: skip
+
+
+def _input_edits(d: Path, what: str) -> None:
+    textured(d)
+    cached(d)
+    if what == "the .bin edited":
+        data = bytearray((d / "t.bin").read_bytes())
+        struct.pack_into("<f", data, 12, 2.0)
+        (d / "t.bin").write_bytes(bytes(data))
+    elif what == "the texture edited":
+        (d / "tex.png").write_bytes(png(8, 8))
+    elif what == "the texture removed":
+        (d / "tex.png").unlink()
+    elif what == "the texture made a FIFO":
+        special(d, "tex.png", "fifo")
+    elif what == "the .bin touched":
+        os.utime(d / "t.bin", ns=(0, 10**18))
+
+
+def _cache_cases() -> list[Case]:
+    cases = []
+    for name, kinds in ENTRY_DAMAGE.items():
+        for kind in kinds:
+            cases.append(Case(
+                f"cached {name} {kind}", "H3 caches", CACHE_RUN,
+                lambda d, n=name, k=kind: _damaged(d, n, k), status=(0,), lines=0,
+            ))  # fmt: skip
+    for what, manifest in MANIFESTS.items():
+        cases.append(Case(
+            f"cache manifest: {what}", "H3 caches", CACHE_RUN,
+            lambda d, m=manifest: (textured(d), (cached(d) / ".entry.json").write_text(
+                json.dumps(m))), status=(0,), lines=0,
+        ))  # fmt: skip
+    for what in ("the .bin edited", "the texture edited", "the .bin touched",
+                 "the texture removed", "the texture made a FIFO"):  # fmt: skip
+        warns = what in ("the texture removed", "the texture made a FIFO")
+        cases.append(Case(
+            f"cached, then {what}", "H3 caches", CACHE_RUN,
+            lambda d, w=what: _input_edits(d, w), status=(0,), lines=1 if warns else 0,
+        ))  # fmt: skip
+    cases.append(Case(
+        "cached OBJ, then its .mtl names another texture", "H3 caches",
+        ["game", *QUICK, "--scene", "t.obj"],
+        lambda d: (obj(d), cached(d, "t.obj"), (d / "u.png").write_bytes(png(2, 2)),
+                   (d / "t.mtl").write_text("newmtl m\nmap_Kd u.png\n")),
+        status=(0,), lines=0,
+    ))  # fmt: skip
+    cases.append(Case(
+        "the cache entry replaced by a file", "H3 caches", CACHE_RUN,
+        lambda d: (textured(d), _replace_entry(cached(d))), status=(0,), lines=0,
+    ))  # fmt: skip
+    cases.append(Case(
+        "an entry of the old cache layout", "H3 caches", CACHE_RUN,
+        lambda d: (textured(d), _old_layout(cached(d))), status=(0,), lines=0,
+    ))  # fmt: skip
+    return cases
+
+
+def _replace_entry(entry: Path) -> None:
+    shutil.rmtree(entry)
+    entry.write_text("not a folder")
+
+
+def _old_layout(entry: Path) -> None:
+    old = entry.with_name(entry.name.split("-")[0])  # <digest>/ with a broken model in it
+    old.mkdir()
+    (old / "t.json").write_text("{}")
+    (old / "t-mat.json").write_text("[]")
 
 
 SHADERS = ROOT / "shaders"
@@ -546,6 +977,9 @@ def all_cases() -> list[Case]:
         *_lost_data_cases(),
         *_part_a_cases(),
         *_shader_cases(),
+        *_converter_cases(),
+        *_node_graph_cases(),
+        *_cache_cases(),
     ]
 
 

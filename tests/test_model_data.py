@@ -244,6 +244,14 @@ def test_index_checked_against_its_own_mesh(tmp_path: Path) -> None:
     assert_error(path, "m.json", "mesh 'mesh-1' index 2 is out of range")
 
 
+@pytest.mark.parametrize(
+    "mesh", [{"idxSize": 0}, {"idxSize": 0, "vtxSize": 0}], ids=["no indices", "nothing"]
+)
+def test_a_model_with_no_triangle_is_refused(tmp_path: Path, mesh: dict) -> None:
+    """Its index buffer would have 0 bytes: before, VMA's 'vmaCreateBuffer failed'."""
+    assert_error(write_model(tmp_path, mesh=mesh), "m.json", "has no triangles to draw")
+
+
 def test_duplicate_mesh_ids(tmp_path: Path) -> None:
     path = write_model(tmp_path)
     doc = json.loads(path.read_text())

@@ -1,24 +1,36 @@
 """Hostile input (issue 11, classes 7-9): a broken environment, lost data and concurrent
 converters. Each ends in a one-line error (or a warning and a normal run), never a traceback,
-a hang or a changed user file. Classes 2-4 are in test_reliability_hostile.py."""
+a hang or a changed user file. Classes 2-4 are in test_reliability_hostile.py. Then the
+conversion cache (hardening issue, class 3): keyed on every file a model reads, an entry that
+does not verify is rebuilt."""
 
 import json
 import os
+import shutil
 import signal
+import struct
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from eng.com.safe_io import atomic_write
-from eng.extras.convert_cache import convert_cached
+from eng.extras.convert_cache import MANIFEST, convert_cached
 from eng.model_data import load_model
 from eng.model_gen import ConvertError, convert
 from game import cli
 
 from .helpers import ROOT
 from .test_cli import assert_one_line_error, run_game
-from .test_model_gen import run_cli, textured_box
+from .test_model_gen import (
+    load_converted,
+    obj_files,
+    png_bytes,
+    run_cli,
+    textured_box,
+    textured_gltf,
+)
 from .test_reliability_hostile import QUICK, cube_gltf, gltf_triangle, leftovers, snapshot
 
 pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning")
@@ -200,3 +212,120 @@ def test_stale_temporaries_are_cleaned_up(tmp_path):
     os.utime(old, (0, os.path.getmtime(old) - 7200))
     model = convert_cached(glb, cache)
     assert sorted(p.name for p in cache.iterdir()) == [model.parent.name]
+
+
+# --- the conversion cache: keyed on every input, entries verified (hardening issue, class 3)
+
+
+def load_cached(model_path):
+    """The cached model loaded as the engine loads it: (vertices, texture bytes or None)."""
+    _, materials, vertices, _ = load_converted(model_path)
+    texture = materials[0].texture_path
+    return vertices, texture.read_bytes() if texture else None
+
+
+def _edit_bin(folder):
+    doc = json.loads((folder / "t.gltf").read_text())
+    data = bytearray((folder / "t.bin").read_bytes())
+    struct.pack_into("<f", data, 12, 7.0)  # vertex 1: x = 7
+    (folder / "t.bin").write_bytes(bytes(data))
+    return doc
+
+
+EDITS = {
+    "the .bin": lambda d: _edit_bin(d),
+    "the texture": lambda d: (d / "tex.png").write_bytes(png_bytes((0, 0, 255))),
+    "the texture's mtime only": lambda d: os.utime(d / "tex.png", ns=(0, 10**18)),
+    "a missing texture put back": lambda d: (d / "tex.png").write_bytes(png_bytes((0, 0, 255))),
+}
+
+
+@pytest.mark.parametrize("edit", EDITS)
+def test_the_cache_sees_an_edit_of_any_file_the_model_reads(tmp_path, edit):
+    source = textured_gltf(tmp_path / "in")
+    if edit == "a missing texture put back":
+        (tmp_path / "in" / "tex.png").unlink()
+    cache = tmp_path / "cache"
+    first = convert_cached(source, cache)
+    vertices, texture = load_cached(first)
+    EDITS[edit](tmp_path / "in")
+    second = convert_cached(source, cache)
+    assert second != first and [p.name for p in cache.iterdir()] == [second.parent.name]
+    new_vertices, new_texture = load_cached(second)
+    if edit == "the .bin":
+        assert new_vertices[:, 0].max() == 7 and vertices[:, 0].max() == 1
+    elif edit != "the texture's mtime only":
+        assert new_texture == png_bytes((0, 0, 255)) and texture != new_texture
+    assert convert_cached(source, cache) == second  # and then it is reused
+
+
+def test_the_cache_sees_an_edited_mtl(tmp_path):
+    obj, _ = obj_files(tmp_path)
+    (texture,) = tmp_path.glob("*.png")
+    cache = tmp_path / "cache"
+    first = convert_cached(obj, cache)
+    (tmp_path / "other.png").write_bytes(png_bytes((0, 0, 255)))
+    mtl = tmp_path / "material.mtl"
+    mtl.write_text(mtl.read_text().replace(texture.name, "other.png"))
+    second = convert_cached(obj, cache)
+    assert second != first and load_cached(second)[1] == png_bytes((0, 0, 255))
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2 - 1])
+
+
+DAMAGE = {
+    "model json garbage": ("t.json", lambda p: p.write_text("{garbage")),
+    "model json emptied": ("t.json", lambda p: p.write_bytes(b"")),
+    "materials garbage": ("t-mat.json", lambda p: p.write_text("[1, 2")),
+    "materials missing": ("t-mat.json", os.unlink),
+    ".vtx truncated": ("t.vtx", _truncate),
+    ".vtx missing": ("t.vtx", os.unlink),
+    ".vtx a folder": ("t.vtx", lambda p: (os.unlink(p), p.mkdir())),
+    ".idx truncated": ("t.idx", _truncate),
+    ".idx emptied": ("t.idx", lambda p: p.write_bytes(b"")),
+    ".idx flipped bits": ("t.idx", lambda p: p.write_bytes(b"\xff" * p.stat().st_size)),
+    "texture truncated": ("tex.png", _truncate),
+    "texture missing": ("tex.png", os.unlink),
+    "manifest missing": (MANIFEST, os.unlink),
+    "manifest garbage": (MANIFEST, lambda p: p.write_text("[" * 100_000)),
+    "the entry a file": ("", lambda p: (shutil.rmtree(p), p.write_text("not a folder"))),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGE)
+def test_a_damaged_cache_entry_is_rebuilt(tmp_path, damage):
+    source = textured_gltf(tmp_path / "in")
+    cache = tmp_path / "cache"
+    first = convert_cached(source, cache)
+    expected = load_cached(first)
+    name, spoil = DAMAGE[damage]
+    spoil(first.parent / name if name else first.parent)
+    again = convert_cached(source, cache)
+    vertices, texture = load_cached(again)
+    assert np.array_equal(vertices, expected[0]) and texture == expected[1] == png_bytes()
+    assert [p.name for p in cache.iterdir()] == [again.parent.name]
+
+
+def test_four_processes_heal_a_damaged_entry_together(tmp_path):
+    glb = tmp_path / "box.glb"
+    glb.write_bytes(textured_box()[0].export(file_type="glb"))
+    cache = tmp_path / "cache"
+    model = convert_cached(glb, cache)
+    (model.parent / "box.vtx").write_bytes(b"\0" * 7)
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONVERT, str(glb), str(cache)],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    [folder] = list(cache.iterdir())
+    load_converted(folder / "box.json")
