@@ -8,7 +8,8 @@
 #   Sponza 1920x1080 and 3840x2160, each with and without --depth-prepass
 #   the default scene at 1920x1080; a clear-only frame (a scene with nothing in it) at both
 #   sizes, which gives the pixels per second of the raster hardware alone
-#   --stress N for N = 100, 1,000, 10,000, 100,000 and --stress-static 10000 (flying camera)
+#   --stress N for N = 100, 1,000, 10,000, 100,000 and --stress-static 10000 (flying camera),
+#   with --culling
 #
 # Environment (all optional):
 #   PYTHON            the interpreter (default python3)
@@ -105,6 +106,6 @@ run default-1920x1080 5000 --size 1920x1080
 run clear-1920x1080 5000 --scene "$TMP/empty.json" --size 1920x1080
 run clear-3840x2160 2000 --scene "$TMP/empty.json" --size 3840x2160
 for n in 100 1000 10000 100000; do
-  run "stress-$n" $((n >= 100000 ? 300 : 1000)) --stress $n --size 1920x1080
+  run "stress-$n" $((n >= 100000 ? 300 : 1000)) --stress $n --culling --size 1920x1080
 done
-run stress-static-10000 1000 --stress-static 10000 --size 1920x1080
+run stress-static-10000 1000 --stress-static 10000 --culling --size 1920x1080
