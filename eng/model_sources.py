@@ -5,9 +5,9 @@ for the conversion cache, and the glTF checks that trimesh does not make."""
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
+import logging
 import os
 import struct
 import urllib.parse
@@ -18,6 +18,8 @@ import trimesh
 
 from eng.com.safe_io import MODEL_INPUT_LIMIT, FileProblemError, parse_json, read_file
 from eng.json_fields import ModelError
+
+log = logging.getLogger("eng.model")
 
 GLTF_SUFFIXES = (".gltf", ".glb")
 Fingerprint = list[Any] | str
@@ -83,8 +85,10 @@ class InputFiles(trimesh.resolvers.FilePathResolver):
 
     def fingerprint(self, name: str) -> Fingerprint:
         """What `read(name)` finds now (for the cache: has the file changed?)."""
-        with contextlib.suppress(FileProblemError):
+        try:
             self.read(name)
+        except FileProblemError as exc:  # recorded as missing or unusable: that is the answer
+            log.debug("%s", exc)
         return self.fingerprints[name]
 
     def _locate(self, name: str) -> Path:

@@ -5,7 +5,6 @@ RenderScn's `version` is unchanged. Extras join each frame through the hooks of 
 (each call marked `# hook`); without a window an extra's `OwnTarget` replaces the swapchain.
 """
 
-import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -279,12 +278,8 @@ class Render:
             signals: list[tuple[Any, int]] = []
             if self.offscreen is None:
                 waits = [(self.sems_pres_complete[frame].semaphore, _COLOR_OUT)]
-                signals = [
-                    (
-                        self.sems_render_complete[index].semaphore,
-                        vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT,
-                    )
-                ]
+                done = self.sems_render_complete[index].semaphore
+                signals = [(done, vk.VK_PIPELINE_STAGE_2_ALL_COMMANDS_BIT)]
             submit = self._submits[key] = self.queue_graphics.prebuild_submit([cmd], waits, signals)
         self.queue_graphics.submit_prebuilt(submit, fence.fence)
 
@@ -323,8 +318,10 @@ class Render:
     @teardown
     def cleanup(self) -> None:
         ctx = self.ctx
-        with contextlib.suppress(DeviceLostError):  # a lost device runs nothing: destroy all
+        try:
             ctx.device.wait()
+        except DeviceLostError as exc:  # a lost device runs nothing: destroy all the same
+            log.warning("%s; destroying everything", exc)
         if self.scn is not None:
             self.scn.cleanup(ctx)
         self.extras.cleanup(ctx)  # hook

@@ -13,6 +13,7 @@ utils.zig `loadFile` reads a whole file with no limit).
 """
 
 import json
+import logging
 import math
 import os
 import shutil
@@ -25,6 +26,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
+
+log = logging.getLogger("eng")
 
 MiB = 2**20
 # Per kind of file, the most a reader takes in (far above what real files hold: Sponza's
@@ -187,8 +190,9 @@ def remove_stale_temps(parent: Path, tag: str) -> list[Path]:
         pid_text = entry.name[len(tag) + 2 :].split("-", 1)[0]
         try:
             age = time.time() - entry.lstat().st_mtime
-        except OSError:
-            continue  # removed meanwhile
+        except OSError as exc:  # removed meanwhile
+            log.debug("%s", exc)
+            continue
         if not pid_text.isdigit() or int(pid_text) == os.getpid():
             continue
         if age > STALE_AFTER_S or not _alive(int(pid_text)):

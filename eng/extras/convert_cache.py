@@ -15,7 +15,6 @@ were killed."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import hashlib
 import json
@@ -142,8 +141,10 @@ def _place(tmp: Path, target: Path, files: InputFiles, model: str) -> Path:
 def _discard(entry: Path) -> None:
     """Moves an entry aside, then removes it (a reader never sees half of it)."""
     aside = make_temp_dir(entry.parent, "convert")
-    with contextlib.suppress(FileNotFoundError):  # another process removed it first
+    try:
         os.rename(entry, aside / "old")
+    except FileNotFoundError:
+        log.debug("%s: another process removed it first", entry)
     shutil.rmtree(aside, ignore_errors=True)
 
 
