@@ -10,10 +10,11 @@ import pytest
 from .helpers import ROOT, files_under
 from .test_cli import assert_one_line_error
 
-HELP_COMMANDS = {  # every __main__ of the project but the game (below) and make shaders's
+HELP_COMMANDS = {  # every __main__ of the project but the game (below)
     "game.bench": [sys.executable, "-m", "game.bench"],
     "game.book_data": [sys.executable, "-m", "game.book_data"],
     "eng.model_gen": [sys.executable, "-m", "eng.model_gen"],
+    "shader_watch": [sys.executable, "-m", "eng.extras.shader_watch"],
     "soak": [sys.executable, str(ROOT / "scripts" / "soak.py")],
     "make_default_scene": [sys.executable, str(ROOT / "scripts" / "make_default_scene.py")],
     "cluster_experiment": [sys.executable, str(ROOT / "scripts" / "cluster_experiment.py")],

@@ -15,10 +15,10 @@ Under `--watch-shaders` a build that fails, to compile or to fit, is logged once
 good shaders keep drawing.
 """
 
+import argparse
 import logging
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,9 +305,14 @@ def write_committed_spirv(folder: Path = SHADERS) -> list[Path]:
         shaders.cleanup()
 
 
-if __name__ == "__main__":  # python -m eng.extras.shader_watch [FOLDER]
+if __name__ == "__main__":  # make shaders
+    parser = argparse.ArgumentParser(
+        prog="python -m eng.extras.shader_watch",
+        description="Compile the GLSL of a shader folder into its committed SPIR-V (make shaders).",
+    )
+    parser.add_argument("folder", nargs="?", type=Path, default=SHADERS, help=f"default: {SHADERS}")
     try:
-        for path in write_committed_spirv(*(Path(arg) for arg in sys.argv[1:2])):
+        for path in write_committed_spirv(parser.parse_args().folder):
             print(path)
     except ShaderError as exc:
         raise SystemExit(str(exc)) from None
