@@ -307,7 +307,7 @@ class _LineFormat(logging.Formatter):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="model_gen",
+        prog="python -m eng.model_gen",
         description="Convert a glTF (.gltf/.glb) or OBJ model into the book's model format.",
     )
     parser.add_argument("input", type=Path, metavar="INPUT", help="the .gltf, .glb or .obj file")
@@ -320,15 +320,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="replace the model's files in OUTPUT_DIR (never another model's texture)",
     )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="a line per mesh, texture and stage"
+    )
     parser.add_argument("--debug", action="store_true", help="debug logging and tracebacks")
     args = parser.parse_args(argv)
 
     handler = logging.StreamHandler()
     handler.setFormatter(_LineFormat())
     log.addHandler(handler)
-    # On a terminal the progress bar replaces the per-mesh lines.
-    quiet = sys.stderr.isatty()
-    log.setLevel(logging.DEBUG if args.debug else logging.WARNING if quiet else logging.INFO)
+    log.setLevel(logging.DEBUG if args.debug else logging.INFO if args.verbose else logging.WARNING)
     try:
         summary = convert(args.input, args.output_dir, args.name, args.force)
     except KeyboardInterrupt:

@@ -701,3 +701,12 @@ def test_ctrl_c_ends_model_gen_with_status_130_and_one_line(tmp_path):
     assert proc.returncode == 130
     assert problem_lines(err) == ["model_gen: interrupted (no model half-written)"]
     assert not (tmp_path / "out").exists()
+
+
+def test_the_per_mesh_lines_come_with_verbose_only(tmp_path: Path) -> None:
+    mesh, _ = textured_box()
+    mesh.export(tmp_path / "box.glb")
+    quiet = run_cli(tmp_path / "box.glb", tmp_path / "quiet")
+    verbose = run_cli(tmp_path / "box.glb", tmp_path / "verbose", "-v")
+    assert quiet.returncode == verbose.returncode == 0, quiet.stderr + verbose.stderr
+    assert "mesh " not in quiet.stderr and "mesh " in verbose.stderr
