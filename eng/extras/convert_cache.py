@@ -21,7 +21,6 @@ import json
 import logging
 import os
 import shutil
-import sys
 from pathlib import Path
 
 from eng.com.safe_io import (
@@ -63,11 +62,7 @@ def convert_cached(input_path: Path | str, cache_root: Path | str) -> Path:
             f"cannot make the model cache folder ({e.strerror or e}); "
             "set XDG_CACHE_HOME to a writable folder",
         ) from None
-    notice = f"converting {input_path} once, into the cache {cache_root}"
-    if sys.stderr.isatty():
-        print(notice, file=sys.stderr)
-    else:
-        log.info(notice)
+    log.info("converting %s once, into the cache %s", input_path, cache_root)
     try:
         summary = convert(input_path, tmp)
         inputs = json.dumps(summary.inputs, sort_keys=True)
