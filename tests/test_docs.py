@@ -77,3 +77,15 @@ def test_a_docs_command_block_runs(block, tmp_path):
         ["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300, env=env
     )
     assert result.returncode == 0, f"{script}\n---\n{result.stdout[-1500:]}{result.stderr[-1500:]}"
+
+
+def test_the_figures_and_guarantees_read_as_docs_not_notes():
+    """docs/performance.md and docs/reliability.md are for users: short, current, and they name
+    no issue, no sitting and no path outside the repository."""
+    performance, reliability = (ROOT / "docs" / n for n in ("performance.md", "reliability.md"))
+    assert len(performance.read_text().splitlines()) <= 250
+    for doc in (performance, reliability):
+        text = doc.read_text()
+        assert not re.search(r"\bissue\b|\bsitting\b|\.\./shared", text, re.I), doc.name
+        cells = [c for line in text.splitlines() if line.startswith("|") for c in line.split("|")]
+        assert max(len(c.strip()) for c in cells) <= 200, doc.name
