@@ -25,8 +25,8 @@ from game.options import (
     UsageError,
     build_parser,
     check_folder,
-    check_output,
-    check_writable,
+    check_outputs,
+    output_path,
 )
 
 if TYPE_CHECKING:  # for annotations only: the engine is imported where it is used
@@ -127,15 +127,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [f for f in features if f not in VALIDATION_FEATURES]
     if unknown:
         raise UsageError(f"--validation-features: unknown feature(s) {', '.join(unknown)}")
-    for option, path, suffix in (
-        ("--screenshot", args.screenshot, ".png"),
-        ("--vma-report", args.vma_report, ".json"),
-        ("--vma-map", args.vma_map, ".png"),
-    ):
-        if path is not None:
-            check_output(path, option, suffix)
-    if args.bench is not None:
-        check_writable("--bench", args.bench)
+    check_outputs(args)
     if args.out_dir is not None:
         check_folder("--out-dir", args.out_dir)
     out_dir = (args.out_dir or Path(".")).absolute()
@@ -159,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
         headless = True
         screenshot = screenshot or stamped_name("zvk-screenshot", ".png", out_dir)
-        check_output(screenshot)
+        screenshot = output_path("--screenshot", screenshot, ".png")
         print(f"no window ({reason}): rendering headless into {screenshot}", file=sys.stderr)
     stress = args.stress or args.stress_static
     spec = load_spec(args.scene, args.view)
