@@ -79,11 +79,13 @@ class ValidationLog:
     def __init__(self) -> None:
         self.messages: list[str] = []
         self.message_ids: list[str] = []
+        self.filtered_ids: list[str] = []  # ids of the messages about ourselves, not shown
 
     def callback(self, severity: int, types: int, data: Any, user_data: Any) -> int:
         text = _c_str(data.pMessage)
         message_id = _c_str(data.pMessageIdName)
         if message_id in _OWN_DEBUG_EXTENSION and "VK_EXT_debug_utils" in text:
+            self.filtered_ids.append(message_id)
             return vk.VK_FALSE
         self.messages.append(text)
         self.message_ids.append(message_id)
