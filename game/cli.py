@@ -12,6 +12,7 @@ without a Vulkan loader, which `main` turns into one line.
 import argparse
 import json
 import logging
+import os
 import platform
 import sys
 from collections.abc import Callable
@@ -24,8 +25,8 @@ from game.options import (
     UsageError,
     build_parser,
     check_folder,
-    check_output,
-    check_writable,
+    check_outputs,
+    output_path,
 )
 
 if TYPE_CHECKING:  # for annotations only: the engine is imported where it is used
@@ -126,15 +127,7 @@ def run(args: argparse.Namespace) -> int:
     unknown = [f for f in features if f not in VALIDATION_FEATURES]
     if unknown:
         raise UsageError(f"--validation-features: unknown feature(s) {', '.join(unknown)}")
-    for option, path, suffix in (
-        ("--screenshot", args.screenshot, ".png"),
-        ("--vma-report", args.vma_report, ".json"),
-        ("--vma-map", args.vma_map, ".png"),
-    ):
-        if path is not None:
-            check_output(path, option, suffix)
-    if args.bench is not None:
-        check_writable("--bench", args.bench)
+    check_outputs(args)
     if args.out_dir is not None:
         check_folder("--out-dir", args.out_dir)
     out_dir = (args.out_dir or Path(".")).absolute()
@@ -158,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
         headless = True
         screenshot = screenshot or stamped_name("zvk-screenshot", ".png", out_dir)
-        check_output(screenshot)
+        screenshot = output_path("--screenshot", screenshot, ".png")
         print(f"no window ({reason}): rendering headless into {screenshot}", file=sys.stderr)
     stress = args.stress or args.stress_static
     spec = load_spec(args.scene, args.view)
@@ -237,9 +230,97 @@ def _known_errors() -> tuple[type[BaseException], ...]:
     )
 
 
+class StreamError(Exception):
+    """Standard output or error could not be written (closed pipe, full disk, ...)."""
+
+
+class _Guarded:
+    """A standard stream whose write failures become one StreamError naming it."""
+
+    def __init__(self, stream: IO[str], name: str) -> None:
+        self._stream, self._name = stream, name
+
+    def _failed(self, exc: OSError) -> StreamError:
+        return StreamError(f"cannot write to standard {self._name} ({exc.strerror or exc})")
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as exc:
+            raise self._failed(exc) from None
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._stream, name)
+
+
+def open_standard_streams() -> None:
+    """A closed descriptor 0, 1 or 2 (`2>&-`) becomes /dev/null, so the first file opened
+    does not take its number (a layer writing to stderr would write into it) and sys.stderr
+    is not None (its isatty() failed silently); text the stream's encoding cannot hold
+    (PYTHONIOENCODING=ascii) is escaped instead of failing after the work is done."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)  # the lowest free: fd
+    for name in ("stdout", "stderr"):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, "w"))  # noqa: SIM115 (for the process' life)
+        stream = getattr(sys, name)
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None, prog: str = "zvk") -> int:
     """The command line; `prog` names the command in messages: `zvk` is the installed
-    script, game/__main__.py passes `python -m game`."""
+    script, game/__main__.py passes `python -m game`.
+
+    The one place where the standard streams' failures and the stop signals end: a closed
+    pipe or a full disk on stdout/stderr is one line (on stderr if it still works) and
+    status 1; SIGINT, SIGTERM, SIGHUP and SIGQUIT clean up and exit 128 + the signal."""
+    from eng.com.interrupts import exit_status, stop_on_signals
+
+    open_standard_streams()
+    stop_on_signals()
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Guarded(stdout, "output"), _Guarded(stderr, "error")
+    try:
+        try:
+            status = _main(argv, prog)
+        except SystemExit as exc:  # argparse: --help, --version and its errors
+            status = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+        sys.stdout.flush()
+        return status
+    except KeyboardInterrupt as exc:  # from a stream's failure's handling too
+        print("interrupted" if type(exc) is KeyboardInterrupt else f"stopped by {exc}", file=stderr)
+        return exit_status(exc)
+    except StreamError as exc:
+        _silence(stdout)
+        try:
+            print(f"error: {exc}", file=stderr, flush=True)
+        except OSError:
+            _silence(stderr)
+        return 1
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _silence(stream: IO[str]) -> None:
+    """A stream that failed: what it still buffers goes nowhere (else Python reports it at
+    exit with a traceback)."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stream.fileno())
+    except (OSError, ValueError) as exc:  # not a real file (a test's capture)
+        log.debug("%s", exc)
+
+
+def _main(argv: list[str] | None, prog: str) -> int:
     args = build_parser(prog).parse_args(argv)
     fmt = "%(levelname)s %(name)s: %(message)s"
     if args.log_level == "debug":  # milliseconds since start: where start-up time goes
@@ -260,9 +341,6 @@ def main(argv: list[str] | None = None, prog: str = "zvk") -> int:
         return 1
     try:
         return run(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except MemoryError:  # wherever it struck (a texture's decode says which file itself)
         if args.debug:
             raise

@@ -126,9 +126,32 @@ class _Version(argparse.Action):
         parser.exit()
 
 
+NAME_MAX = 255  # bytes in one file name (Linux, macOS)
+PATH_MAX = 4095  # bytes in a whole path (Linux)
+
+
+def _cut(text: str, keep: int = 40) -> str:
+    """`text` for a message: at most `keep` characters, and how long it was."""
+    return text if len(text) <= keep else f"{text[:keep]}... ({len(text)} characters)"
+
+
+def _path(text: str) -> Path:
+    """A path option's value: no NUL byte, no name longer than the system takes (the OS
+    would refuse them later, as a ValueError or ENAMETOOLONG deep in a reader or writer)."""
+    if "\0" in text:
+        raise argparse.ArgumentTypeError(f"{_cut(ascii(text))} contains a NUL byte")
+    size = len(os.fsencode(text))
+    long = next((part for part in Path(text).parts if len(os.fsencode(part)) > NAME_MAX), None)
+    if long is not None or size > PATH_MAX:
+        what = f"the name '{_cut(long)}'" if long else f"the path ({size} bytes)"
+        limit = f"{NAME_MAX} bytes a name" if long else f"{PATH_MAX} bytes"
+        raise argparse.ArgumentTypeError(f"{what} is longer than files can have ({limit})")
+    return Path(text)
+
+
 def _add_path(p: argparse.ArgumentParser, flag: str, metavar: str, help: str) -> None:
     """An option that names a file or folder (METAVAR says which kind)."""
-    p.add_argument(flag, type=Path, metavar=metavar, help=help)
+    p.add_argument(flag, type=_path, metavar=metavar, help=help)
 
 
 def cfg_settings() -> dict[str, Any]:
@@ -385,19 +408,69 @@ def build_parser(prog: str = "python -m game", cfg: dict[str, Any] | None = None
     return p
 
 
+OUTPUTS = (  # every option that names a file to write: (option, its dest, the suffix it needs)
+    ("--screenshot", "screenshot", ".png"),
+    ("--vma-report", "vma_report", ".json"),
+    ("--vma-map", "vma_map", ".png"),
+    ("--bench", "bench", ""),
+)
+
+
+def check_outputs(args: argparse.Namespace) -> None:
+    """Before rendering, every output option (OUTPUTS) through `output_path`; two options
+    naming the same file are refused (one would be lost). Each option's value becomes the
+    file that will be written (a symbolic link's target)."""
+    seen: dict[str, str] = {}
+    for option, dest, suffix in OUTPUTS:
+        if getattr(args, dest) is None:
+            continue
+        path = output_path(option, getattr(args, dest), suffix)
+        same = seen.setdefault(os.path.normcase(os.path.realpath(path)), option)
+        if same != option:
+            raise UsageError(f"{same} and {option} both name {path}: give each its own file")
+        setattr(args, dest, path)
+
+
+def output_path(option: str, path: Path, suffix: str = "") -> Path:
+    """The one check of a file to write, made before anything renders: the suffix, the
+    folder, permissions, a name the system takes. A symbolic link is written through: the
+    file it points to is replaced, the link stays (returned: the file to write). What a
+    killed run left of an earlier write of it (eng/com/safe_io.py) is removed."""
+    from eng.com.safe_io import remove_stale_writes
+
+    if suffix and path.suffix.lower() != suffix:
+        raise UsageError(f"{option} {path}: the file name must end in {suffix}")
+    try:
+        if path.is_symlink():
+            target = Path(os.path.realpath(path))
+            if target.is_symlink():  # realpath stops in a loop of links
+                raise UsageError(f"{option} {path}: a symbolic link in a loop")
+            path = target
+        check_writable(option, path)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, UsageError):
+            raise
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise UsageError(f"{option} {_cut(str(path), 80)}: cannot write there ({why})") from None
+    remove_stale_writes(path.parent, re.escape(path.name))
+    return path
+
+
 def check_output(path: Path, option: str = "--screenshot", suffix: str = ".png") -> None:
     """Fails early, before rendering, on an output file that could not be written."""
-    if path.suffix.lower() != suffix:
-        raise UsageError(f"{option} {path}: the file name must end in {suffix}")
-    check_writable(option, path)
+    output_path(option, path, suffix)
 
 
 def check_folder(option: str, folder: Path) -> None:
-    """Before rendering: `folder` is a folder that files can be written into."""
+    """Before rendering: `folder` is a folder that files can be written into (the keys'
+    time-stamped files; what a killed run left of them is removed)."""
+    from eng.com.safe_io import remove_stale_writes
+
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "no such folder"
         raise UsageError(f"{option} {folder}: {what}")
     _try_writing(option, folder, folder)
+    remove_stale_writes(folder, r"zvk-.*")
 
 
 def check_writable(option: str, path: Path) -> None:

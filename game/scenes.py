@@ -48,6 +48,12 @@ def load_spec(path: Path | None, view: str | None) -> SceneSpec:
     path = DEFAULT_SCENE if path is None else Path(path)
     if str(path) in book_data.MODELS and not path.exists():
         path = book_data.model_path(str(path))
+    if path.suffix.lower() not in CONVERTIBLE | {".json"}:  # an STL is not "malformed JSON"
+        from game.options import UsageError
+
+        known = ", ".join(sorted(CONVERTIBLE | {".json"}))
+        what = f"'{path.suffix}' files" if path.suffix else "a file without a suffix"
+        raise UsageError(f"--scene {path}: {what} cannot be read; it takes {known}")
     if path.suffix.lower() in CONVERTIBLE:
         from eng.extras.convert_cache import (
             convert_cached,  # here: trimesh takes a second to import

@@ -49,7 +49,9 @@ class Case:
     status: tuple[int, ...] = (1,)
     env: dict[str, str] = field(default_factory=dict)
     lines: int | None = 1  # lines expected on stderr; None: one if it fails, none if not
-    signal_after: float | None = None  # send SIGINT after this many seconds
+    signal_after: float | None = None  # send `signum` after this many seconds
+    signum: int = signal.SIGINT
+    stdout: str | None = None  # a file for the program's standard output (/dev/full ...)
     memory_limit: int | None = None  # bytes of address space
 
 
@@ -980,7 +982,321 @@ def all_cases() -> list[Case]:
         *_converter_cases(),
         *_node_graph_cases(),
         *_cache_cases(),
+        *_stream_cases(),
+        *_leftover_cases(),
+        *_message_cases(),
     ]
+
+
+# --- the hardening issue: streams, signals and output paths (H4), leftovers and lost outputs
+# (H6), messages that point the wrong way or flood (H8) -------------------------------------
+
+OUTPUT_OPTIONS = {
+    "--screenshot": ".png",
+    "--vma-report": ".json",
+    "--vma-map": ".png",
+    "--bench": ".json",
+}
+LONG_RUN = ["game", "--headless", "--frames", "100000", "--size", "64x48"]
+
+
+def _stale(d: Path, name: str) -> None:
+    """What a run killed by SIGKILL left: atomic_write's temporary file, two hours old."""
+    tmp = d / f".{name}.abcdefgh.tmp"
+    tmp.write_bytes(b"half a file")
+    os.utime(tmp, (time.time() - 7200, time.time() - 7200))
+
+
+def _cfg(text: str | bytes) -> Callable[[Path], None]:
+    def setup(d: Path) -> None:
+        data = text.encode() if isinstance(text, str) else text
+        (d / "cfg.toml").write_bytes(data)
+
+    return setup
+
+
+def _stream_cases() -> list[Case]:
+    cases = []
+    for option, suffix in OUTPUT_OPTIONS.items():
+        for what, name in (
+            ("300 characters", "a" * 300),
+            ("260 bytes of é", "é" * 130),
+            ("a path of 5000 bytes", "d/" * 2500 + "x"),
+        ):
+            cases.append(
+                Case(
+                    f"{option} {what}",
+                    "H4 streams",
+                    ["game", *QUICK, option, name + suffix],
+                    status=(2,),
+                )
+            )
+        cases += [
+            Case(
+                f"{option} in a folder that is a file",
+                "H4 streams",
+                ["game", *QUICK, option, f"f/x{suffix}"],
+                lambda d: (d / "f").write_text("x"),
+                status=(2,),
+            ),
+            Case(
+                f"{option} a loop of links",
+                "H4 streams",
+                ["game", *QUICK, option, f"a{suffix}"],
+                lambda d, s=suffix: (
+                    (d / f"a{s}").symlink_to(f"b{s}"),
+                    (d / f"b{s}").symlink_to(f"a{s}"),
+                ),
+                status=(2,),
+            ),
+        ]
+    for option in ("--scene", "--config", "--shaders", "--out-dir"):
+        cases.append(
+            Case(
+                f"{option} a name of 300 characters",
+                "H4 streams",
+                ["game", *QUICK, option, "b" * 300],
+                status=(2,),
+            )
+        )
+    nul_paths = {
+        "model": lambda d: scene(d, models=["cu\u0000be.json"]),
+        "vtx": lambda d: (scene(d), splice(d, "cube.json", '"cube.vtx"', '"cube\\u0000.vtx"')),
+        "idx": lambda d: (scene(d), splice(d, "cube.json", '"cube.idx"', '"c\\u0000.idx"')),
+    }
+    for what, setup in nul_paths.items():
+        cases.append(
+            Case(
+                f"NUL in a scene's {what} path",
+                "H4 streams",
+                ["game", *QUICK, "--scene", "scene.json"],
+                setup,
+            )
+        )
+    cases.append(
+        Case(
+            "NUL in a texture path",
+            "H4 streams",
+            ["game", *QUICK, "--scene", "scene.json"],
+            lambda d: (
+                scene(d),
+                splice(d, "cube-mat.json", '"cube_base.png"', '"cube\\u0000.png"'),
+            ),
+            status=(0,),
+        )
+    )
+    for args in (
+        ["--help"],
+        ["--version"],
+        ["--info"],
+        ["--list-gpus"],
+        QUICK,
+        [*QUICK, "--screenshot", "s.png"],
+    ):
+        cases.append(
+            Case(
+                f"stdout on /dev/full: {' '.join(args[:3])}",
+                "H4 streams",
+                ["game", *args],
+                status=(1,),
+                stdout="/dev/full",
+            )
+        )
+    for text, status in (
+        ("--screenshot é.png", 0),
+        ("--scene é.json", 1),
+        ("--screenshot ü/x.png", 2),
+        ("--config ñ.toml", 1),
+    ):
+        cases.append(
+            Case(
+                f"ascii output, {text}",
+                "H4 streams",
+                ["game", *QUICK, *text.split()],
+                status=(status,),
+                env={"PYTHONIOENCODING": "ascii"},
+                lines=None,
+            )
+        )
+    for sig in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
+        for after in (0.3, 4.0):
+            cases.append(
+                Case(
+                    f"{sig.name} after {after} s",
+                    "H4 streams",
+                    LONG_RUN,
+                    status=(128 + sig,),
+                    signal_after=after,
+                    signum=sig,
+                )
+            )
+    return cases
+
+
+def _leftover_cases() -> list[Case]:
+    cases = []
+    pairs = [
+        ("--screenshot", "x.png", "--vma-map", "x.png"),
+        ("--screenshot", "x.png", "--vma-map", "./x.png"),
+        ("--screenshot", "x.png", "--vma-map", "d/../x.png"),
+        ("--vma-report", "x.json", "--bench", "x.json"),
+        ("--screenshot", "x.png", "--vma-map", "link.png"),
+        ("--screenshot", "X.png", "--vma-map", "sub/../X.png"),
+    ]
+    for a, pa, b, pb in pairs:
+
+        def setup(d: Path) -> None:
+            (d / "d").mkdir()
+            (d / "sub").mkdir()
+            (d / "link.png").symlink_to("x.png")
+
+        cases.append(
+            Case(
+                f"{a} {pa} and {b} {pb}",
+                "H6 leftovers",
+                ["game", *QUICK, a, pa, b, pb],
+                setup,
+                status=(2,),
+            )
+        )
+    for option, suffix in OUTPUT_OPTIONS.items():
+        name = f"out{suffix}"
+        cases += [
+            Case(
+                f"{option}: a killed run's temporary file is swept",
+                "H6 leftovers",
+                ["game", *QUICK, option, name],
+                lambda d, n=name: _stale(d, n),
+                status=(0,),
+                lines=0,
+            ),
+            Case(
+                f"{option}: a link is written through",
+                "H6 leftovers",
+                ["game", *QUICK, option, f"link{suffix}"],
+                lambda d, s=suffix: (d / f"link{s}").symlink_to(f"target{s}"),
+                status=(0,),
+                lines=0,
+            ),
+            Case(
+                f"{option}: a link into a missing folder",
+                "H6 leftovers",
+                ["game", *QUICK, option, f"link{suffix}"],
+                lambda d, s=suffix: (d / f"link{s}").symlink_to(f"no/target{s}"),
+                status=(2,),
+            ),
+        ]
+    for stamped in ("zvk-screenshot-20200101-000000.png", "zvk-vma-20200101-000000.json"):
+        cases.append(
+            Case(
+                f"--out-dir: a stale {stamped[:14]} temporary file is swept",
+                "H6 leftovers",
+                ["game", *QUICK, "--out-dir", "."],
+                lambda d, n=stamped: _stale(d, n),
+                status=(0,),
+                lines=0,
+            )
+        )
+    for size in ("2048x2048", "4096x4096"):
+        for after in (1.5, 3.0, 5.0):
+            cases.append(
+                Case(
+                    f"SIGTERM during a {size} screenshot after {after} s",
+                    "H6 leftovers",
+                    [
+                        "game",
+                        "--headless",
+                        "--frames",
+                        "3",
+                        "--size",
+                        size,
+                        "--screenshot",
+                        "big.png",
+                    ],
+                    status=(0, 143),
+                    signal_after=after,
+                    signum=signal.SIGTERM,
+                )
+            )
+    return cases
+
+
+SCENE_SUFFIXES = ["m.stl", "m.ply", "m.fbx", "m.dae", "m.blend", "m.3ds", "model", "m.JSON5"]
+
+
+def _message_cases() -> list[Case]:
+    cfg_run = ["game", "--config", "cfg.toml", *QUICK]
+    cases = [
+        Case(
+            "cfg: 500 unknown keys",
+            "H8 messages",
+            cfg_run,
+            _cfg("".join(f"k{i} = 1\n" for i in range(500))),
+            status=(0,),
+        ),
+        Case(
+            "cfg: a 900 KB unknown key",
+            "H8 messages",
+            cfg_run,
+            _cfg("k" * 900_000 + " = 1\n"),
+            status=(0,),
+        ),
+        Case(
+            "cfg: unknown keys with control characters",
+            "H8 messages",
+            cfg_run,
+            _cfg('"a\\u001b[2J" = 1\n"b\\n" = 2\n'),
+            status=(0,),
+        ),
+        Case(
+            "cfg: a UTF-8 BOM",
+            "H8 messages",
+            cfg_run,
+            _cfg(b"\xef\xbb\xbffov = 60\n"),
+            status=(0,),
+            lines=0,
+        ),
+        Case(
+            "cfg: a BOM and nothing else",
+            "H8 messages",
+            cfg_run,
+            _cfg(b"\xef\xbb\xbf"),
+            status=(0,),
+            lines=0,
+        ),
+        Case(
+            "best-practices: our own debug-utils is not a warning",
+            "H8 messages",
+            ["game", *QUICK, "--validation", "--validation-features", "best-practices"],
+            status=(0,),
+            lines=0,
+        ),
+    ]
+    for text in (
+        "fov = 1e-30",
+        "fov = 0.5",
+        "fov = 179.5",
+        "fov = 1e30",
+        "zNear = 1e-300",
+        "zNear = 1e-7",
+        "zNear = 0.0001\nzFar = 1e6",
+        "zNear = 1e-6\nzFar = 1e30",
+        "fov = -1e-30",
+    ):
+        cases.append(
+            Case(f"cfg: {text.replace(chr(10), ', ')}", "H8 messages", cfg_run, _cfg(text + "\n"))
+        )
+    for name in SCENE_SUFFIXES:
+        cases.append(
+            Case(
+                f"--scene {name}",
+                "H8 messages",
+                ["game", *QUICK, "--scene", name],
+                lambda d, n=name: (d / n).write_text("solid x\nendsolid x\n"),
+                status=(2,),
+            )
+        )
+    return cases
 
 
 # --- running and judging ----------------------------------------------------------------------
@@ -999,6 +1315,8 @@ def _state(folder: Path) -> dict[str, str]:
     state = {}
     for path in sorted(folder.rglob("*")):
         key = str(path.relative_to(folder))
+        if path.name.startswith(".") and path.name.endswith(".tmp"):
+            continue  # ours, not the user's: a killed run's leftovers (_temporaries' business)
         if path.is_symlink() or not path.exists():
             state[key] = "link"
         elif path.is_file() and path.stat().st_size < 2**26:
@@ -1039,11 +1357,12 @@ def run_case(case: Case, timeout: float) -> dict:
             def preexec():
                 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
+        out_file = open(case.stdout, "w") if case.stdout else None  # noqa: SIM115
         proc = subprocess.Popen(
             [sys.executable, "-m", *case.args],
             cwd=work,
             env=_env(env),
-            stdout=subprocess.PIPE,
+            stdout=out_file or subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             errors="replace",
@@ -1053,12 +1372,14 @@ def run_case(case: Case, timeout: float) -> dict:
         try:
             if case.signal_after is not None:
                 time.sleep(case.signal_after)
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(case.signum)
             out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
             out, err = proc.communicate()
             problems.append(f"hung (killed after {timeout:.0f} s)")
+        if out_file is not None:
+            out_file.close()
         lines = [line for line in err.splitlines() if line and not line.startswith(FOREIGN)]
         if proc.returncode not in case.status and not problems:
             problems.append(f"exit status {proc.returncode}, expected {case.status}")

@@ -19,7 +19,7 @@ from eng.com.safe_io import atomic_write
 from eng.extras.convert_cache import MANIFEST, convert_cached
 from eng.model_data import load_model
 from eng.model_gen import ConvertError, convert
-from game import cli
+from game import cli, options
 
 from .helpers import ROOT
 from .test_cli import assert_one_line_error, run_game
@@ -161,7 +161,7 @@ def test_an_unwritable_bench_path_is_found_before_rendering(tmp_path):
 
 
 def test_a_bench_write_that_fails_still_saves_the_screenshot(tmp_path, monkeypatch):
-    monkeypatch.setattr(cli, "check_writable", lambda option, path: None)
+    monkeypatch.setattr(options, "check_writable", lambda option, path: None)
     shot = tmp_path / "s.png"
     status = cli.main([*QUICK, "--screenshot", str(shot), "--bench", "/proc/zvk-bench.json"])
     assert status == 2

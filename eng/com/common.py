@@ -56,9 +56,12 @@ def load(path: Path = DEFAULT_CFG) -> Constants:
     except FileProblemError as exc:
         raise ConfigError(f"{name}: {exc}") from None
     values: dict[str, Any] = {}  # checked against _KEYS' types below
+    if unknown := [key for key in raw if key not in _KEYS]:
+        from eng.com.cfg_check import unknown_keys
+
+        log.warning("%s: %s", name, unknown_keys(unknown))
     for key, value in raw.items():
         if key not in _KEYS:
-            log.warning("%s: unknown setting '%s' ignored", name, key)
             continue
         field_name, types = _KEYS[key]
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
@@ -74,19 +77,8 @@ def load(path: Path = DEFAULT_CFG) -> Constants:
 
 def check(c: Constants, source: str) -> None:
     """Rejects values the engine cannot run with (`source` names where they came from)."""
-    for key, value in (("fov", c.fov), ("ups", c.ups), ("zNear", c.z_near), ("zFar", c.z_far)):
-        if not math.isfinite(value):  # TOML allows nan and inf
-            raise ConfigError(f"{source}: '{key}' must be a finite number, not {value}")
-    fov = math.degrees(c.fov)
-    if not 0 < fov < 180:
-        raise ConfigError(f"{source}: 'fov' must be between 0 and 180 degrees, not {fov:g}")
-    if c.z_near <= 0:
-        raise ConfigError(f"{source}: 'zNear' must be > 0, not {c.z_near:g}")
-    if c.z_near >= c.z_far:
-        raise ConfigError(f"{source}: 'zNear' ({c.z_near:g}) must be < 'zFar' ({c.z_far:g})")
-    if not 1 <= c.swap_chain_images <= 16:
-        raise ConfigError(
-            f"{source}: 'swapChainImages' must be between 1 and 16, not {c.swap_chain_images}"
-        )
-    if c.ups <= 0:
-        raise ConfigError(f"{source}: 'ups' must be > 0, not {c.ups:g}")
+    from eng.com.cfg_check import check_ranges
+
+    problem = check_ranges(c)
+    if problem:
+        raise ConfigError(f"{source}: {problem}")

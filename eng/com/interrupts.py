@@ -1,4 +1,10 @@
-"""Ctrl-C held back while resources are made or destroyed (not in the book)."""
+"""Ctrl-C held back while resources are made or destroyed (not in the book).
+
+One policy for every signal that asks the program to stop (SIGINT, SIGTERM, SIGHUP, SIGQUIT):
+`stop_on_signals` makes each raise `Interrupted` (a KeyboardInterrupt), so that a `kill` cleans
+up as Ctrl-C does and the command line exits 128 + the signal; `interrupts_deferred` holds
+them all alike.
+"""
 
 import functools
 import signal
@@ -11,6 +17,38 @@ from eng.com import live
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
+STOP_SIGNALS = tuple(
+    getattr(signal, name)
+    for name in ("SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT")
+    if hasattr(signal, name)
+)
+
+
+class Interrupted(KeyboardInterrupt):
+    """A stop signal other than SIGINT, raised where Ctrl-C's KeyboardInterrupt would be."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _raise(signum: int, frame: object) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Interrupted(signum)
+
+
+def stop_on_signals() -> None:
+    """Every stop signal raises as Ctrl-C does (installed before SDL starts: SDL then leaves
+    SIGTERM alone instead of turning it into a quit event, and an exit status of 0)."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in STOP_SIGNALS[1:]:
+            signal.signal(signum, _raise)
+
+
+def exit_status(exc: KeyboardInterrupt) -> int:
+    """128 + the signal that stopped the program (130 for Ctrl-C)."""
+    return 128 + getattr(exc, "signum", signal.SIGINT)
 
 
 @contextmanager
@@ -27,16 +65,20 @@ def interrupts_deferred() -> Iterator[Callable[[], None]]:
 
     def stop_if_interrupted() -> None:
         if held:
+            signum = held[0]
             held.clear()
-            raise KeyboardInterrupt
+            _raise(signum, None)
 
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: held.append(signum))
+    # only the signals that raise (SIGINT, and the others once stop_on_signals ran) are held
+    signums = [s for s in STOP_SIGNALS if s == signal.SIGINT or signal.getsignal(s) is _raise]
+    previous = {s: signal.signal(s, lambda signum, frame: held.append(signum)) for s in signums}
     try:
         yield stop_if_interrupted
     finally:
-        signal.signal(signal.SIGINT, previous)
-        if held and callable(previous):
-            previous(signal.SIGINT, None)  # the usual handler raises KeyboardInterrupt
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if held and callable(handler := previous[held[0]]):
+            handler(held[0], None)  # the usual handlers raise KeyboardInterrupt / Interrupted
 
 
 def teardown(fn: Callable[_P, _R]) -> Callable[_P, _R]:

@@ -9,13 +9,15 @@ utils.zig `loadFile` reads a whole file with no limit).
 - `atomic_write` writes through a temporary name and `os.replace`, so an interrupted or failed
   write leaves the old file as it was;
 - `make_temp_dir` / `remove_stale_temps` name temporary folders by their owner's pid, so that a
-  later run can clean up after one that was killed.
+  later run can clean up after one that was killed; `remove_stale_writes` does the same for
+  the temporary files of `atomic_write` that a killed run left.
 """
 
 import json
 import logging
 import math
 import os
+import re
 import shutil
 import stat
 import sys
@@ -71,8 +73,10 @@ def read_file(path: Path | str, limit: int, kind: str) -> bytes:
         fd = os.open(path, flags)
     except FileNotFoundError:
         raise FileProblemError("file not found") from None
-    except OSError as exc:
+    except OSError as exc:  # ENAMETOOLONG, EACCES, ELOOP, ...
         raise FileProblemError(f"cannot read it ({exc.strerror or exc})") from None
+    except ValueError:  # a name from a file holding "\u0000"
+        raise FileProblemError("its name holds a NUL byte, which no file name can") from None
     mode = os.fstat(fd).st_mode
     if not stat.S_ISREG(mode):
         os.close(fd)
@@ -144,7 +148,7 @@ def parse_json(data: bytes) -> Any:
 def parse_toml(data: bytes) -> dict[str, Any]:
     """A TOML document (UTF-8), checked by `check_numbers`; FileProblemError if it is not usable."""
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a BOM (Windows editors write one) is not a statement
     except UnicodeDecodeError as exc:
         raise FileProblemError(f"not UTF-8 text ({exc})") from None
     return _parsed(tomllib.loads, text, "not valid TOML")
@@ -211,3 +215,31 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # someone else's process
     return True
+
+
+WRITE_IDLE_S = 600.0
+"""A temporary file of `atomic_write` not written for this long is a killed run's leftover
+(a file being written grows, and its time changes, as it is written)."""
+
+
+def remove_stale_writes(folder: Path, name: str, idle_s: float = WRITE_IDLE_S) -> list[Path]:
+    """Removes the temporary files that `atomic_write` made for the files `name` (a regular
+    expression of names) in `folder` and that nothing has written for `idle_s` seconds: what
+    a run killed by SIGKILL or a crash left beside the user's files. Returns them."""
+    removed: list[Path] = []
+    tmp_name = re.compile(rf"\.(?:{name})\.[a-z0-9_]{{8}}\.tmp")  # mkstemp's 8 characters
+    try:
+        entries = [e for e in folder.iterdir() if tmp_name.fullmatch(e.name)]
+    except OSError as exc:  # the folder's own problems are reported by its writer
+        log.debug("%s", exc)
+        return removed
+    for entry in entries:
+        try:
+            info = entry.lstat()
+            if stat.S_ISREG(info.st_mode) and time.time() - info.st_mtime > idle_s:
+                entry.unlink()
+                removed.append(entry)
+                log.info("removed %s, left by a run that was stopped", entry)
+        except OSError as exc:  # removed meanwhile, or not ours to remove
+            log.debug("%s", exc)
+    return removed

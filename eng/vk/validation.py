@@ -59,6 +59,15 @@ def _c_str(value: Any) -> str:
     return vk.ffi.string(value).decode(errors="replace")
 
 
+# Best-practices validation warns that VK_EXT_debug_utils is a debugging extension; we enable
+# it only together with the layers, because their messenger and object names need it. The
+# warning (by its id; layers 1.4 name it without UNASSIGNED-) is about ourselves, on every run.
+_OWN_DEBUG_EXTENSION = {
+    "UNASSIGNED-BestPractices-vkCreateInstance-specialuse-extension-debugging",
+    "BestPractices-specialuse-extension",
+}
+
+
 class ValidationLog:
     """Collects the messages (warnings and errors) of the validation layers.
 
@@ -70,11 +79,16 @@ class ValidationLog:
     def __init__(self) -> None:
         self.messages: list[str] = []
         self.message_ids: list[str] = []
+        self.filtered_ids: list[str] = []  # ids of the messages about ourselves, not shown
 
     def callback(self, severity: int, types: int, data: Any, user_data: Any) -> int:
         text = _c_str(data.pMessage)
+        message_id = _c_str(data.pMessageIdName)
+        if message_id in _OWN_DEBUG_EXTENSION and "VK_EXT_debug_utils" in text:
+            self.filtered_ids.append(message_id)
+            return vk.VK_FALSE
         self.messages.append(text)
-        self.message_ids.append(_c_str(data.pMessageIdName))
+        self.message_ids.append(message_id)
         if severity & vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT:
             vlog.error(text)
         else:
