@@ -25,6 +25,7 @@ keys (in the window):
   Up / Down      move up / down
   right-drag     look around: drag with the right mouse button (0.1 degree per pixel)
   M              write VMA's report and memory map into --out-dir, and print where
+  T              with --trace: write the trace of the last frames into --out-dir, and print where
   F12            write a screenshot into --out-dir, and print where
   Escape         quit (as does closing the window)
 """
@@ -290,9 +291,24 @@ def build_parser(prog: str = "python -m game", cfg: dict[str, Any] | None = None
     _add_path(
         p,
         "--vma-map",
-        "PNG",
+        "PNG|SVG",
         "draw VMA's memory once the scene is loaded: every VkDeviceMemory block and "
-        "dedicated allocation, each allocation coloured by kind (default: none)",
+        "dedicated allocation, each allocation coloured by kind; an .svg names each one when "
+        "hovered (default: none)",
+    )
+    _add_path(
+        p,
+        "--trace",
+        "JSON",
+        "write a Chrome trace-event file (Perfetto, chrome://tracing) of the last frames at "
+        "exit: each frame's stages, its GPU work, VMA's bytes and the draws (default: none)",
+    )
+    p.add_argument(
+        "--trace-frames",
+        type=_positive,
+        default=300,
+        metavar="N",
+        help="with --trace (and key T): keep the last N frames (default: 300)",
     )
     _add_path(
         p,
@@ -385,10 +401,15 @@ def build_parser(prog: str = "python -m game", cfg: dict[str, Any] | None = None
     return p
 
 
+OUTPUT_SUFFIXES = {"--vma-map": (".png", ".svg")}
+"""Options whose file may have one of several suffixes (the format follows the suffix)."""
+
+
 def check_output(path: Path, option: str = "--screenshot", suffix: str = ".png") -> None:
     """Fails early, before rendering, on an output file that could not be written."""
-    if path.suffix.lower() != suffix:
-        raise UsageError(f"{option} {path}: the file name must end in {suffix}")
+    suffixes = OUTPUT_SUFFIXES.get(option, (suffix,))
+    if path.suffix.lower() not in suffixes:
+        raise UsageError(f"{option} {path}: the file name must end in {' or '.join(suffixes)}")
     check_writable(option, path)
 
 
