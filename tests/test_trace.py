@@ -31,7 +31,7 @@ def spans(trace: dict, tid: int) -> list[dict]:
     return [e for e in trace["traceEvents"] if e["ph"] == "X" and e["tid"] == tid]
 
 
-def test_the_trace_has_ordered_stages_gpu_spans_inside_their_window_and_counters(tmp_path):
+def test_the_trace_has_ordered_stages_gpu_spans_inside_their_window_and_counters(tmp_path: Path) -> None:
     trace = traced(
         tmp_path, "--frames", "12", "--size", "64x48", "--vma-report", str(tmp_path / "r.json")
     )
@@ -73,13 +73,13 @@ def test_the_trace_has_ordered_stages_gpu_spans_inside_their_window_and_counters
     assert len(draws) == 12 and min(draws) > 0
 
 
-def test_only_the_last_frames_are_kept(tmp_path):
+def test_only_the_last_frames_are_kept(tmp_path: Path) -> None:
     trace = traced(tmp_path, "--frames", "9", "--size", "32x24", "--trace-frames", "4")
     frames = sorted({s["args"]["frame"] for s in spans(trace, 1)})
     assert frames == [5, 6, 7, 8]
 
 
-def test_with_two_frames_in_flight_the_gpu_works_while_the_cpu_records_the_next(tmp_path):
+def test_with_two_frames_in_flight_the_gpu_works_while_the_cpu_records_the_next(tmp_path: Path) -> None:
     """A GPU-bound scene on lavapipe: some frame's GPU span overlaps the next frame's
     recording (entities move every frame, so each frame is recorded afresh)."""
     trace = traced(tmp_path, "--stress", "3000", "--frames", "30", "--size", "640x480")
@@ -96,13 +96,13 @@ def test_with_two_frames_in_flight_the_gpu_works_while_the_cpu_records_the_next(
     assert overlapping
 
 
-def test_the_trace_option_checks_its_file_first(tmp_path):
+def test_the_trace_option_checks_its_file_first(tmp_path: Path) -> None:
     result = run_game("--headless", "--frames", "1", "--trace", str(tmp_path / "t.txt"))
     assert result.returncode == 2 and "--trace" in result.stderr and ".json" in result.stderr
     assert not (tmp_path / "t.txt").exists()
 
 
-def test_the_svg_map_titles_every_allocation_of_the_report(tmp_path):
+def test_the_svg_map_titles_every_allocation_of_the_report(tmp_path: Path) -> None:
     map_path, report_path = tmp_path / "map.svg", tmp_path / "report.json"
     assert cli.main(
         ["--headless", "--frames", "1", "--size", "32x24", "--vma-map", str(map_path),
@@ -137,7 +137,7 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.parametrize("delay", [0.3, 1.0, 1.6, 2.5])
-def test_ctrl_c_during_a_traced_run_leaves_a_whole_trace_or_none(tmp_path, delay):
+def test_ctrl_c_during_a_traced_run_leaves_a_whole_trace_or_none(tmp_path: Path, delay: float) -> None:
     path = tmp_path / "t.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("DISPLAY", None)
