@@ -31,7 +31,9 @@ def spans(trace: dict, tid: int) -> list[dict]:
     return [e for e in trace["traceEvents"] if e["ph"] == "X" and e["tid"] == tid]
 
 
-def test_the_trace_has_ordered_stages_gpu_spans_inside_their_window_and_counters(tmp_path: Path) -> None:
+def test_the_trace_has_ordered_stages_gpu_spans_inside_their_window_and_counters(
+    tmp_path: Path,
+) -> None:
     trace = traced(
         tmp_path, "--frames", "12", "--size", "64x48", "--vma-report", str(tmp_path / "r.json")
     )
@@ -79,7 +81,9 @@ def test_only_the_last_frames_are_kept(tmp_path: Path) -> None:
     assert frames == [5, 6, 7, 8]
 
 
-def test_with_two_frames_in_flight_the_gpu_works_while_the_cpu_records_the_next(tmp_path: Path) -> None:
+def test_with_two_frames_in_flight_the_gpu_works_while_the_cpu_records_the_next(
+    tmp_path: Path,
+) -> None:
     """A GPU-bound scene on lavapipe: some frame's GPU span overlaps the next frame's
     recording (entities move every frame, so each frame is recorded afresh)."""
     trace = traced(tmp_path, "--stress", "3000", "--frames", "30", "--size", "640x480")
@@ -137,7 +141,9 @@ sys.exit(main(sys.argv[1:]))
 
 
 @pytest.mark.parametrize("delay", [0.3, 1.0, 1.6, 2.5])
-def test_ctrl_c_during_a_traced_run_leaves_a_whole_trace_or_none(tmp_path: Path, delay: float) -> None:
+def test_ctrl_c_during_a_traced_run_leaves_a_whole_trace_or_none(
+    tmp_path: Path, delay: float
+) -> None:
     path = tmp_path / "t.json"
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     env.pop("DISPLAY", None)
