@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
 
         headless = True
         screenshot = screenshot or stamped_name("zvk-screenshot", ".png", out_dir)
-        screenshot = output_path("--screenshot", screenshot, ".png")
+        screenshot = output_path("--screenshot", screenshot, (".png",))
         print(f"no window ({reason}): rendering headless into {screenshot}", file=sys.stderr)
     stress = args.stress or args.stress_static
     spec = load_spec(args.scene, args.view)

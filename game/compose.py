@@ -2,6 +2,7 @@
 option is given, so a run with none loads no module of eng/extras."""
 
 import argparse
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +14,7 @@ if TYPE_CHECKING:  # for annotations only: imported below when an option asks fo
     from eng.extras.capture import FrameCapture
     from eng.extras.profile import Profiler
     from eng.extras.render_inst import Instancing
+    from eng.extras.trace import Tracer
 
 
 @dataclass
@@ -22,6 +24,7 @@ class Composition:
     capture: "FrameCapture | None" = None
     profiler: "Profiler | None" = None
     instancing: "Instancing | None" = None
+    tracer: "Tracer | None" = None
 
 
 def compose(
@@ -60,6 +63,12 @@ def compose(
 
         made.profiler = Profiler(BENCH_WARMUP if args.warmup is None else args.warmup, args.seconds)
         extras.append(made.profiler)
+    if args.trace is not None:
+        from eng.extras.trace import Tracer
+        from game.bench import process_age
+
+        made.tracer = Tracer(args.trace, args.trace_frames, time.perf_counter() - process_age())
+        extras.append(made.tracer)
     if screenshot is not None:
         from eng.extras.capture import FrameCapture
 
@@ -81,5 +90,5 @@ def compose(
     else:
         from game.keys import Keys
 
-        extras.append(Keys(out_dir))
+        extras.append(Keys(out_dir, made.tracer))
     return made

@@ -25,6 +25,7 @@ keys (in the window):
   Up / Down      move up / down
   right-drag     look around: drag with the right mouse button (0.1 degree per pixel)
   M              write VMA's report and memory map into --out-dir, and print where
+  T              with --trace: write the trace of the last frames into --out-dir, and print where
   F12            write a screenshot into --out-dir, and print where
   Escape         quit (as does closing the window)
 """
@@ -313,9 +314,24 @@ def build_parser(prog: str = "python -m game", cfg: dict[str, Any] | None = None
     _add_path(
         p,
         "--vma-map",
-        "PNG",
+        "PNG|SVG",
         "draw VMA's memory once the scene is loaded: every VkDeviceMemory block and "
-        "dedicated allocation, each allocation coloured by kind (default: none)",
+        "dedicated allocation, each allocation coloured by kind; an .svg names each one when "
+        "hovered (default: none)",
+    )
+    _add_path(
+        p,
+        "--trace",
+        "JSON",
+        "write a Chrome trace-event file (Perfetto, chrome://tracing) of the last frames at "
+        "exit: each frame's stages, its GPU work, VMA's bytes and the draws (default: none)",
+    )
+    p.add_argument(
+        "--trace-frames",
+        type=_positive,
+        default=300,
+        metavar="N",
+        help="with --trace (and key T): keep the last N frames (default: 300)",
     )
     _add_path(
         p,
@@ -408,11 +424,12 @@ def build_parser(prog: str = "python -m game", cfg: dict[str, Any] | None = None
     return p
 
 
-OUTPUTS = (  # every option that names a file to write: (option, its dest, the suffix it needs)
-    ("--screenshot", "screenshot", ".png"),
-    ("--vma-report", "vma_report", ".json"),
-    ("--vma-map", "vma_map", ".png"),
-    ("--bench", "bench", ""),
+OUTPUTS = (  # every option that names a file to write: (option, its dest, the suffixes it takes)
+    ("--screenshot", "screenshot", (".png",)),
+    ("--vma-report", "vma_report", (".json",)),
+    ("--vma-map", "vma_map", (".png", ".svg")),  # the format follows the suffix
+    ("--trace", "trace", (".json",)),
+    ("--bench", "bench", ()),
 )
 
 
@@ -421,25 +438,25 @@ def check_outputs(args: argparse.Namespace) -> None:
     naming the same file are refused (one would be lost). Each option's value becomes the
     file that will be written (a symbolic link's target)."""
     seen: dict[str, str] = {}
-    for option, dest, suffix in OUTPUTS:
+    for option, dest, suffixes in OUTPUTS:
         if getattr(args, dest) is None:
             continue
-        path = output_path(option, getattr(args, dest), suffix)
+        path = output_path(option, getattr(args, dest), suffixes)
         same = seen.setdefault(os.path.normcase(os.path.realpath(path)), option)
         if same != option:
             raise UsageError(f"{same} and {option} both name {path}: give each its own file")
         setattr(args, dest, path)
 
 
-def output_path(option: str, path: Path, suffix: str = "") -> Path:
+def output_path(option: str, path: Path, suffixes: tuple[str, ...] = ()) -> Path:
     """The one check of a file to write, made before anything renders: the suffix, the
     folder, permissions, a name the system takes. A symbolic link is written through: the
     file it points to is replaced, the link stays (returned: the file to write). What a
     killed run left of an earlier write of it (eng/com/safe_io.py) is removed."""
     from eng.com.safe_io import remove_stale_writes
 
-    if suffix and path.suffix.lower() != suffix:
-        raise UsageError(f"{option} {path}: the file name must end in {suffix}")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise UsageError(f"{option} {path}: the file name must end in {' or '.join(suffixes)}")
     try:
         if path.is_symlink():
             target = Path(os.path.realpath(path))
@@ -454,11 +471,6 @@ def output_path(option: str, path: Path, suffix: str = "") -> Path:
         raise UsageError(f"{option} {_cut(str(path), 80)}: cannot write there ({why})") from None
     remove_stale_writes(path.parent, re.escape(path.name))
     return path
-
-
-def check_output(path: Path, option: str = "--screenshot", suffix: str = ".png") -> None:
-    """Fails early, before rendering, on an output file that could not be written."""
-    output_path(option, path, suffix)
 
 
 def check_folder(option: str, folder: Path) -> None:

@@ -229,7 +229,7 @@ def test_the_keys_write_into_out_dir(xvfb_display, tmp_path, monkeypatch):
     folders = []
 
     class Recording(Keys):
-        def __init__(self, folder: Path) -> None:
+        def __init__(self, folder: Path, tracer: object = None) -> None:
             super().__init__(folder)
             folders.append(folder)
 

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, PngImagePlugin
 
 from eng.com.safe_io import write_bytes_atomic
-from eng.extras.vma_map import draw_map
+from eng.extras.vma_map import draw_map, draw_svg
 from eng.hooks import Extra
 from eng.render import Render
 
@@ -58,11 +58,15 @@ def save_screenshot(pixels: np.ndarray, path: Path) -> None:
 def save_vma_files(
     vma: "VkVmaAlloc", report: Path | None = None, vma_map: Path | None = None
 ) -> None:
-    """VMA's JSON dump (with every allocation's name) and/or its map, as they are now."""
+    """VMA's JSON dump (with every allocation's name) and/or its map, as they are now (the
+    map as SVG when its name ends in .svg, else PNG)."""
     text = vma.stats_json()
     if report is not None:
         write_atomic(report, text.encode())
-    if vma_map is not None:
+    if vma_map is not None and vma_map.suffix.lower() == ".svg":
+        svg, _ = draw_svg(json.loads(text))
+        write_atomic(vma_map, svg.encode())
+    elif vma_map is not None:
         image, summary = draw_map(json.loads(text))
         write_atomic(vma_map, png_bytes(image, {MAP_METADATA: json.dumps(summary)}))
 

@@ -5,10 +5,17 @@ It reads VMA's own JSON dump (`VkVmaAlloc.stats_json`, vmaBuildStatsString with 
 map) and draws every VkDeviceMemory object VMA made - each block and each dedicated allocation -
 grouped by memory heap and type. Every allocation is a span coloured by its kind, free space is
 grey, and each object is labelled with its size and how full it is.
+
+One layout, two pictures: `draw_map` paints it with Pillow (PNG), `draw_svg` writes it as SVG,
+where every block and allocation is a shape whose <title> a browser shows when hovered. Both
+go through the same drawing code, given a `_Canvas` of either kind.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
+from typing import Protocol
+from xml.sax.saxutils import escape, quoteattr
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -196,17 +203,152 @@ def _text_colour(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
     return TEXT if 0.3 * rgb[0] + 0.59 * rgb[1] + 0.11 * rgb[2] > 120 else BACKGROUND
 
 
+RGB = tuple[int, int, int]
+Box = tuple[int, int, int, int]
+
+
+class _Canvas(Protocol):
+    """What the map is drawn with: Pillow's ImageDraw, or `_SvgCanvas`. `info` makes a shape
+    hoverable in SVG (its <title>, and data-* attributes); Pillow ignores it."""
+
+    def rectangle(
+        self,
+        box: Box,
+        fill: RGB | None = None,
+        outline: RGB | None = None,
+        info: dict | None = None,
+    ) -> None: ...
+
+    def line(self, xy: Box, fill: RGB) -> None: ...
+
+    def text(
+        self, xy: tuple[int, int], text: str, font: ImageFont.FreeTypeFont, fill: RGB
+    ) -> None: ...
+
+    def textlength(self, text: str, font: ImageFont.FreeTypeFont) -> float: ...
+
+
+class _PilCanvas:
+    def __init__(self, image: Image.Image) -> None:
+        self.draw = ImageDraw.Draw(image)
+
+    def rectangle(
+        self,
+        box: Box,
+        fill: RGB | None = None,
+        outline: RGB | None = None,
+        info: dict | None = None,
+    ) -> None:
+        self.draw.rectangle(box, fill=fill, outline=outline)
+
+    def line(self, xy: Box, fill: RGB) -> None:
+        self.draw.line(xy, fill=fill)
+
+    def text(self, xy: tuple[int, int], text: str, font: ImageFont.FreeTypeFont, fill: RGB) -> None:
+        self.draw.text(xy, text, font=font, fill=fill)
+
+    def textlength(self, text: str, font: ImageFont.FreeTypeFont) -> float:
+        return self.draw.textlength(text, font=font)
+
+
+def _css(rgb: RGB | None) -> str:
+    return "none" if rgb is None else f"rgb({rgb[0]},{rgb[1]},{rgb[2]})"
+
+
+class _SvgCanvas:
+    """SVG elements in drawing order; text is measured with the PNG's fonts."""
+
+    def __init__(self, size: tuple[int, int]) -> None:
+        self.size = size
+        self.elements: list[str] = []
+        self._measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+
+    def rectangle(
+        self,
+        box: Box,
+        fill: RGB | None = None,
+        outline: RGB | None = None,
+        info: dict | None = None,
+    ) -> None:
+        x0, y0, x1, y1 = box
+        attrs = (
+            f'x="{x0}" y="{y0}" width="{x1 - x0 + 1}" height="{y1 - y0 + 1}" fill="{_css(fill)}"'
+        )
+        if outline is not None:
+            attrs += f' stroke="{_css(outline)}" stroke-width="1"'
+        if info is None:
+            self.elements.append(f"<rect {attrs}/>")
+            return
+        data = "".join(f" data-{key}={quoteattr(str(value))}" for key, value in info.items())
+        title = escape(str(info["title"]))
+        self.elements.append(f"<rect {attrs}{data}><title>{title}</title></rect>")
+
+    def line(self, xy: Box, fill: RGB) -> None:
+        x0, y0, x1, y1 = xy
+        self.elements.append(
+            f'<line x1="{x0 + 0.5}" y1="{y0}" x2="{x1 + 0.5}" y2="{y1 + 1}" stroke="{_css(fill)}"/>'
+        )
+
+    def text(self, xy: tuple[int, int], text: str, font: ImageFont.FreeTypeFont, fill: RGB) -> None:
+        x, y = xy
+        self.elements.append(
+            f'<text x="{x}" y="{y}" font-size="{font.size}" fill="{_css(fill)}" '
+            f'dominant-baseline="hanging" pointer-events="none">{escape(text)}</text>'
+        )
+
+    def textlength(self, text: str, font: ImageFont.FreeTypeFont) -> float:
+        return self._measure.textlength(text, font=font)
+
+    def svg(self) -> str:
+        width, height = self.size
+        return (
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+            f'viewBox="0 0 {width} {height}" font-family="DejaVu Sans, sans-serif">\n'
+            f'<rect width="{width}" height="{height}" fill="{_css(BACKGROUND)}"/>\n'
+            + "\n".join(self.elements)
+            + "\n</svg>\n"
+        )
+
+
 def _draw_bar(
-    draw: ImageDraw.ImageDraw, memory: Memory, x0: int, y0: int, width: int, layout: _Layout
+    draw: _Canvas,
+    memory: Memory,
+    x0: int,
+    y0: int,
+    width: int,
+    layout: _Layout,
+    mem_type: "MemoryType",
 ) -> None:
     y1 = y0 + layout.bar_h
-    draw.rectangle((x0, y0, x0 + width - 1, y1 - 1), fill=FREE, outline=EDGE)
+    flags = " ".join(mem_type.flags) or "no flags"
+    what = "dedicated allocation" if memory.dedicated else memory.label
+    block_info = {
+        "title": f"{what}: {mib(memory.size)} ({memory.size} bytes), memory type "
+        f"{mem_type.index} ({flags}), heap {mem_type.heap}; "
+        f"{plural(memory.allocations, 'allocation')}, "
+        f"{mib(memory.used)} used ({fill(memory.used, memory.size)})",
+        "kind": "memory",
+        "label": memory.label,
+        "size": memory.size,
+        "memory-type": mem_type.index,
+    }
+    draw.rectangle((x0, y0, x0 + width - 1, y1 - 1), fill=FREE, outline=EDGE, info=block_info)
     font = layout.fonts["small"]
     for span, left, right in _span_edges(memory, x0, width):
         if span.kind is None:
             continue
         colour = COLOURS[span.kind]
-        draw.rectangle((left, y0, right - 1, y1 - 1), fill=colour)
+        info = {
+            "title": f"{span.name or '(no name)'}: {span.kind}, {mib(span.size)} ({span.size} "
+            f"bytes) at offset {span.offset} of {what} (memory type {mem_type.index})",
+            "kind": "allocation",
+            "name": span.name,
+            "alloc-kind": span.kind,
+            "size": span.size,
+            "offset": span.offset,
+        }
+        draw.rectangle((left, y0, right - 1, y1 - 1), fill=colour, info=info)
         draw.line((left, y0, left, y1 - 1), fill=EDGE)  # where one allocation meets the next
         name = _short(span.name)
         if name and draw.textlength(name, font=font) + 8 <= right - left:
@@ -217,6 +359,30 @@ def _draw_bar(
 def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
     """The picture of VMA's memory, and a summary of what it shows: each VkDeviceMemory
     object's size, bytes used, allocation count and rectangle on the picture."""
+    images: list[Image.Image] = []
+
+    def make(size: tuple[int, int]) -> _Canvas:
+        images.append(Image.new("RGB", size, BACKGROUND))
+        return _PilCanvas(images[0])
+
+    summary = _draw(report, width, make)
+    return images[0], summary
+
+
+def draw_svg(report: dict, width: int = 1920) -> tuple[str, dict]:
+    """The same picture as SVG text: hovering a block or an allocation shows what it is."""
+    canvases: list[_SvgCanvas] = []
+
+    def make(size: tuple[int, int]) -> _Canvas:
+        canvases.append(_SvgCanvas(size))
+        return canvases[0]
+
+    summary = _draw(report, width, make)
+    return canvases[0].svg(), summary
+
+
+def _draw(report: dict, width: int, make: Callable[[tuple[int, int]], _Canvas]) -> dict:
+    """Lays out and draws the map on the canvas `make` returns for the picture's size."""
     layout = _Layout(width)
     types = read_report(report)
     memories = [m for t in types for m in t.memories]
@@ -246,8 +412,7 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
     top = layout.margin + layout.px["title"] + layout.px["text"] * 3 + 48
     height = top + sum(head_h + h for _, _, h in rows) + layout.margin
     right = max((x + w for _, placed, _ in rows for _, x, _, w in placed), default=0)
-    image = Image.new("RGB", (max(width, right + layout.margin), height), BACKGROUND)
-    draw = ImageDraw.Draw(image)
+    draw = make((max(width, right + layout.margin), height))
 
     used = sum(m.used for m in memories)
     total = sum(m.size for m in memories)
@@ -319,7 +484,7 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
                     (x, bar_y + layout.px["text"] + 4), detail, font=fonts["small"], fill=TEXT
                 )
                 labelled_dedicated = labelled_dedicated or memory.dedicated
-            _draw_bar(draw, memory, bar_x, bar_y, bar_w, layout)
+            _draw_bar(draw, memory, bar_x, bar_y, bar_w, layout, mem_type)
             shown.append(
                 {
                     "memory_type": mem_type.index,
@@ -341,4 +506,4 @@ def draw_map(report: dict, width: int = 1920) -> tuple[Image.Image, dict]:
         "fill": fill(used, total),
         "memories": shown,
     }
-    return image, summary
+    return summary
