@@ -308,7 +308,7 @@ def write_committed_spirv(folder: Path = SHADERS) -> list[Path]:
 if __name__ == "__main__":  # make shaders
     parser = argparse.ArgumentParser(
         prog="python -m eng.extras.shader_watch",
-        description="Compile the GLSL of a shader folder into its committed SPIR-V (make shaders).",
+        description="Compile the GLSL of a shader folder into its committed SPIR-V.",
     )
     parser.add_argument("folder", nargs="?", type=Path, default=SHADERS, help=f"default: {SHADERS}")
     try:
