@@ -195,13 +195,14 @@ def remove_stale_temps(parent: Path, tag: str) -> list[Path]:
             continue
         if not pid_text.isdigit() or int(pid_text) == os.getpid():
             continue
-        if age > STALE_AFTER_S or not _alive(int(pid_text)):
+        if age > STALE_AFTER_S or not process_alive(int(pid_text)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (on Windows, always assumed)."""
     if sys.platform == "win32":  # os.kill would end the process there: let the age decide
         return True
     try:
