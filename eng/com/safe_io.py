@@ -7,7 +7,9 @@ utils.zig `loadFile` reads a whole file with no limit).
   that do not fit (NaN, infinities, 400-digit integers, floats beyond float32) into one line
   naming the key;
 - `atomic_write` writes through a temporary name and `os.replace`, so an interrupted or failed
-  write leaves the old file as it was;
+  write leaves the old file as it was; the file is fsynced before the rename and its folder
+  after (as git and SQLite do), so a power loss leaves the old file or the new, never an
+  empty one (it writes whole files: never use it on the per-frame path);
 - `make_temp_dir` / `remove_stale_temps` name temporary folders by their owner's pid, so that a
   later run can clean up after one that was killed.
 """
@@ -161,10 +163,25 @@ def atomic_write(path: Path | str) -> Iterator[IO[bytes]]:
             os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())  # the data is on disk before the name points at it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsyncs a folder, so that a rename in it survives a power loss (as git and SQLite do);
+    Windows cannot open a folder: nothing to do there."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_bytes_atomic(path: Path | str, data: bytes) -> None:
