@@ -28,6 +28,7 @@ import errno
 import hashlib
 import http.client
 import json
+import logging
 import os
 import signal
 import sys
@@ -45,6 +46,7 @@ from tqdm import tqdm
 
 from eng.com.safe_io import STALE_AFTER_S, process_alive
 
+log = logging.getLogger("game.book_data")
 MANIFEST = Path(__file__).with_name("book_data.json")
 COMMIT = "090b39454f7f436fb3afae03ca6e3d9536ce2957"
 DEFAULT_URL = (
@@ -232,7 +234,8 @@ def sweep_parts(dest: Path) -> None:
     (or, with no pid in the name, they are older than an hour)."""
     try:
         found = list(dest.parent.glob(f".{dest.name}.*.part"))
-    except OSError:
+    except OSError as exc:  # an unreadable folder: the download itself will say so
+        log.debug("%s", exc)
         return
     for part in found:
         pid_text = part.name[len(dest.name) + 2 :].split(".", 1)[0]
@@ -240,8 +243,8 @@ def sweep_parts(dest: Path) -> None:
             stale = time.time() - part.lstat().st_mtime > STALE_AFTER_S
             if stale or (pid_text.isdigit() and not process_alive(int(pid_text))):
                 part.unlink()
-        except OSError:  # removed meanwhile, or not ours to remove: left as it is
-            continue
+        except OSError as exc:  # removed meanwhile, or not ours to remove: left as it is
+            log.debug("%s", exc)
 
 
 def _fetch(
