@@ -4,12 +4,16 @@ A small made-up res folder is served over http.server on 127.0.0.1 (the real man
 only where the book's data is at hand: the `book_data` tests)."""
 
 import ast
+import errno
 import functools
 import http.server
 import os
+import re
+import signal
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -254,3 +258,195 @@ def test_every_book_file_the_suite_uses_is_downloaded():
     with pytest.raises(AssertionError, match="not in game/book_data.json"):
         missing = "cube.blend"
         book_file("cube", missing)
+
+
+class _Trickle:
+    """A server that sends its headers, then one byte every `every_s` seconds, for ever."""
+
+    def __init__(self, size: int, every_s: float) -> None:
+        stop = self.stop = threading.Event()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                self.send_response(200)
+                self.send_header("Content-Length", str(size))
+                self.end_headers()
+                try:
+                    while not stop.wait(every_s):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                except OSError:
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def trickle():
+    servers = []
+
+    def make(size=300_000, every_s=0.2):
+        servers.append(_Trickle(size, every_s))
+        return servers[-1]
+
+    yield make
+    for s in servers:
+        s.close()
+
+
+def test_a_server_that_trickles_is_given_up_on_at_the_minimum_rate(trickle, tmp_path, monkeypatch):
+    """A byte every 0.2 s never trips the per-read timeout: the rate over a window does."""
+    monkeypatch.setenv("ZVK_BOOK_RATE_WINDOW_S", "1")
+    monkeypatch.setenv("ZVK_BOOK_MIN_RATE", "100")
+    entries = [book_data.FileEntry("models/cube/cube.vtx", 300_000, "0" * 64)]
+    with pytest.raises(book_data.BookDataError, match="bytes/s, slower than 100 .ZVK_BOOK_MIN"):
+        book_data.download(trickle().url, entries, tmp_path, show_progress=False)
+    assert leftovers(tmp_path) == []
+
+
+def test_the_whole_download_has_a_deadline(trickle, tmp_path, monkeypatch):
+    monkeypatch.setenv("ZVK_BOOK_DEADLINE_S", "1")
+    monkeypatch.setenv("ZVK_BOOK_MIN_RATE", "0.001")
+    entries = [book_data.FileEntry("models/cube/cube.vtx", 300_000, "0" * 64)]
+    start = time.monotonic()
+    with pytest.raises(book_data.BookDataError, match="not done after 1 s .ZVK_BOOK_DEADLINE_S"):
+        book_data.download(trickle(every_s=0.1).url, entries, tmp_path, show_progress=False)
+    assert time.monotonic() - start < 10 and leftovers(tmp_path) == []
+
+
+def test_a_silent_server_is_bounded_by_the_deadline_not_the_read_timeout(
+    trickle, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ZVK_BOOK_DEADLINE_S", "1")
+    entries = [book_data.FileEntry("models/cube/cube.vtx", 300_000, "0" * 64)]
+    start = time.monotonic()
+    with pytest.raises(book_data.BookDataError, match="not done after 1 s"):
+        book_data.download(trickle(every_s=60).url, entries, tmp_path, show_progress=False)
+    assert time.monotonic() - start < 10 and leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "nan", "inf", "soon"])
+def test_a_bad_limit_in_the_environment_is_one_line(value, served, monkeypatch):
+    serve, _, entries, dest = served
+    monkeypatch.setenv("ZVK_BOOK_DEADLINE_S", value)
+    with pytest.raises(book_data.BookDataError, match="ZVK_BOOK_DEADLINE_S=.*positive number"):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+
+
+def _slow_download(trickle, tmp_path):
+    """`python -m game.book_data` from a trickling server, under way (a .part file exists)."""
+    server = trickle(size=10_000_000, every_s=0.05)
+    env = {k: v for k, v in os.environ.items() if k not in ("ZVK_BOOK_RES", "ZVK_BOOK_URL")}
+    env.update({"XDG_DATA_HOME": str(tmp_path), "ZVK_BOOK_URL": server.url})
+    env["ZVK_BOOK_MIN_RATE"] = "0.001"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "game.book_data"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while not leftovers(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert leftovers(tmp_path), "the download did not start"
+    time.sleep(0.3)
+    return proc
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT"])
+def test_a_signal_mid_download_keeps_no_part_file(signame, trickle, tmp_path):
+    proc = _slow_download(trickle, tmp_path)
+    signum = getattr(signal, signame)
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=30)
+    expected = 130 if signame == "SIGINT" else 128 + signum
+    assert proc.returncode == expected, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "nothing incomplete was kept" in lines[0], lines
+    assert leftovers(tmp_path) == []
+
+
+def test_the_part_file_of_a_killed_run_is_swept_by_the_next(trickle, tmp_path):
+    proc = _slow_download(trickle, tmp_path)
+    proc.kill()
+    proc.communicate(timeout=30)
+    parts = leftovers(tmp_path)
+    assert parts, "SIGKILL left no .part file to sweep"
+    name = re.fullmatch(r"\.(.+)\.\d+\.\w+\.part", parts[0].name)
+    assert name, parts[0].name
+    mine = parts[0].parent / f".{name[1]}.{os.getpid()}.keep.part"
+    mine.write_bytes(b"")  # a live process's download: not swept
+    book_data.sweep_parts(parts[0].parent / name[1])
+    assert leftovers(tmp_path) == [mine]
+
+
+def test_a_full_disk_says_so(served, monkeypatch):
+    serve, _, entries, dest = served
+
+    def full_mkstemp(prefix, suffix, dir):  # noqa: A002 (tempfile's name)
+        return os.open("/dev/full", os.O_WRONLY), str(Path(dir) / f"{prefix}x{suffix}")
+
+    monkeypatch.setattr(book_data.tempfile, "mkstemp", full_mkstemp)
+    with pytest.raises(book_data.BookDataError, match="^no space left on the device of .*cube"):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+
+
+def test_a_read_only_folder_is_one_line(served, monkeypatch):
+    serve, _, entries, dest = served
+
+    def refused(**kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(book_data.tempfile, "mkstemp", refused)
+    with pytest.raises(
+        book_data.BookDataError, match="cannot write into .*: the folder is read-only"
+    ):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+
+
+def test_a_file_where_the_data_folder_goes_is_one_line(served):
+    serve, _, entries, dest = served
+    dest.write_text("mine")
+    with pytest.raises(book_data.BookDataError, match="is a file, not a folder"):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+    assert dest.read_text() == "mine"
+
+
+def test_a_file_where_a_subfolder_goes_is_one_line(served):
+    serve, _, entries, dest = served
+    (dest / "models").mkdir(parents=True)
+    (dest / "models" / "cube").write_text("mine")
+    with pytest.raises(book_data.BookDataError, match="a file is in the way of a folder"):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+    assert (dest / "models" / "cube").read_text() == "mine"
+
+
+def test_a_folder_where_a_file_goes_is_one_line(served):
+    serve, _, entries, dest = served
+    (dest / "models" / "cube" / "cube.vtx" / "inside").mkdir(parents=True)
+    with pytest.raises(book_data.BookDataError, match="cube.vtx is a folder where the book's file"):
+        book_data.download(serve().url, entries, dest, show_progress=False)
+    assert (dest / "models" / "cube" / "cube.vtx" / "inside").is_dir() and leftovers(dest) == []
+
+
+@pytest.mark.parametrize("url", ["http://[::1/x", "http://127.0.0.1:port/x", "ftp://x/y", "::"])
+def test_a_malformed_mirror_url_is_one_line(url, tmp_path):
+    result = run_module(
+        "game.book_data", env_extra={"XDG_DATA_HOME": str(tmp_path), "ZVK_BOOK_URL": url}
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "is not a valid URL" in lines[0], lines

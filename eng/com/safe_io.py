@@ -7,7 +7,9 @@ utils.zig `loadFile` reads a whole file with no limit).
   that do not fit (NaN, infinities, 400-digit integers, floats beyond float32) into one line
   naming the key;
 - `atomic_write` writes through a temporary name and `os.replace`, so an interrupted or failed
-  write leaves the old file as it was;
+  write leaves the old file as it was; the file is fsynced before the rename and its folder
+  after (as git and SQLite do), so a power loss leaves the old file or the new, never an
+  empty one (it writes whole files: never use it on the per-frame path);
 - `make_temp_dir` / `remove_stale_temps` name temporary folders by their owner's pid, so that a
   later run can clean up after one that was killed; `remove_stale_writes` does the same for
   the temporary files of `atomic_write` that a killed run left.
@@ -165,10 +167,25 @@ def atomic_write(path: Path | str) -> Iterator[IO[bytes]]:
             os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as f:
             yield f
+            f.flush()
+            os.fsync(f.fileno())  # the data is on disk before the name points at it
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsyncs a folder, so that a rename in it survives a power loss (as git and SQLite do);
+    Windows cannot open a folder: nothing to do there."""
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_bytes_atomic(path: Path | str, data: bytes) -> None:
@@ -199,13 +216,14 @@ def remove_stale_temps(parent: Path, tag: str) -> list[Path]:
             continue
         if not pid_text.isdigit() or int(pid_text) == os.getpid():
             continue
-        if age > STALE_AFTER_S or not _alive(int(pid_text)):
+        if age > STALE_AFTER_S or not process_alive(int(pid_text)):
             shutil.rmtree(entry, ignore_errors=True)
             removed.append(entry)
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process `pid` still runs (on Windows, always assumed)."""
     if sys.platform == "win32":  # os.kill would end the process there: let the age decide
         return True
     try:

@@ -55,7 +55,11 @@ class VkBuffer:
         """vmaMapMemory: a void* to the buffer's memory (pair with unmap)."""
         p_data = ffi.new("void**")
         vma.check(lib.vmaMapMemory(ctx.vma.vma_alloc, self.allocation, p_data), "vmaMapMemory")
-        return p_data[0]
+        try:
+            return vma.mapped_pointer(p_data[0], f"a {self.size}-byte buffer")
+        except vma.VmaError:
+            self.unmap(ctx)
+            raise
 
     def unmap(self, ctx: "VkCtx") -> None:
         lib.vmaUnmapMemory(ctx.vma.vma_alloc, self.allocation)

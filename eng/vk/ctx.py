@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import vulkan as vk
 
 from eng.com.interrupts import teardown
+from eng.limits import check_process_limits
 from eng.vk.desc import VkDescAllocator
 from eng.vk.dev import VkDevice
 from eng.vk.errors import VulkanError, cleanup_on_error
@@ -75,6 +76,7 @@ class VkCtx:
         validation_features: tuple[str, ...] = (),
         pipeline_cache_path: Path | None = None,
     ) -> "VkCtx":
+        check_process_limits()  # before the driver loads: it dies under small ulimits
         with cleanup_on_error(cls(constants)) as ctx:
             extensions = window.vulkan_instance_extensions() if window else []
             ctx._instance = VkInstance.create(constants.validation, extensions, validation_features)

@@ -118,6 +118,22 @@ def invalidate(ctx: "VkCtx", allocation: Any, offset: int, size: int) -> None:
     check(result, "vmaInvalidateAllocation")
 
 
+_MAP_FAILED = 2**64 - 1  # (void*)-1: what mmap returns on failure, and lavapipe passes on
+
+
+def mapped_pointer(ptr: Any, what: str) -> Any:
+    """`ptr` if it is an address the CPU can write to; VmaError for NULL or mmap's MAP_FAILED
+    (lavapipe returns it as a mapping when the process is out of address space: writing
+    through it would be a segfault)."""
+    address = int(ffi.cast("uintptr_t", ptr))
+    if address in (0, _MAP_FAILED, 2**32 - 1):
+        raise VmaError(
+            f"cannot map the memory of {what}: the driver returned no address "
+            "(out of address space? raise `ulimit -v`)"
+        )
+    return ptr
+
+
 @dataclass(frozen=True, slots=True)
 class VmaResourceKind:
     """What VMA allocates memory for: a buffer or an image, with its C calls."""
@@ -168,7 +184,9 @@ def create_resource(
         if name:
             ctx.device.set_name(kind.object_type, handle, name)
             name_allocation(ctx, p_allocation[0], info, alloc_fields["flags"], name)
-        mapped = info.pMappedData if info.pMappedData != ffi.NULL else None
+        mapped = None
+        if alloc_fields["flags"] & VmaFlags.MAPPED:  # checked: a failed mapping is an error
+            mapped = mapped_pointer(info.pMappedData, name or f"a {what}-byte {kind.ctype}")
         return make(handle, p_allocation[0], mapped)
     except BaseException:
         kind.destroy(ctx.vma.vma_alloc, p_handle[0], p_allocation[0])
