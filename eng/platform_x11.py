@@ -1,6 +1,7 @@
 """The X11 workarounds of the window (not in the book): a second X connection of our own for
-Vulkan's presents (`present_target`), and one clear line when the X server goes away
-(`catch_lost_x_connection`). Both use the libX11 that SDL's X11 video loaded, through ctypes.
+Vulkan's presents (`present_target`), and one clear line when the X server goes away or refuses
+a request, as when another program destroys the window (`catch_lost_x_connection`). Both use
+the libX11 that SDL's X11 video loaded, through ctypes.
 """
 
 import ctypes
@@ -12,6 +13,22 @@ from typing import Any
 log = logging.getLogger("eng.platform_x11")
 
 _X_IO_ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+_X_ERROR_NAMES = {3: "BadWindow", 9: "BadDrawable", 4: "BadPixmap", 8: "BadMatch"}
+
+
+class _XErrorEvent(ctypes.Structure):
+    _fields_ = [
+        ("type", ctypes.c_int),
+        ("display", ctypes.c_void_p),
+        ("resourceid", ctypes.c_ulong),
+        ("serial", ctypes.c_ulong),
+        ("error_code", ctypes.c_ubyte),
+        ("request_code", ctypes.c_ubyte),
+        ("minor_code", ctypes.c_ubyte),
+    ]
+
+
+_X_ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.POINTER(_XErrorEvent))
 
 
 def _on_lost_x_connection(display: Any) -> int:
@@ -25,7 +42,19 @@ def _on_lost_x_connection(display: Any) -> int:
     os._exit(1)
 
 
+def _on_x_error(display: Any, event: Any) -> int:
+    """Xlib's error handler: the server refused a request, most often because another program
+    destroyed the window. Xlib's own handler prints six lines and ends the process; this one
+    says it in one line, with the same status."""
+    code = event.contents.error_code
+    name = _X_ERROR_NAMES.get(code, f"error {code}")
+    why = f"the X server refused a request for the window ({name})"
+    os.write(2, f"error: {why}; was it closed by another program?\n".encode())
+    os._exit(1)
+
+
 _x_io_handler = _X_IO_ERROR_HANDLER(_on_lost_x_connection)  # kept alive for Xlib
+_x_error_handler = _X_ERROR_HANDLER(_on_x_error)
 
 
 def uses_x11(sdl: Any) -> bool:
@@ -42,6 +71,8 @@ def _load_xlib() -> Any:
         return None
     xlib.XSetIOErrorHandler.argtypes = [_X_IO_ERROR_HANDLER]
     xlib.XSetIOErrorHandler.restype = ctypes.c_void_p
+    xlib.XSetErrorHandler.argtypes = [_X_ERROR_HANDLER]
+    xlib.XSetErrorHandler.restype = ctypes.c_void_p
     xlib.XOpenDisplay.argtypes = [ctypes.c_char_p]
     xlib.XOpenDisplay.restype = ctypes.c_void_p
     xlib.XDisplayString.argtypes = [ctypes.c_void_p]
@@ -51,11 +82,12 @@ def _load_xlib() -> Any:
 
 
 def catch_lost_x_connection(sdl: Any) -> None:
-    """Installs `_on_lost_x_connection` in the Xlib that SDL's X11 video uses (instead of
-    Xlib's own, which prints a few lines and exits); it covers every connection."""
+    """Installs `_on_lost_x_connection` and `_on_x_error` in the Xlib that SDL's X11 video uses
+    (instead of Xlib's own, which print a few lines and exit); they cover every connection."""
     xlib = _load_xlib() if uses_x11(sdl) else None
     if xlib is not None:
         xlib.XSetIOErrorHandler(_x_io_handler)
+        xlib.XSetErrorHandler(_x_error_handler)
 
 
 class XDisplay:

@@ -1,6 +1,7 @@
 """Hardening of the engine (issue 11, part A): every VkResult checked, a lost device in one
 line, device limits, out of memory, Ctrl-C at any moment of a load, windowed screenshots."""
 
+import ctypes
 import os
 import re
 import shutil
@@ -357,9 +358,8 @@ def test_the_window_is_kept_within_what_the_device_can_render(
 # --- the X connection killed under a running window -----------------------------------------
 
 
-def test_a_killed_x_server_ends_the_run_with_one_line():
-    """The X server dies while `python -m game` renders into its window: Xlib's IO error
-    handler is ours - one line, status 1 - instead of Xlib's multi-line XIO message."""
+def _presenting_game() -> tuple[subprocess.Popen, subprocess.Popen, str]:
+    """A private Xvfb, and `python -m game` presenting into a window on it."""
     read_fd, write_fd = os.pipe()
     xvfb = subprocess.Popen(
         ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", "640x480x24", "-nolisten", "tcp"],
@@ -370,24 +370,61 @@ def test_a_killed_x_server_ends_the_run_with_one_line():
     os.close(write_fd)
     with os.fdopen(read_fd) as f:
         display = f":{f.readline().strip()}"
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "game", "--size", "160x120", "--no-vsync", "-v", "debug"],
-            cwd=ROOT,
-            env={**os.environ, "DISPLAY": display},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for line in proc.stderr:  # the window is up and presenting
-            if "first frame submitted" in line:
-                break
-    finally:
-        xvfb.kill()
-        xvfb.wait()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "game", "--size", "160x120", "--no-vsync", "-v", "debug"],
+        cwd=ROOT,
+        env={**os.environ, "DISPLAY": display},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:  # the window is up and presenting
+        if "first frame submitted" in line:
+            break
+    return xvfb, proc, display
+
+
+def test_a_killed_x_server_ends_the_run_with_one_line():
+    """The X server dies while `python -m game` renders into its window: Xlib's IO error
+    handler is ours - one line, status 1 - instead of Xlib's multi-line XIO message."""
+    xvfb, proc, display = _presenting_game()
+    xvfb.kill()
+    xvfb.wait()
     err = proc.stderr.read()
     assert proc.wait(timeout=60) == 1, err
     assert "XIO" not in err and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == (
         f"error: lost the connection to the X server (display {display})"
+    ), err
+
+
+def test_a_window_destroyed_by_another_program_ends_the_run_with_one_line():
+    """Another X client destroys the window `python -m game` renders into: Xlib's error
+    handler is ours - one line, status 1 - instead of Xlib's six lines of 'X Error'."""
+    xvfb, proc, display = _presenting_game()
+    try:
+        xlib = ctypes.CDLL("libX11.so.6")
+        xlib.XOpenDisplay.restype = ctypes.c_void_p
+        xlib.XDefaultRootWindow.restype = ctypes.c_ulong
+        xlib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+        x = ctypes.c_void_p(xlib.XOpenDisplay(display.encode()))
+        root, parent = ctypes.c_ulong(), ctypes.c_ulong()
+        children, count = ctypes.POINTER(ctypes.c_ulong)(), ctypes.c_uint()
+        top = ctypes.c_ulong(xlib.XDefaultRootWindow(x))
+        found = (ctypes.byref(root), ctypes.byref(parent), ctypes.byref(children))
+        xlib.XQueryTree(x, top, *found, ctypes.byref(count))
+        for window in children[: count.value]:  # the game's window is the only one mapped
+            xlib.XDestroyWindow(x, ctypes.c_ulong(window))
+        xlib.XCloseDisplay(x)
+        err = proc.stderr.read()
+        assert proc.wait(timeout=60) == 1, err
+    finally:
+        proc.kill()
+        xvfb.kill()
+        xvfb.wait()
+    assert "X Error" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == (
+        "error: the X server refused a request for the window (BadWindow); "
+        "was it closed by another program?"
     ), err
