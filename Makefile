@@ -33,10 +33,11 @@ bench: setup
 soak: setup
 	$(PY) scripts/soak.py $(ARGS)
 
-fuzz: setup  # long runs of the loader's mutator and the readers' Hypothesis tests (FUZZ, SEED)
+fuzz: setup  # long runs of the loader's mutator, the readers' Hypothesis tests (FUZZ, SEED) and every adversarial case
 	ZVK_FUZZ_MUTATIONS=$${FUZZ:-5000} ZVK_FUZZ_SEED=$${SEED:-$$(date +%s)} \
 		ZVK_HYPOTHESIS_EXAMPLES=$${FUZZ:-2000} \
 		$(PY) -m pytest -q tests/test_fuzz_models.py tests/test_readers_hypothesis.py
+	$(PY) scripts/adversarial.py
 
 adversarial: setup  # every case of scripts/adversarial.py (make test runs a sample)
 	$(PY) scripts/adversarial.py $(ARGS)
