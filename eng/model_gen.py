@@ -115,7 +115,7 @@ def _mesh_arrays(mesh: trimesh.Trimesh, transform: np.ndarray) -> tuple[np.ndarr
         raise ValueError(f"a vertex value is not a finite number within +-{COORD_LIMIT:g}")
     vertices = vertices.astype(np.float32)
     faces = np.asarray(mesh.faces, dtype=np.int64)
-    if faces.size and not 0 <= faces.min() <= faces.max() <= np.iinfo(np.uint32).max:
+    if faces.size and not 0 <= np.min(faces) <= np.max(faces) <= np.iinfo(np.uint32).max:
         raise ValueError("an index is negative or does not fit 32 bits")
     if np.linalg.det(transform[:3, :3]) < 0:  # a mirroring transform turns triangles over
         faces = faces[:, ::-1]
