@@ -137,7 +137,7 @@ class Tracer(Extra):
             self._collect(frame, now)
         elif name == "acquire":  # the index vkAcquireNextImageKHR wrote (headless: the slot)
             swap = self._swap
-            rec.image = int(swap._index[0]) if swap is not None else frame
+            rec.image = swap.image_index if swap is not None else frame
 
     def begin_commands(self, cmd: Any, frame: int) -> None:
         if self._current is not None:

@@ -157,6 +157,11 @@ class VkSwapChain:
             raise_for(result, "vkAcquireNextImageKHR")
         return self._index[0]
 
+    @property
+    def image_index(self) -> int:
+        """The index of the image acquired last (for an extra that labels frames)."""
+        return int(self._index[0])
+
     def present(self, queue: "VkQueue", semaphore: Any, index: int) -> bool:
         """Presents image `index`; False when the swapchain is out of date or suboptimal."""
         sems = vk.ffi.new("VkSemaphore[1]", [semaphore])
