@@ -162,3 +162,16 @@ def test_ctrl_c_during_a_traced_run_leaves_a_whole_trace_or_none(
     if path.exists():
         trace = json.loads(path.read_text())
         assert all("dur" in e for e in trace["traceEvents"] if e["ph"] == "X")
+
+
+def test_in_a_window_each_frame_names_the_swapchain_image_it_drew(tmp_path, xvfb_display):
+    """The swapchain's images take turns (more of them than the 2 frames in flight), also
+    after the resize that a new window's first frame makes."""
+    out = tmp_path / "t.json"
+    window = {"DISPLAY": xvfb_display}
+    args = ("--frames", "12", "--size", "160x120", "--no-vsync", "--trace", str(out))
+    result = run_game(*args, cwd=tmp_path, env_changes=window)
+    assert result.returncode == 0, result.stderr
+    events = json.loads(out.read_text())["traceEvents"]
+    images = [e["args"]["image"] for e in events if e.get("name") == "wait"]
+    assert len(images) == 12 and len(set(images)) > 2, images

@@ -85,13 +85,11 @@ class Tracer(Extra):
         self._in_flight: list[FrameRecord | None] = [None] * FRAMES_IN_FLIGHT
         self._current: FrameRecord | None = None
         self._count = 0
-        self._swap: Any = None
 
     # --- Vulkan objects
     def create(self, ctx: VkCtx) -> None:
         self._ctx = ctx
         self._period_ns = ctx.phys.limits.timestampPeriod
-        self._swap = ctx.swap_chain
         with cleanup_on_error(self, ctx):
             count = 2 * FRAMES_IN_FLIGHT
             self._pool = create_query_pool(ctx, vk.VK_QUERY_TYPE_TIMESTAMP, count, "trace")
@@ -120,7 +118,6 @@ class Tracer(Extra):
     # --- the frames
     def loaded(self, render: Render) -> None:
         self.marks.append(("scene pass, models, textures, staging uploads", perf_counter()))
-        self._swap = render.ctx.swap_chain
 
     def before_frame(self, eng_ctx: Any, render: Render, last: bool) -> None:
         self._current = FrameRecord(self._count, render.current_frame, perf_counter())
@@ -136,7 +133,7 @@ class Tracer(Extra):
         if name == "wait":
             self._collect(frame, now)
         elif name == "acquire":  # the index vkAcquireNextImageKHR wrote (headless: the slot)
-            swap = self._swap
+            swap = self._ctx.swap_chain if self._ctx is not None else None  # new on a resize
             rec.image = swap.image_index if swap is not None else frame
 
     def begin_commands(self, cmd: Any, frame: int) -> None:
