@@ -83,6 +83,7 @@ class Culling(Extra):
         self.planes: np.ndarray | None = None
         self._view_proj: glm.mat4 | None = None
         self._items: list[DrawItem] = []
+        self._local: tuple[np.ndarray, np.ndarray] = (np.zeros((0, 3)), np.zeros((0, 3)))
         self._boxes = new_boxes(0)  # the items' world boxes
 
     def prepare(self, scn: RenderScn, pass_frame: PassFrame) -> bool:
@@ -92,13 +93,15 @@ class Culling(Extra):
         view_proj: glm.mat4 = (
             camera.proj_data.proj_matrix * camera.view_data.view_matrix  # type: ignore[assignment]
         )
-        moved = pass_frame.items_changed or items is not self._items
-        if moved:
-            self._items = items
+        moved = pass_frame.items_changed
+        if items is not self._items:  # a new draw list: its meshes' local boxes, once
+            self._items, moved = items, True
             low = np.array([i.bounds_min for i in items], np.float32).reshape(-1, 3)
             high = np.array([i.bounds_max for i in items], np.float32).reshape(-1, 3)
+            self._local = (low, high)
+        if moved:  # the draw list is new or an entity moved: the world boxes again
             matrices = np.array([matrix_rows(i.entity.model_matrix) for i in items])
-            self._boxes = world_boxes(low, high, matrices.reshape(-1, 4, 4))
+            self._boxes = world_boxes(*self._local, matrices.reshape(-1, 4, 4))
         elif view_proj == self._view_proj:
             return False
         self._view_proj = view_proj
