@@ -175,24 +175,25 @@ CONVERT = (
 )
 
 
+def convert_at_once(glb, cache, processes: int = 4) -> None:
+    """`processes` converters of `glb` into `cache`, started together; each must succeed."""
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-c", CONVERT, str(glb), str(cache)]
+    procs = [
+        subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True)
+        for _ in range(processes)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+
+
 def test_four_processes_convert_into_a_fresh_cache(tmp_path):
     glb = tmp_path / "box.glb"
     glb.write_bytes(textured_box()[0].export(file_type="glb"))
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
     for round_ in range(3):
         cache = tmp_path / f"cache-{round_}"
-        procs = [
-            subprocess.Popen(
-                [sys.executable, "-c", CONVERT, str(glb), str(cache)],
-                env=env,
-                stderr=subprocess.PIPE,
-                text=True,
-            )
-            for _ in range(4)
-        ]
-        for proc in procs:
-            _, err = proc.communicate(timeout=120)
-            assert proc.returncode == 0, err
+        convert_at_once(glb, cache)
         [folder] = list(cache.iterdir())
         load_model(folder / "box.json")
 
@@ -314,18 +315,6 @@ def test_four_processes_heal_a_damaged_entry_together(tmp_path):
     cache = tmp_path / "cache"
     model = convert_cached(glb, cache)
     (model.parent / "box.vtx").write_bytes(b"\0" * 7)
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-c", CONVERT, str(glb), str(cache)],
-            env=env,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        for _ in range(4)
-    ]
-    for proc in procs:
-        _, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err
+    convert_at_once(glb, cache)
     [folder] = list(cache.iterdir())
     load_converted(folder / "box.json")
