@@ -85,8 +85,9 @@ class Engine:
         with cleanup_on_error(engine), interrupts_deferred():  # a Ctrl-C: once all is kept
             if offscreen is None:
                 engine.eng_ctx.wnd = Wnd.create(game.title, *options.size, options.fullscreen)
+            wanted = engine.extras.device_extensions()  # hook
             engine.ctx = VkCtx.create(
-                constants, engine.eng_ctx.wnd, options.validation_features, PIPELINE_CACHE
+                constants, engine.eng_ctx.wnd, options.validation_features, PIPELINE_CACHE, wanted
             )
             engine.render = Render.create(
                 engine.ctx, engine.extras, offscreen, options.dedicated_images, options.anisotropy
@@ -141,8 +142,7 @@ class Engine:
         time_u = 1.0 / eng_ctx.constants.ups
         start = last = update_time = time.perf_counter()
         cpu_start = time.process_time()
-        delta_update = 0.0
-        title_time, title_frames = start, 0
+        delta_update, title_time, title_frames = 0.0, start, 0
         while wnd is None or not wnd.closed:
             stop_if_interrupted()
             last_frame = frames is not None and stats.frames == frames - 1

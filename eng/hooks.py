@@ -52,6 +52,15 @@ class PassFrame:
 class Extra:
     """One thing beyond the book. Each method says who calls it and when."""
 
+    # --- Engine.create, Render.init: start-up
+    def device_extensions(self) -> tuple[str, ...]:
+        """Before the device exists: the device extensions it uses where the device has them
+        (VkDevice.enabled says which were enabled)."""
+        return ()
+
+    def loading(self, step: str) -> None:
+        """During Render.init, after each step of the start-up (`step` says what was done)."""
+
     # --- Render.create / Render.cleanup
     def create(self, ctx: "VkCtx") -> None:
         """Before the scene pass exists: make Vulkan objects of its own."""
@@ -145,6 +154,13 @@ class OwnTarget(Target, Protocol):
 
 class Extras(list[Extra]):
     """Calls each extra in order (a plain loop: with none, each call costs next to nothing)."""
+
+    def device_extensions(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(name for extra in self for name in extra.device_extensions()))
+
+    def loading(self, step: str) -> None:
+        for extra in self:
+            extra.loading(step)
 
     def create(self, ctx: "VkCtx") -> None:
         for extra in self:

@@ -164,6 +164,7 @@ class Render:
         materials and models; staging memory is freed once its fence has signalled."""
         ctx = self.ctx
         assert self.scn is not None and self.queue_graphics is not None, "made by create"
+        self.extras.loading("scene pass made, models read (game.init)")  # hook
         self.update_projection(eng_ctx)
         pool = None
         staging: list[VkBuffer] = []
@@ -174,10 +175,12 @@ class Render:
             self.textures.add_default(ctx)
             self.materials.record_upload(ctx, cmd.cmd, self.textures, init_data.materials, staging)
             self.textures.record_textures(cmd.cmd)
+            self.extras.loading("textures decoded and staged")  # hook
             self.models.record_uploads(ctx, cmd.cmd, init_data.models, staging)
+            self.extras.loading("models staged")  # hook
             cmd.end()
             cmd.submit_and_wait(ctx, self.queue_graphics)
-            log.debug("textures decoded, everything staged and uploaded (mipmaps generated)")
+            self.extras.loading("staging copied on the GPU, mipmaps made")  # hook
         finally:
             with interrupts_deferred():
                 for buffer in staging:

@@ -197,6 +197,18 @@ def test_gpu_name_matches_a_case_insensitive_substring(constants):
     finish_ctx(ctx)
 
 
+def test_an_extras_device_extension_is_enabled_only_where_the_device_has_it(constants):
+    """lavapipe has VK_EXT_calibrated_timestamps (the trace's); no device has the made-up one,
+    and asking for it is no error."""
+    wanted = ("VK_EXT_calibrated_timestamps", "VK_ZVK_no_such_extension")
+    ctx = VkCtx.create(constants, device_extensions=wanted)
+    assert ctx.device.enabled == {"VK_EXT_calibrated_timestamps"}
+    finish_ctx(ctx)
+    ctx = VkCtx.create(constants)
+    assert ctx.device.enabled == frozenset()  # headless and no extra: the book's device
+    finish_ctx(ctx)
+
+
 def test_heap_budgets_count_what_vma_allocated(ctx):
     heaps = ctx.phys.mem_props.memoryHeapCount
     before = sum(usage for usage, _ in ctx.vma.heap_budgets(heaps))

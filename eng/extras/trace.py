@@ -8,15 +8,20 @@ into a host-visible buffer by the commands themselves, so reading them never wai
 GPU); the start-up (process start, window and Vulkan, loading and uploads, first frame); and
 counters: VMA's allocated and block bytes, and the draws of each frame.
 
-The GPU's clock is placed on the CPU's at submit: its timestamps are shifted by the smallest
-offset that starts no frame's GPU work before its vkQueueSubmit (the trace's metadata says
-so). Only the last `frames` frames are kept; the file is written through a temporary name.
+The GPU's clock is placed on the CPU's with calibrated timestamps where the device has
+VK_KHR_calibrated_timestamps or VK_EXT_calibrated_timestamps (the device's clock and
+CLOCK_MONOTONIC, the clock of perf_counter, read together when the file is made). Otherwise
+its timestamps are shifted by the smallest offset that starts no frame's GPU work before its
+vkQueueSubmit. The trace's metadata says which. Only the last `frames` frames are kept; the
+file is written through a temporary name.
 """
 
 import json
 import logging
 import struct
+import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from time import perf_counter
@@ -31,16 +36,75 @@ from eng.hooks import Extra, Target
 from eng.render import Render
 from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
-from eng.vk.errors import cleanup_on_error
+from eng.vk.errors import VulkanError, check, cleanup_on_error
 from eng.vk.query import create_query_pool
 from eng.vk.vma import VmaFlags
 
 log = logging.getLogger("eng.extras.trace")
 PID, CPU_TID, GPU_TID, LOAD_TID = 1, 1, 2, 3
-ALIGNMENT = (
+_MONOTONIC = vk.VK_TIME_DOMAIN_CLOCK_MONOTONIC_KHR  # the clock of time.perf_counter on Linux
+# VK_STRUCTURE_TYPE_CALIBRATED_TIMESTAMP_INFO_EXT, which the KHR name aliases; the `vulkan`
+# package has no EXT name and gives its KHR name another value (1000543000)
+_CALIBRATED_TIMESTAMP_INFO = 1000184000
+CALIBRATED_TIMESTAMPS = ("VK_KHR_calibrated_timestamps", "VK_EXT_calibrated_timestamps")
+ALIGNED_AT_SUBMIT = (
     "submit: GPU timestamps shifted by the smallest offset that starts no frame's GPU work "
-    "before its vkQueueSubmit (VK_EXT_calibrated_timestamps is not enabled by eng/vk/dev.py)"
+    "before its vkQueueSubmit ({why})"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Calibration:
+    """One device timestamp (ticks) and the perf_counter() seconds of the same instant."""
+
+    ticks: int
+    seconds: float
+    deviation_ns: int  # at most this far apart (vkGetCalibratedTimestamps' pMaxDeviation)
+    extension: str
+
+
+class Calibrator:
+    """Reads the device's clock and CLOCK_MONOTONIC together (vkGetCalibratedTimestamps*)."""
+
+    def __init__(self, ctx: VkCtx, extension: str) -> None:
+        suffix = extension.split("_")[1]  # KHR or EXT: the functions' suffix
+        self.extension, self._device = extension, ctx.device.device
+        self._read = ctx.device.raw_proc(f"vkGetCalibratedTimestamps{suffix}")
+        self._infos = vk.ffi.new("VkCalibratedTimestampInfoKHR[2]")
+        for info, domain in zip(
+            self._infos, (vk.VK_TIME_DOMAIN_DEVICE_KHR, _MONOTONIC), strict=True
+        ):
+            info.sType = _CALIBRATED_TIMESTAMP_INFO
+            info.timeDomain = domain
+        self._stamps = vk.ffi.new("uint64_t[2]")
+        self._deviation = vk.ffi.new("uint64_t *")
+
+    @classmethod
+    def create(cls, ctx: VkCtx) -> "Calibrator | None":
+        """None unless an extension is enabled and it calibrates the device's clock against
+        CLOCK_MONOTONIC."""
+        enabled = [name for name in CALIBRATED_TIMESTAMPS if name in ctx.device.enabled]
+        if not enabled:
+            return None
+        name = f"vkGetPhysicalDeviceCalibrateableTimeDomains{enabled[0].split('_')[1]}"
+        address = vk.lib.vkGetInstanceProcAddr(ctx.instance.instance, name.encode())
+        domains_of = vk.ffi.cast(f"PFN_{name}", address)
+        count = vk.ffi.new("uint32_t *")
+        check(domains_of(ctx.phys.pdev, count, vk.ffi.NULL), name)
+        domains = vk.ffi.new("VkTimeDomainKHR[]", count[0])
+        check(domains_of(ctx.phys.pdev, count, domains), name)
+        have = set(domains[0 : count[0]])
+        if not {vk.VK_TIME_DOMAIN_DEVICE_KHR, _MONOTONIC} <= have:
+            return None
+        return cls(ctx, enabled[0])
+
+    def read(self) -> Calibration:
+        name = f"vkGetCalibratedTimestamps ({self.extension})"
+        check(self._read(self._device, 2, self._infos, self._stamps, self._deviation), name)
+        # perf_counter() and CLOCK_MONOTONIC run at one rate; on Linux they are one clock
+        offset = time.perf_counter() - time.clock_gettime(time.CLOCK_MONOTONIC)
+        seconds = self._stamps[1] / 1e9 + offset
+        return Calibration(self._stamps[0], seconds, self._deviation[0], self.extension)
 
 
 @dataclass(slots=True)
@@ -82,15 +146,20 @@ class Tracer(Extra):
         self._pool: Any = None
         self._results: VkBuffer | None = None
         self._period_ns = 1.0
+        self._calibrator: Calibrator | None = None
         self._in_flight: list[FrameRecord | None] = [None] * FRAMES_IN_FLIGHT
         self._current: FrameRecord | None = None
         self._count = 0
 
     # --- Vulkan objects
+    def device_extensions(self) -> tuple[str, ...]:
+        return CALIBRATED_TIMESTAMPS
+
     def create(self, ctx: VkCtx) -> None:
         self._ctx = ctx
         self._period_ns = ctx.phys.limits.timestampPeriod
         with cleanup_on_error(self, ctx):
+            self._calibrator = Calibrator.create(ctx)
             count = 2 * FRAMES_IN_FLIGHT
             self._pool = create_query_pool(ctx, vk.VK_QUERY_TYPE_TIMESTAMP, count, "trace")
             self._results = VkBuffer.create(
@@ -116,8 +185,11 @@ class Tracer(Extra):
             results.cleanup(ctx)
 
     # --- the frames
+    def loading(self, step: str) -> None:
+        self.marks.append((step, perf_counter()))
+
     def loaded(self, render: Render) -> None:
-        self.marks.append(("scene pass, models, textures, staging uploads", perf_counter()))
+        self.marks.append(("staging freed, scene descriptors written", perf_counter()))
 
     def before_frame(self, eng_ctx: Any, render: Render, last: bool) -> None:
         self._current = FrameRecord(self._count, render.current_frame, perf_counter())
@@ -225,15 +297,15 @@ class Tracer(Extra):
             events.append(self._span(name, previous, t, LOAD_TID, {}))
             previous = t
         frames = list(self.frames)
-        offset = self._gpu_offset(frames)
+        gpu_seconds, alignment = self._gpu_clock(frames)
         for rec in frames:
             args = {"frame": rec.number, "slot": rec.slot, "image": rec.image}
             start = rec.start
             for name, t in rec.stages:
                 events.append(self._span(name, start, t, CPU_TID, args))
                 start = t
-            if rec.gpu is not None and offset is not None:
-                begin, end = (ticks * self._period_ns / 1e9 + offset for ticks in rec.gpu)
+            if rec.gpu is not None and gpu_seconds is not None:
+                begin, end = (gpu_seconds(ticks) for ticks in rec.gpu)
                 events.append(self._span(f"frame {rec.number}", begin, end, GPU_TID, args))
             ts = self._us(rec.stages[-1][1] if rec.stages else start)
             for name, values in (
@@ -245,7 +317,7 @@ class Tracer(Extra):
                 )
         metadata = {
             "clock": "perf_counter, microseconds since the process started",
-            "gpu_clock_alignment": ALIGNMENT,
+            "gpu_clock_alignment": alignment,
             "frames_kept": len(frames),
             "frames_in_flight": FRAMES_IN_FLIGHT,
             "timestamp_period_ns": self._period_ns,
@@ -259,11 +331,24 @@ class Tracer(Extra):
             "pid": PID, "tid": tid, "args": args,
         }  # fmt: skip
 
-    def _gpu_offset(self, frames: list[FrameRecord]) -> float | None:
-        """Seconds to add to GPU time: the least that puts no GPU start before its submit."""
-        lateness = [
-            rec.submit_start - rec.gpu[0] * self._period_ns / 1e9
-            for rec in frames
-            if rec.gpu is not None
-        ]
-        return max(lateness) if lateness else None
+    def _gpu_clock(self, frames: list[FrameRecord]) -> tuple[Callable[[int], float] | None, str]:
+        """How GPU ticks become perf_counter() seconds, and the metadata's words for it."""
+        period = self._period_ns / 1e9
+        why = "the device has no calibrated timestamps"
+        if self._calibrator is not None:
+            try:
+                c = self._calibrator.read()
+            except VulkanError as exc:
+                log.warning("%s; the trace aligns the GPU's clock at submit", exc)
+                why = f"{self._calibrator.extension} failed"
+            else:
+                words = (
+                    f"calibrated: {c.extension}, the device's clock and CLOCK_MONOTONIC read "
+                    f"together as the file was made, at most {c.deviation_ns} ns apart"
+                )
+                return (lambda ticks: c.seconds + (ticks - c.ticks) * period), words
+        lateness = [rec.submit_start - rec.gpu[0] * period for rec in frames if rec.gpu is not None]
+        if not lateness:
+            return None, ALIGNED_AT_SUBMIT.format(why=why)
+        offset = max(lateness)
+        return (lambda ticks: ticks * period + offset), ALIGNED_AT_SUBMIT.format(why=why)

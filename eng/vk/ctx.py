@@ -75,6 +75,7 @@ class VkCtx:
         window: "Wnd | None" = None,
         validation_features: tuple[str, ...] = (),
         pipeline_cache_path: Path | None = None,
+        device_extensions: tuple[str, ...] = (),
     ) -> "VkCtx":
         check_process_limits()  # before the driver loads: it dies under small ulimits
         with cleanup_on_error(cls(constants)) as ctx:
@@ -85,7 +86,9 @@ class VkCtx:
 
                 ctx.surface = VkSurface.create(window, ctx.instance)
             ctx._phys = VkPhysDevice.create(ctx.instance, constants.gpu, ctx.surface)
-            ctx._device = VkDevice.create(ctx.instance, ctx.phys, swapchain=window is not None)
+            ctx._device = VkDevice.create(
+                ctx.instance, ctx.phys, window is not None, device_extensions
+            )
             ctx._name_instance_objects()
             if window is not None:
                 window.limit_size(*ctx.phys.max_target_size)

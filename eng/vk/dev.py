@@ -19,12 +19,21 @@ log = logging.getLogger("eng.vk")
 class VkDevice:
     """Owns the VkDevice; names objects for the validation layers when debug utils is on."""
 
-    def __init__(self, set_name_fn: Any) -> None:
+    def __init__(self, set_name_fn: Any, enabled: frozenset[str] = frozenset()) -> None:
         self.device = None
         self._set_name = set_name_fn
+        self.enabled = enabled  # the device extensions enabled
 
     @classmethod
-    def create(cls, instance: "VkInstance", phys: VkPhysDevice, swapchain: bool) -> "VkDevice":
+    def create(
+        cls,
+        instance: "VkInstance",
+        phys: VkPhysDevice,
+        swapchain: bool,
+        optional_extensions: tuple[str, ...] = (),
+    ) -> "VkDevice":
+        """`optional_extensions` (the extras' wishes, not the book's) are enabled where the
+        physical device has them."""
         families = sorted({phys.queues_info.graphics_family, phys.queues_info.present_family})
         priorities = [vk.ffi.new("float[]", [1.0]) for _ in families]
         queue_infos = [
@@ -37,6 +46,7 @@ class VkDevice:
             for family, prio in zip(families, priorities, strict=True)
         ]
         exts = [SWAPCHAIN_EXT] if swapchain else []
+        exts += [name for name in optional_extensions if name in phys.extensions]
         f13 = vk.VkPhysicalDeviceVulkan13Features(
             sType=vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
             dynamicRendering=vk.VK_TRUE,
@@ -63,7 +73,7 @@ class VkDevice:
             ppEnabledExtensionNames=exts,
         )
         set_name = instance.proc("vkSetDebugUtilsObjectNameEXT") if instance.debug_utils else None
-        with cleanup_on_error(cls(set_name)) as dev:
+        with cleanup_on_error(cls(set_name, frozenset(exts))) as dev:
             dev.device = vk.vkCreateDevice(phys.pdev, create_info, None)
             dev.set_name(vk.VK_OBJECT_TYPE_DEVICE, dev.device, "zvk-py device")
             for family in families:  # VkQueue.create gets these same queues
