@@ -1,0 +1,105 @@
+"""`--vma-map FILE.svg` in a real browser: Debian's headless Chromium, driven by Selenium, paints
+the map and names the allocation under the pointer (its <title>, which the browser's tooltip
+shows). Skips where Chromium, chromedriver or Selenium is missing: `make browser` installs them."""
+
+import io
+import json
+import xml.etree.ElementTree as ET
+from importlib.util import find_spec
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from PIL import Image
+
+from game import cli
+
+from .test_trace import SVG
+from .test_vma_visible import allocations_of
+
+if TYPE_CHECKING:
+    from selenium.webdriver import Chrome
+
+CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+# offline: nothing may reach for the network (updates, sync, QUIC probes)
+FLAGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--window-size=2000,1200", "--force-device-scale-factor=1",
+]  # fmt: skip
+pytestmark = pytest.mark.skipif(
+    not (CHROMIUM.is_file() and CHROMEDRIVER.is_file() and find_spec("selenium")),
+    reason="needs Debian's chromium and chromium-driver and Selenium: run `make browser`",
+)
+
+# [name, size] of each allocation shape that has a <title>
+TITLED = """return [...document.querySelectorAll('rect[data-kind="allocation"]')]
+    .filter(r => r.querySelector(':scope > title')?.textContent)
+    .map(r => [r.dataset.name, Number(r.dataset.size)]);"""
+FIND = """return [...document.querySelectorAll('rect[data-kind="allocation"]')]
+    .find(r => r.dataset.name === arguments[0] && r.dataset.offset === arguments[1]);"""
+TRACK = """window.pointer = null;
+document.addEventListener('mousemove', e => { window.pointer = [e.clientX, e.clientY]; });"""
+# the element under the pointer, the innermost hovered one, and the first one's <title>
+UNDER_POINTER = """const under = document.elementFromPoint(...window.pointer);
+return [under, [...document.querySelectorAll(':hover')].pop(),
+        under.querySelector(':scope > title')?.textContent ?? null];"""
+BOXES = """return [...document.querySelectorAll('rect[data-kind="memory"]')].map(r => {
+    const b = r.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; });"""
+
+
+def chromium(profile: Path) -> "Chrome":
+    """Headless Chromium through Debian's chromedriver (never selenium-manager's downloads),
+    offline, with a fresh profile."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+
+
+def colours(image: Image.Image) -> set[tuple[int, int, int]]:
+    return {colour for _, colour in image.getcolors(image.width * image.height) or []}
+
+
+def test_chromium_shows_the_svg_map_and_names_the_allocation_under_the_pointer(
+    tmp_path: Path,
+) -> None:
+    from selenium.webdriver import ActionChains
+
+    map_path, report_path = tmp_path / "map.svg", tmp_path / "report.json"
+    assert cli.main(
+        ["--headless", "--validation", "--frames", "1", "--size", "32x24",
+         "--vma-map", str(map_path), "--vma-report", str(report_path)]
+    ) == 0  # fmt: skip
+    allocations = allocations_of(json.loads(report_path.read_text()))
+    largest = max(allocations, key=lambda a: int(a["Size"]))
+    name, size, offset = largest.get("Name", ""), int(largest["Size"]), largest.get("Offset", 0)
+    assert name, largest
+    fills = {  # "rgb(r,g,b)" of every allocation shape
+        tuple(int(v) for v in r.get("fill", "")[4:-1].split(","))
+        for r in ET.parse(map_path).getroot().iter(f"{SVG}rect")
+        if r.get("data-kind") == "allocation"
+    }
+
+    with chromium(tmp_path / "profile") as driver:
+        driver.get(map_path.as_uri())
+        titled = sorted(tuple(t) for t in driver.execute_script(TITLED))
+        assert titled == sorted((a.get("Name", ""), int(a["Size"])) for a in allocations)
+
+        shape = driver.execute_script(FIND, name, str(offset))
+        assert shape is not None, f"no shape for {name} at offset {offset}"
+        driver.execute_script(TRACK)
+        ActionChains(driver).move_to_element(shape).perform()
+        under, hovered, title = driver.execute_script(UNDER_POINTER)
+        assert under == shape and hovered == shape
+        assert title is not None, f"the shape of {name} has no <title>"
+        assert title.startswith(f"{name}: ") and f"({size} bytes) at offset {offset} " in title
+
+        shot = Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB")
+        in_bars = set().union(*(colours(shot.crop(box)) for box in driver.execute_script(BOXES)))
+    assert len(fills) >= 3 and fills <= in_bars, (fills, in_bars)
+    assert len(colours(shot)) > len(fills) + 3  # text, edges, free space and background besides
