@@ -3,10 +3,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 ARGS ?=
 
-.PHONY: setup run test lint format bench soak fuzz adversarial shaders book-data clean
+.PHONY: setup browser run test lint format bench soak fuzz adversarial shaders book-data clean
 
 setup:
 	@bash scripts/setup.sh
+
+browser:  # also Debian's chromium and chromium-driver, and Selenium, for tests/test_svg_browser.py
+	@bash scripts/setup.sh --browser
 
 run: setup  # the files of keys F12 and M go into build/out, not the checkout's top
 	@mkdir -p build/out

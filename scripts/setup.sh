@@ -4,14 +4,19 @@
 #   SDL3          the system's libSDL3, else built once from Debian's source package
 #   vk_mem_alloc.h the system's, $VULKAN_SDK's, else unpacked from Debian's package
 #   .venv         the project installed in editable mode (builds the VMA cffi extension)
+#   with --browser, also Debian's chromium and chromium-driver, and Selenium in .venv (the
+#                 optional group `browser` of pyproject.toml), for tests/test_svg_browser.py
 # Everything it builds is cached under build/; a second run does nothing.
 # Usage: scripts/setup.sh            (called by `make run` and `make test`)
+#        scripts/setup.sh --browser  (called by `make browser`)
 #        scripts/setup.sh -h | --help (this text)
 set -euo pipefail
+BROWSER=0
 case "${1:-}" in
     "") ;;
+    --browser) BROWSER=1 ;;
     -h | --help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "setup: error: it takes no argument, not '$1' (see --help)" >&2; exit 2 ;;
+    *) echo "setup: error: it takes no argument but --browser, not '$1' (see --help)" >&2; exit 2 ;;
 esac
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD="$ROOT/build"
@@ -76,6 +81,7 @@ if [ "$CODENAME" = bookworm ]; then  # SDL3 is built from source here
     PKGS="$PKGS cmake ninja-build dpkg-dev xz-utils libx11-dev libxext-dev libxrandr-dev libxcursor-dev
           libxi-dev libxfixes-dev libxss-dev libxkbcommon-dev"
 fi
+[ "$BROWSER" = 0 ] || PKGS="$PKGS chromium chromium-driver"
 # shellcheck disable=SC2086
 apt_install $PKGS
 
@@ -176,5 +182,16 @@ if [ ! -f "$STAMP" ] || [ "$(cat "$STAMP")" != "$HASH" ]; then
     VMA_INCLUDE_DIR="$VMA_INCLUDE" "$ROOT/.venv/bin/python" -m pip install -q -e "$ROOT[test]" \
         >"$BUILD/pip-install.log" 2>&1 || { cat "$BUILD/pip-install.log" >&2; die "pip install failed"; }
     echo "$HASH" >"$STAMP"
+fi
+# --browser: Selenium, pyproject.toml's optional group `browser`, installed on its own (the
+# project installed again with it would rebuild the VMA extension)
+BROWSER_STAMP="$ROOT/.venv/.browser-installed"
+if [ "$BROWSER" = 1 ] && { [ ! -f "$BROWSER_STAMP" ] || [ "$(cat "$BROWSER_STAMP")" != "$HASH" ]; }; then
+    say "installing Selenium into .venv (the optional group 'browser' of pyproject.toml)"
+    group='import sys, tomllib; print(*tomllib.load(sys.stdin.buffer)["project"]["optional-dependencies"]["browser"])'
+    # shellcheck disable=SC2046
+    "$ROOT/.venv/bin/python" -m pip install -q $("$ROOT/.venv/bin/python" -c "$group" <"$ROOT/pyproject.toml") \
+        >"$BUILD/pip-browser.log" 2>&1 || { cat "$BUILD/pip-browser.log" >&2; die "pip install of Selenium failed"; }
+    echo "$HASH" >"$BROWSER_STAMP"
 fi
 say "ready (VMA header: $VMA_INCLUDE, SDL3: $SDL_DIR)"
