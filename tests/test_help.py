@@ -19,6 +19,7 @@ HELP_COMMANDS = {  # every __main__ of the project but the game (below)
     "make_default_scene": [sys.executable, str(ROOT / "scripts" / "make_default_scene.py")],
     "cluster_experiment": [sys.executable, str(ROOT / "scripts" / "cluster_experiment.py")],
     "adversarial": [sys.executable, str(ROOT / "scripts" / "adversarial.py")],
+    "trace_screenshot": [sys.executable, str(ROOT / "scripts" / "trace_screenshot.py")],
     "device_bench.sh": ["bash", str(ROOT / "scripts" / "device_bench.sh")],
     "setup.sh": ["bash", str(ROOT / "scripts" / "setup.sh")],
 }
