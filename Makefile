@@ -8,7 +8,7 @@ ARGS ?=
 setup:
 	@bash scripts/setup.sh
 
-browser:  # also Debian's chromium and chromium-driver, and Selenium, for tests/test_svg_browser.py
+browser:  # also Debian's chromium and chromium-driver, and Selenium, for tests/test_browser.py
 	@bash scripts/setup.sh --browser
 
 run: setup  # the files of keys F12 and M go into build/out, not the checkout's top

@@ -5,7 +5,7 @@
 #   vk_mem_alloc.h the system's, $VULKAN_SDK's, else unpacked from Debian's package
 #   .venv         the project installed in editable mode (builds the VMA cffi extension)
 #   with --browser, also Debian's chromium and chromium-driver, and Selenium in .venv (the
-#                 optional group `browser` of pyproject.toml), for tests/test_svg_browser.py
+#                 optional group `browser` of pyproject.toml), for tests/test_browser.py
 # Everything it builds is cached under build/; a second run does nothing.
 # Usage: scripts/setup.sh            (called by `make run` and `make test`)
 #        scripts/setup.sh --browser  (called by `make browser`)

@@ -16,9 +16,7 @@ has two views of the same trace, one above the other:
   started frame N.
 
 N is the frame nearest the middle of the trace whose GPU span holds frame N+1's submit, or
---frame. Let the trace keep its first frames (--trace-frames at least --frames): the GPU's
-track is placed on the CPU's clock by the frames that found the GPU idle at submit, and
-without them it can be drawn up to a frame early. Nothing is fetched from the network.
+--frame. Nothing is fetched from the network.
 Needs Chromium and chromedriver (Debian: chromium, chromium-driver), selenium and Pillow.
 """
 

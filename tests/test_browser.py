@@ -1,9 +1,12 @@
-"""`--vma-map FILE.svg` in a real browser: Debian's headless Chromium, driven by Selenium, paints
+"""In a real browser, Debian's headless Chromium driven by Selenium: `--vma-map FILE.svg` paints
 the map and names the allocation under the pointer (its <title>, which the browser's tooltip
-shows). Skips where Chromium, chromedriver or Selenium is missing: `make browser` installs them."""
+shows), and scripts/trace_screenshot.py pictures a `--trace` file in DevTools. Skips where
+Chromium, chromedriver or Selenium is missing: `make browser` installs them."""
 
 import io
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from importlib.util import find_spec
 from pathlib import Path
@@ -14,6 +17,7 @@ from PIL import Image
 
 from game import cli
 
+from .helpers import ROOT
 from .test_trace import SVG
 from .test_vma_visible import allocations_of
 
@@ -103,3 +107,19 @@ def test_chromium_shows_the_svg_map_and_names_the_allocation_under_the_pointer(
         in_bars = set().union(*(colours(shot.crop(box)) for box in driver.execute_script(BOXES)))
     assert len(fills) >= 3 and fills <= in_bars, (fills, in_bars)
     assert len(colours(shot)) > len(fills) + 3  # text, edges, free space and background besides
+
+
+def test_the_trace_screenshot_script_pictures_a_trace_in_devtools(tmp_path: Path) -> None:
+    """scripts/trace_screenshot.py (docs/images/trace.png) on a small trace: a picture of the
+    tracks, not a blank page, written through a temporary name."""
+    trace, png = tmp_path / "t.json", tmp_path / "trace.png"
+    assert cli.main(["--headless", "--frames", "12", "--size", "64x48", "--trace", str(trace)]) == 0
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "trace_screenshot.py"), str(trace), str(png)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json", "trace.png"]
+    picture = Image.open(png).convert("RGB")
+    assert picture.width == 1400 and picture.height > 200
+    assert len(colours(picture)) > 20  # the spans' colours, text and lines
