@@ -84,6 +84,12 @@ fi
 [ "$BROWSER" = 0 ] || PKGS="$PKGS chromium chromium-driver"
 # shellcheck disable=SC2086
 apt_install $PKGS
+# Selenium and chromedriver reach each other at "localhost", which a minimal system with no
+# /etc/hosts (a fresh chroot) does not resolve: give it the line every installed system has.
+if [ "$BROWSER" = 1 ] && ! getent hosts localhost >/dev/null; then
+    say "adding '127.0.0.1 localhost' to /etc/hosts (localhost does not resolve)"
+    echo "127.0.0.1 localhost" | as_root tee -a /etc/hosts >/dev/null
+fi
 
 # A Vulkan driver: keep a GPU driver if the machine has one, else lavapipe.
 # Bookworm's lavapipe (Mesa 22) binds only 32 samplers per stage; the book needs 100, so Debian 12

@@ -121,6 +121,7 @@ def pick_frame(events: list[dict[str, Any]], frame: int | None) -> tuple[int, li
 def screenshots(args: argparse.Namespace, frame: int, windows: list[float]) -> Any:
     """Screenshots (PNG bytes) of DevTools showing each window, and where the tracks are."""
     from selenium import webdriver
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -154,10 +155,17 @@ def screenshots(args: argparse.Namespace, frame: int, windows: list[float]) -> A
             wait = WebDriverWait(driver, 30)
             wait.until(lambda d: run(FILE_INPUT_JS)).send_keys(str(args.trace.resolve()))
             wait.until(lambda d: run(LOADED_JS) is True)
-            run("await new Promise((done) => setTimeout(done, 1500));")  # its panes settle
-            tracks = run(SETUP_JS, frame + 1, "submit")
-            if not isinstance(tracks, list):
-                fail(f"DevTools did not show frame {frame + 1}'s submit: {tracks}")
+
+            last: list[Any] = [None]
+
+            def submit_shown(_: Any) -> Any:  # the panel fills its tracks a while after loading
+                last[0] = run(SETUP_JS, frame + 1, "submit")
+                return last[0] if isinstance(last[0], list) else None
+
+            try:
+                tracks = wait.until(submit_shown)
+            except TimeoutException:
+                fail(f"DevTools did not show frame {frame + 1}'s submit within 30 s: {last[0]}")
             shots = []
             for window in (windows[:2], windows[2:]):
                 run(WINDOW_JS, *window)
