@@ -321,7 +321,7 @@ def build_parser(prog: str = "python -m game", cfg: dict[str, Any] | None = None
         p,
         "--trace",
         "JSON",
-        "write a Chrome trace-event file (Perfetto, chrome://tracing) of the last frames at "
+        "write a Chrome trace-event file (Perfetto, Chrome DevTools) of the last frames at "
         "exit: each frame's stages, its GPU work, VMA's bytes and the draws (default: none)",
     )
     p.add_argument(

@@ -1,5 +1,5 @@
 """`--trace FILE.json` and key T (not in the book): the last frames as a Chrome trace-event
-file, which Perfetto (ui.perfetto.dev) and chrome://tracing open.
+file, which Perfetto (ui.perfetto.dev) and the Performance panel of Chrome's DevTools open.
 
 Tracks: the main thread's stages of each frame (the `stage` hook: input_update, wait, acquire,
 uniforms, record or reuse, submit, present), each labelled with its frame-in-flight slot and
