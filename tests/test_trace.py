@@ -13,7 +13,7 @@ import pytest
 
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity
-from eng.extras.trace import Tracer
+from eng.extras.trace import Tracer, Unwrapped
 from game import cli
 from game.main import Game
 from game.scenes import load_spec
@@ -96,6 +96,11 @@ def test_the_trace_has_ordered_stages_gpu_spans_inside_their_window_and_counters
     assert vma[-1] == {"allocated": report["AllocationBytes"], "blocks": report["BlockBytes"]}
     draws = [e["args"]["draws"] for e in counters if e["name"] == "draws"]
     assert len(draws) == 12 and min(draws) > 0
+
+
+def test_timestamps_are_counted_on_past_the_wrap_of_an_8_bit_counter() -> None:
+    unwrapped = Unwrapped(8)  # a device whose timestamps have 8 valid bits: 255, then 0
+    assert [unwrapped(t) for t in (200, 250, 5, 3, 60)] == [200, 250, 261, 259, 316]
 
 
 def test_only_the_last_frames_are_kept(tmp_path: Path) -> None:
