@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from eng.com.safe_io import write_bytes_atomic
 from game import book_data
 from game.options import UsageError, check_folder
 
@@ -115,6 +116,10 @@ def report(
         else None,
         "fps": round(measured.fps, 3),
         "cpu_s_per_frame": round(measured.cpu_seconds / max(measured.frames, 1), 5),
+        # the main thread's CPU time per frame, everything included (extras, hooks, waits' own)
+        "main_thread_ms_per_frame": round(
+            1e3 * measured.thread_seconds / max(measured.frames, 1), 4
+        ),
         "draws_per_frame": stats.draws_per_frame,
         "vma": {
             "allocations": vma.allocations,
@@ -144,6 +149,7 @@ SCALE_RUNS = [  # (label, options, frames): the scale scenes, headless at SCALE_
     ),
     ("--stress-static 10,000 (flying)", ["--stress-static", "10000", "--culling"], 100),
 ]
+TRACE_ROUNDS = 5  # the default scene without and with --trace, in turns (1,000 frames each)
 
 
 def run_bench(label: str, options: list[str], size: str, frames: int, out_dir: Path) -> dict | None:
@@ -219,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
                 ]
             )
         )
-    return scaling_table(out_dir)
+    return scaling_table(out_dir) or trace_cost(out_dir)
 
 
 def scaling_table(out_dir: Path) -> int:
@@ -241,6 +247,31 @@ def scaling_table(out_dir: Path) -> int:
             f"{r['thread_frame_ms']['median']:.2f} | {r['before_present_ms']['wall']:.2f} | "
             f"{r['draws_per_frame']} | {r['fps']:.1f}"
         )
+    return 0
+
+
+def trace_cost(out_dir: Path) -> int:
+    """What `--trace` costs: the main thread's CPU time per frame of the default scene,
+    without and with it, in alternating runs; the figures also go to trace-cost.json."""
+    runs: dict[str, list[float]] = {"without": [], "with": []}
+    for round_ in range(1, TRACE_ROUNDS + 1):
+        for key in runs:
+            options = ["--trace", str(out_dir / "bench-trace.json")] if key == "with" else []
+            label = f"default scene, {key} --trace, round {round_}"
+            if (data := run_bench(label, options, SCALE_SIZE, 1000, out_dir)) is None:
+                return 1
+            runs[key].append(data["main_thread_ms_per_frame"])
+    without, with_ = statistics.median(runs["without"]), statistics.median(runs["with"])
+    figures = {
+        "main_thread_ms_per_frame": runs,
+        "trace_cost_ms_per_frame": round(with_ - without, 4),
+    }
+    write_bytes_atomic(out_dir / "trace-cost.json", json.dumps(figures, indent=1).encode())
+    print(
+        f"--trace, headless {SCALE_SIZE}: the main thread's CPU ms a frame, median of "
+        f"{TRACE_ROUNDS} rounds: {without:.3f} without, {with_:.3f} with, so it costs "
+        f"{with_ - without:.3f} ms a frame"
+    )
     return 0
 
 

@@ -30,6 +30,7 @@ FIELDS = {
     "gpu_frame_ms": dict,
     "fps": float,
     "cpu_s_per_frame": float,
+    "main_thread_ms_per_frame": float,
     "draws_per_frame": int,
     "vma": dict,
     "device_memory_allocations": int,
@@ -67,6 +68,10 @@ def test_bench_writes_the_documented_json(tmp_path):
     assert set(data["thread_breakdown_ms"]) == set(data["cpu_breakdown_ms"])
     assert 0 < data["thread_frame_ms"]["median"] <= data["cpu_frame_ms"]["median"] * 1.05
     assert 0 < data["before_present_ms"]["thread"] <= data["thread_frame_ms"]["median"]
+    # the main thread's whole CPU time a frame: about no less than its stages' (a median,
+    # hence the margin), no more than the process's (every thread's)
+    main_thread = data["main_thread_ms_per_frame"]
+    assert data["thread_frame_ms"]["median"] * 0.5 < main_thread <= data["cpu_s_per_frame"] * 1e3
     assert 0 < data["fragments_per_pixel"] < 10
     assert data["validation_messages"] == 0
     assert data["vma_live_allocations_at_exit"] == 0

@@ -128,12 +128,14 @@ class GpuTimer:
 
 @dataclass
 class Measured:
-    """The frames a benchmark measured (after its warm-up): how many, wall-clock seconds and
-    process CPU seconds (all threads)."""
+    """The frames a benchmark measured (after its warm-up): how many, wall-clock seconds,
+    process CPU seconds (all threads) and the main thread's CPU seconds (the engine and every
+    extra, hooks included)."""
 
     frames: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    thread_seconds: float = 0.0
 
     @property
     def fps(self) -> float:
@@ -156,7 +158,7 @@ class Profiler(Extra):
         self.measured = Measured()
         self._ctx: VkCtx | None = None
         self._rendered = 0
-        self._start: tuple[float, float, int] | None = None  # wall, CPU, frames before
+        self._start: tuple[float, float, float, int] | None = None  # wall, CPU, thread, frames
 
     def create(self, ctx: VkCtx) -> None:
         self._ctx = ctx
@@ -176,7 +178,7 @@ class Profiler(Extra):
             self.gpu_timer.pending = [False] * FRAMES_IN_FLIGHT
             self.gpu_timer.frame_ms.clear()
             self.gpu_timer.fragments.clear()
-        self._start = (perf_counter(), process_time(), self._rendered)
+        self._start = (perf_counter(), process_time(), thread_time(), self._rendered)
 
     def before_frame(self, eng_ctx: Any, render: Render, last: bool) -> None:
         if self._start is None and self._rendered >= self.warmup:
@@ -206,9 +208,12 @@ class Profiler(Extra):
         if self._start is None:  # the run ended in its warm-up: nothing is measured
             self._measure_from_now()
         assert self._start is not None, "set by _measure_from_now"
-        wall, cpu, before = self._start
+        wall, cpu, thread, before = self._start
         self.measured = Measured(
-            self._rendered - before, perf_counter() - wall, process_time() - cpu
+            self._rendered - before,
+            perf_counter() - wall,
+            process_time() - cpu,
+            thread_time() - thread,
         )
         if self.gpu_timer is not None:
             self.gpu_timer.collect_all(render.ctx)
