@@ -11,16 +11,18 @@ from pathlib import Path
 
 import pytest
 
+from eng.com.common import FRAMES_IN_FLIGHT
 from eng.engine import EngCtx, InitData
 from eng.entity import Entity
 from eng.extras.trace import Tracer, Unwrapped
 from game import cli
+from game.keys import Keys
 from game.main import Game
 from game.scenes import load_spec
 
 from .helpers import create_engine, run_engine
 from .test_cli import run_game
-from .test_vma_visible import allocations_of
+from .test_vma_visible import KeyGame, allocations_of
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ["input_update", "wait", "acquire", "uniforms", "record", "submit", "present"]
@@ -231,3 +233,37 @@ def test_in_a_window_each_frame_names_the_swapchain_image_it_drew(tmp_path, xvfb
     events = json.loads(out.read_text())["traceEvents"]
     images = [e["args"]["image"] for e in events if e.get("name") == "wait"]
     assert len(images) == 12 and len(set(images)) > 2, images
+
+
+class PressT(KeyGame):
+    """Presses T at frame 5 and Escape at frame 9."""
+
+    def input(self, eng_ctx: EngCtx, delta_sec: float) -> None:
+        Game.input(self, eng_ctx, delta_sec)
+        sdl = eng_ctx.wnd.sdl
+        self.frame += 1
+        if self.frame in (5, 9):
+            self.press(sdl, sdl.SDL_SCANCODE_T if self.frame == 5 else sdl.SDL_SCANCODE_ESCAPE)
+
+
+@pytest.mark.parametrize("traced", [True, False], ids=["with --trace", "without"])
+def test_key_t_writes_the_trace_of_the_frames_so_far(
+    xvfb_display, constants, tmp_path: Path, capsys: pytest.CaptureFixture, traced: bool
+) -> None:
+    tracer = Tracer(None) if traced else None
+    extras = [tracer, Keys(tmp_path, tracer)] if tracer is not None else [Keys(tmp_path)]
+    engine = create_engine(PressT(load_spec(None, None)), constants, (160, 120), False, extras)
+    stats, _ = run_engine(engine, 100)
+    assert stats.frames < 100, "Escape was not seen"
+    written = list(tmp_path.glob("zvk-trace-*.json"))
+    out = capsys.readouterr().out
+    if tracer is None:
+        assert written == [] and "key T: run with --trace FILE.json" in out
+        return
+    assert len(written) == 1 and f"trace: {written[0].absolute()}" in out
+    trace = json.loads(written[0].read_text())
+    frames = sorted({s["args"]["frame"] for s in spans(trace, 1)})
+    assert frames == list(range(len(frames))) and 3 <= len(frames) < 9, frames
+    # the GPU spans of the frames whose fences were waited for; the last ones are in flight
+    assert [s["args"]["frame"] for s in spans(trace, 2)] == frames[:-FRAMES_IN_FLIGHT]
+    assert trace["metadata"]["gpu_clock_alignment"].startswith("calibrated")
