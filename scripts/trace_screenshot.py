@@ -22,8 +22,6 @@ Needs Chromium and chromedriver (Debian: chromium, chromium-driver), selenium an
 
 import argparse
 import io
-import json
-import os
 import shutil
 import sys
 import tempfile
@@ -42,6 +40,7 @@ CHROMIUM_FLAGS = [
     "--remote-allow-origins=*",  # the DevTools page talks to the browser's debugging port
 ]
 ZOOM_US = 1000.0  # the narrowest window DevTools shows
+TRACE_LIMIT = 512 * 1024 * 1024  # bytes: --trace's 300 frames take about 0.3 MB
 
 # JavaScript run in the DevTools page, each as the body of an async function of `args`.
 FILE_INPUT_JS = """
@@ -83,6 +82,27 @@ await new Promise((done) => setTimeout(done, 1000));
 """
 
 
+def width(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if not 400 <= value <= 4000:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number from 400 to 4000")
+    return value
+
+
+def trace_events(path: Path) -> list[dict[str, Any]]:
+    """The events of a trace file (FileProblemError if it cannot be one)."""
+    from eng.com.safe_io import FileProblemError, parse_json, read_file
+
+    try:
+        doc = parse_json(read_file(path, TRACE_LIMIT, "a trace"))
+    except FileProblemError as exc:
+        raise FileProblemError(f"the trace {path}: {exc}") from None
+    events = doc.get("traceEvents") if isinstance(doc, dict) else None
+    if not isinstance(events, list) or not all(isinstance(e, dict) for e in events):
+        raise FileProblemError(f"the trace {path}: not a trace-event file (no traceEvents list)")
+    return events
+
+
 def fail(message: str) -> NoReturn:
     print(f"trace_screenshot.py: {message}", file=sys.stderr)
     sys.exit(1)
@@ -91,12 +111,16 @@ def fail(message: str) -> NoReturn:
 def pick_frame(events: list[dict[str, Any]], frame: int | None) -> tuple[int, list[float]]:
     """GPU frame N and the two windows, in the trace's microseconds: GPU frames N-1 to N+1,
     and ZOOM_US around frame N+1's submit, from a little before its fence wait ends."""
-    gpu = {e["args"]["frame"]: e for e in events if e.get("tid") == 2 and e["ph"] == "X"}
-    stage = {
-        (e["args"]["frame"], e["name"]): e
+    spans = [  # a frame's spans, as --trace writes them
+        e
         for e in events
-        if e.get("tid") == 1 and e["ph"] == "X" and "frame" in e.get("args", {})
-    }
+        if e.get("ph") == "X"
+        and isinstance(e.get("args"), dict)
+        and isinstance(e["args"].get("frame"), int)
+        and all(isinstance(e.get(key), int | float) for key in ("ts", "dur"))
+    ]
+    gpu = {e["args"]["frame"]: e for e in spans if e.get("tid") == 2}
+    stage = {(e["args"]["frame"], e.get("name")): e for e in spans if e.get("tid") == 1}
     shown = [
         n
         for n in sorted(gpu)
@@ -183,7 +207,7 @@ def main() -> None:
     parser.add_argument("trace", type=Path, help="a trace .json written by --trace")
     parser.add_argument("png", type=Path, help="the PNG file to write")
     parser.add_argument("--frame", type=int, help="the GPU frame N in the middle (default: auto)")
-    parser.add_argument("--width", type=int, default=1400, help="pixels (default: 1400)")
+    parser.add_argument("--width", type=width, default=1400, help="pixels (default: 1400)")
     parser.add_argument("--chromium", default=shutil.which("chromium"), help="Chromium binary")
     parser.add_argument("--chromedriver", default=shutil.which("chromedriver"))
     args = parser.parse_args()
@@ -195,10 +219,14 @@ def main() -> None:
         fail(f"needs the module {error.name} (pip install selenium Pillow)")
     if not args.chromium or not args.chromedriver:
         fail("needs Chromium and chromedriver (Debian: apt install chromium chromium-driver)")
+    from eng.com.safe_io import FileProblemError, write_bytes_atomic
+    from game.options import UsageError, output_path
+
     try:
-        events = json.loads(args.trace.read_text())["traceEvents"]
-    except (OSError, ValueError, KeyError) as error:
-        fail(f"cannot read the trace {args.trace}: {error}")
+        png = output_path("png", args.png, (".png",))
+        events = trace_events(args.trace)
+    except (UsageError, FileProblemError) as error:
+        fail(str(error))
     frame, windows = pick_frame(events, args.frame)
     try:
         shots, (top, bottom) = screenshots(args, frame, windows)
@@ -211,13 +239,17 @@ def main() -> None:
     picture = Image.new("RGB", (args.width, views[0].height + 3 + views[1].height), "#9aa0a6")
     picture.paste(views[0], (0, 0))
     picture.paste(views[1], (0, views[0].height + 3))  # below a grey line
-    temporary = args.png.with_name(f".{args.png.name}.tmp")
-    picture.save(temporary, "PNG", optimize=True)
-    os.replace(temporary, args.png)
-    print(
-        f"{args.png}: GPU frames {frame - 1} to {frame + 1}, 1 ms around frame {frame + 1}'s submit"
-    )
+    data = io.BytesIO()
+    picture.save(data, "PNG", optimize=True)
+    try:
+        write_bytes_atomic(png, data.getvalue())
+    except OSError as error:
+        fail(f"{png}: cannot write it ({error.strerror or error})")
+    print(f"{png}: GPU frames {frame - 1} to {frame + 1}, 1 ms around frame {frame + 1}'s submit")
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KeyboardInterrupt:  # Chromium is closed by then (screenshots' finally)
+        sys.exit(130)
