@@ -5,6 +5,7 @@ Chromium, chromedriver or Selenium is missing: `make browser` installs them."""
 
 import io
 import json
+import os
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
     from selenium.webdriver import Chrome
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
+SCRIPT = ROOT / "scripts" / "trace_screenshot.py"
 # offline: nothing may reach for the network (updates, sync, QUIC probes)
 FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -115,7 +117,7 @@ def test_the_trace_screenshot_script_pictures_a_trace_in_devtools(tmp_path: Path
     trace, png = tmp_path / "t.json", tmp_path / "trace.png"
     assert cli.main(["--headless", "--frames", "12", "--size", "64x48", "--trace", str(trace)]) == 0
     result = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "trace_screenshot.py"), str(trace), str(png)],
+        [sys.executable, str(SCRIPT), str(trace), str(png)],
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -123,3 +125,30 @@ def test_the_trace_screenshot_script_pictures_a_trace_in_devtools(tmp_path: Path
     picture = Image.open(png).convert("RGB")
     assert picture.width == 1400 and picture.height > 200
     assert len(colours(picture)) > 20  # the spans' colours, text and lines
+
+
+@pytest.mark.parametrize(
+    ("trace", "png", "said"),
+    [
+        ("fifo", "out.png", "is a FIFO, not a regular file"),
+        ("list", "out.png", "not a trace-event file"),
+        ("empty", "out.png", "no three frames in a row"),
+        ("empty", "out.txt", "must end in .png"),
+        ("empty", "missing/out.png", "does not exist"),
+    ],
+)
+def test_the_trace_screenshot_script_refuses_bad_input_in_one_line(
+    tmp_path: Path, trace: str, png: str, said: str
+) -> None:
+    path = tmp_path / "t.json"
+    if trace == "fifo":
+        os.mkfifo(path)  # read without waiting for a writer, or it would hang
+    else:
+        path.write_text('{"traceEvents": []}' if trace == "empty" else "[1, 2]")
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), str(path), str(tmp_path / png)],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1 and said in lines[0], result.stderr
+    assert not (tmp_path / png).exists()
