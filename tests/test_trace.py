@@ -113,7 +113,7 @@ def test_only_the_last_frames_are_kept(tmp_path: Path) -> None:
 
 class Spinning(Game):
     """The default scene's entities copied COPIES times over a grid, each turning every frame:
-    every frame is recorded afresh, with a few thousand draws (the GPU-bound scene)."""
+    every frame is recorded afresh, with 2,500 draws or more (the GPU-bound scene)."""
 
     COPIES = 150
 
