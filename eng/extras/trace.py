@@ -36,7 +36,7 @@ from eng.hooks import Extra, Target
 from eng.render import Render
 from eng.vk.buf import VkBuffer
 from eng.vk.ctx import VkCtx
-from eng.vk.errors import VulkanError, check, cleanup_on_error
+from eng.vk.errors import VulkanError, check, cleanup_on_error, vk_errors
 from eng.vk.query import create_query_pool
 from eng.vk.vma import VmaFlags
 
@@ -87,13 +87,8 @@ class Calibrator:
         if not enabled:
             return None
         name = f"vkGetPhysicalDeviceCalibrateableTimeDomains{enabled[0].split('_')[1]}"
-        address = vk.lib.vkGetInstanceProcAddr(ctx.instance.instance, name.encode())
-        domains_of = vk.ffi.cast(f"PFN_{name}", address)
-        count = vk.ffi.new("uint32_t *")
-        check(domains_of(ctx.phys.pdev, count, vk.ffi.NULL), name)
-        domains = vk.ffi.new("VkTimeDomainKHR[]", count[0])
-        check(domains_of(ctx.phys.pdev, count, domains), name)
-        have = set(domains[0 : count[0]])
+        with vk_errors(name):
+            have = set(ctx.instance.proc(name)(ctx.phys.pdev))
         if not {vk.VK_TIME_DOMAIN_DEVICE_KHR, _MONOTONIC} <= have:
             return None
         return cls(ctx, enabled[0])
@@ -102,7 +97,7 @@ class Calibrator:
         name = f"vkGetCalibratedTimestamps ({self.extension})"
         check(self._read(self._device, 2, self._infos, self._stamps, self._deviation), name)
         # perf_counter() and CLOCK_MONOTONIC run at one rate; on Linux they are one clock
-        offset = time.perf_counter() - time.clock_gettime(time.CLOCK_MONOTONIC)
+        offset = perf_counter() - time.clock_gettime(time.CLOCK_MONOTONIC)
         seconds = self._stamps[1] / 1e9 + offset
         return Calibration(self._stamps[0], seconds, self._deviation[0], self.extension)
 
