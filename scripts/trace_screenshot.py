@@ -28,8 +28,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, NoReturn
 
-CHROMIUM_FLAGS = [
-    "--headless=new",
+# offline: nothing may reach for the network (updates, sync, QUIC probes)
+OFFLINE_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -37,7 +37,6 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--remote-allow-origins=*",  # the DevTools page talks to the browser's debugging port
 ]
 ZOOM_US = 1000.0  # the narrowest window DevTools shows
 TRACE_LIMIT = 512 * 1024 * 1024  # bytes: --trace's 300 frames take about 0.3 MB
@@ -142,20 +141,31 @@ def pick_frame(events: list[dict[str, Any]], frame: int | None) -> tuple[int, li
     return frame, [left - pad, right + pad, zoom, zoom + ZOOM_US]
 
 
-def screenshots(args: argparse.Namespace, frame: int, windows: list[float]) -> Any:
-    """Screenshots (PNG bytes) of DevTools showing each window, and where the tracks are."""
+def start_chromium(chromium: str, chromedriver: str, flags: list[str]) -> Any:
+    """A Selenium driver of `chromium` through `chromedriver` (never selenium-manager's
+    downloads), offline, with `flags` besides (tests/test_browser.py starts it here too)."""
     from selenium import webdriver
-    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.support.ui import WebDriverWait
 
     options = webdriver.ChromeOptions()
-    options.binary_location = args.chromium
-    for flag in CHROMIUM_FLAGS:
+    options.binary_location = chromium
+    for flag in [*OFFLINE_FLAGS, *flags]:
         options.add_argument(flag)
+    return webdriver.Chrome(service=Service(chromedriver), options=options)
+
+
+def screenshots(args: argparse.Namespace, frame: int, windows: list[float]) -> Any:
+    """Screenshots (PNG bytes) of DevTools showing each window, and where the tracks are."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
     with tempfile.TemporaryDirectory() as profile:
-        options.add_argument(f"--user-data-dir={profile}")
-        driver = webdriver.Chrome(service=Service(args.chromedriver), options=options)
+        flags = [
+            "--headless=new",
+            "--remote-allow-origins=*",  # the DevTools page talks to the debugging port
+            f"--user-data-dir={profile}",
+        ]
+        driver = start_chromium(args.chromium, args.chromedriver, flags)
         try:
 
             def run(body: str, *values: object) -> Any:

@@ -3,6 +3,7 @@ the map and names the allocation under the pointer (its <title>, which the brows
 shows), and scripts/trace_screenshot.py pictures a `--trace` file in DevTools. Skips where
 Chromium, chromedriver or Selenium is missing: `make browser` installs them."""
 
+import importlib.util
 import io
 import json
 import os
@@ -27,12 +28,7 @@ if TYPE_CHECKING:
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 SCRIPT = ROOT / "scripts" / "trace_screenshot.py"
-# offline: nothing may reach for the network (updates, sync, QUIC probes)
-FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--window-size=2000,1200", "--force-device-scale-factor=1",
-]  # fmt: skip
+FLAGS = ["--headless", "--window-size=2000,1200", "--force-device-scale-factor=1"]
 pytestmark = pytest.mark.skipif(
     not (CHROMIUM.is_file() and CHROMEDRIVER.is_file() and find_spec("selenium")),
     reason="needs Debian's chromium and chromium-driver and Selenium: run `make browser`",
@@ -55,16 +51,14 @@ BOXES = """return [...document.querySelectorAll('rect[data-kind="memory"]')].map
 
 
 def chromium(profile: Path) -> "Chrome":
-    """Headless Chromium through Debian's chromedriver (never selenium-manager's downloads),
-    offline, with a fresh profile."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in [*FLAGS, f"--user-data-dir={profile}"]:
-        options.add_argument(flag)
-    return webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
+    """Headless Chromium through Debian's chromedriver, offline, with a fresh profile: started
+    the way scripts/trace_screenshot.py starts it."""
+    spec = importlib.util.spec_from_file_location("trace_screenshot", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    flags = [*FLAGS, f"--user-data-dir={profile}"]
+    return script.start_chromium(str(CHROMIUM), str(CHROMEDRIVER), flags)
 
 
 def colours(image: Image.Image) -> set[tuple[int, int, int]]:
